@@ -1,0 +1,49 @@
+//! The function's CloudWatch log group, which Lambda creates on first run and never deletes.
+
+use anyhow::Result;
+use aws_sdk_cloudwatchlogs::Client;
+
+use super::sdk_failure;
+use crate::output::{Action, ResourceReport};
+
+/// The log group Lambda writes a function's logs to.
+pub fn log_group_name(function_name: &str) -> String {
+    format!("/aws/lambda/{function_name}")
+}
+
+/// Deletes the function's log group; a missing group is reported as absent.
+pub async fn delete_log_group(
+    logs: &Client,
+    function_name: &str,
+    dry_run: bool,
+) -> Result<ResourceReport> {
+    let name = log_group_name(function_name);
+    if dry_run {
+        let found = logs
+            .describe_log_groups()
+            .log_group_name_prefix(&name)
+            .send()
+            .await
+            .map_err(|e| sdk_failure(format_args!("read log group `{name}`"), &e))?;
+        let exists = found
+            .log_groups()
+            .iter()
+            .any(|g| g.log_group_name() == Some(name.as_str()));
+        let action = if exists {
+            Action::Deleted
+        } else {
+            Action::Absent
+        };
+        return Ok(ResourceReport::new("log group", name, action));
+    }
+    match logs.delete_log_group().log_group_name(&name).send().await {
+        Ok(_) => Ok(ResourceReport::new("log group", name, Action::Deleted)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Ok(ResourceReport::new("log group", name, Action::Absent))
+        }
+        Err(e) => Err(sdk_failure(format_args!("delete log group `{name}`"), &e)),
+    }
+}

@@ -1,0 +1,180 @@
+//! Every command-line type: the subcommands, their flags, and the global options.
+//!
+//! Settings flags are all `Option`s without clap defaults: `settings.rs` applies the precedence
+//! flag > `LAMBDA_RT_*` environment variable > `lambda-rt.toml` > default, and clap's `env`
+//! attribute already folds the first two together.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+/// Deploy, manage and locally run AWS Lambda functions on a custom runtime.
+#[derive(Debug, Parser)]
+#[command(name = "lambda-rt", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options that apply to every subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// AWS region (else AWS_REGION or the profile's region)
+    #[arg(long, global = true, env = "LAMBDA_RT_REGION")]
+    pub region: Option<String>,
+
+    /// AWS shared-config profile to use
+    #[arg(long, global = true, env = "LAMBDA_RT_PROFILE")]
+    pub profile: Option<String>,
+
+    /// Send AWS API calls to this endpoint, e.g. a local AWS emulator (else AWS_ENDPOINT_URL)
+    #[arg(
+        long,
+        global = true,
+        env = "LAMBDA_RT_ENDPOINT_URL",
+        value_name = "URL"
+    )]
+    pub endpoint_url: Option<String>,
+
+    /// Show more detail on stderr (-v: debug, -vv: also the AWS SDK's debug log)
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Print only errors on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Result format on stdout
+    #[arg(long, global = true, value_enum, env = "LAMBDA_RT_OUTPUT", default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable lines on stderr; invoke responses raw on stdout
+    Text,
+    /// One JSON document on stdout
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ensure the execution role and the function exist and match the local project
+    Create(DeployArgs),
+    /// Upload changed code and configuration to an existing function
+    Update(DeployArgs),
+    /// Invoke the function (in AWS, or locally with --local) and print its response on stdout
+    Invoke(InvokeArgs),
+    /// Delete the function, its log group, and the role if lambda-rt created it
+    Delete(DeleteArgs),
+}
+
+/// Where the project is and what the function should look like.
+#[derive(Debug, Args, Default, Clone)]
+pub struct FunctionArgs {
+    /// Project directory holding runtime/, function/ and an optional lambda-rt.toml [default: .]
+    #[arg(long, env = "LAMBDA_RT_PROJECT_DIR", value_name = "DIR")]
+    pub project_dir: Option<PathBuf>,
+
+    /// Function name [default: bash-runtime]
+    #[arg(long, env = "LAMBDA_RT_FUNCTION_NAME", value_name = "NAME")]
+    pub function_name: Option<String>,
+
+    /// Execution role that lambda-rt creates and owns [default: <function-name>-role]
+    #[arg(
+        long,
+        env = "LAMBDA_RT_ROLE_NAME",
+        value_name = "NAME",
+        conflicts_with = "role_arn"
+    )]
+    pub role_name: Option<String>,
+
+    /// Use this existing role instead; lambda-rt never modifies or deletes it
+    #[arg(long, env = "LAMBDA_RT_ROLE_ARN", value_name = "ARN")]
+    pub role_arn: Option<String>,
+
+    /// Handler as file.function: function/<file>.sh defines <function> [default: function.handler]
+    #[arg(long, env = "LAMBDA_RT_HANDLER")]
+    pub handler: Option<String>,
+
+    /// Lambda runtime identifier [default: provided.al2023]
+    #[arg(long, env = "LAMBDA_RT_RUNTIME")]
+    pub runtime: Option<String>,
+
+    /// Instruction set: x86_64 or arm64 [default: x86_64]
+    #[arg(long, env = "LAMBDA_RT_ARCHITECTURE")]
+    pub architecture: Option<String>,
+
+    /// Memory in MB, 128-10240 [default: 128]
+    #[arg(long, env = "LAMBDA_RT_MEMORY", value_name = "MB")]
+    pub memory: Option<i64>,
+
+    /// Timeout in seconds, 1-900 [default: 3]
+    #[arg(long, env = "LAMBDA_RT_TIMEOUT", value_name = "SECONDS")]
+    pub timeout: Option<i64>,
+
+    /// Environment variable for the function, KEY=VALUE (repeatable; replaces the file's set)
+    #[arg(long = "env", env = "LAMBDA_RT_ENV", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+
+    /// Function description [default: empty]
+    #[arg(long, env = "LAMBDA_RT_DESCRIPTION")]
+    pub description: Option<String>,
+}
+
+/// Flags of `create` and `update`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub function: FunctionArgs,
+
+    /// Print what would change, making only read calls
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Flags of `invoke`.
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    #[command(flatten)]
+    pub function: FunctionArgs,
+
+    /// Event as JSON [default: {}]
+    #[arg(long, conflicts_with = "payload_file", value_name = "JSON")]
+    pub payload: Option<String>,
+
+    /// Read the event from this file ('-' for stdin)
+    #[arg(long, value_name = "PATH")]
+    pub payload_file: Option<PathBuf>,
+
+    /// Write the response to this file instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Print the function's log tail on stderr
+    #[arg(long)]
+    pub log: bool,
+
+    /// Run the function here under lambda-rt's Runtime API emulator instead of in AWS
+    #[arg(long)]
+    pub local: bool,
+}
+
+/// Flags of `delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub function: FunctionArgs,
+
+    /// Keep the function's CloudWatch log group
+    #[arg(long)]
+    pub keep_logs: bool,
+
+    /// Print what would be deleted, making only read calls
+    #[arg(long)]
+    pub dry_run: bool,
+}

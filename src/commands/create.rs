@@ -1,0 +1,89 @@
+//! `lambda-rt create`: ensure the execution role, then ensure the function. On an existing function
+//! it converges code and configuration exactly like `update`; a second run makes no write call.
+
+use anyhow::Result;
+
+use crate::aws::lambda::{FunctionSpec, Lambda};
+use crate::aws::{iam, partition, Clients, Timing};
+use crate::cli::{DeployArgs, GlobalArgs};
+use crate::output::{Action, Report, ResourceReport, Ui};
+use crate::package;
+use crate::settings::{RoleChoice, Settings};
+
+pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> Result<i32> {
+    let settings = Settings::resolve(global, &args.function)?;
+    settings.check_project_files()?;
+    let package = package::function_zip(&settings, true)?;
+    let clients = Clients::load(&settings.aws).await?;
+    let report = create(
+        &clients,
+        &settings,
+        &package,
+        args.dry_run,
+        Timing::default(),
+        ui,
+    )
+    .await?;
+    ui.finish(&report)?;
+    Ok(crate::exit_code::SUCCESS)
+}
+
+/// The create flow, separated from argument handling so tests can drive it with mocked clients.
+pub async fn create(
+    clients: &Clients,
+    settings: &Settings,
+    package: &package::Package,
+    dry_run: bool,
+    timing: Timing,
+    ui: &Ui,
+) -> Result<Report> {
+    let mut resources = Vec::new();
+    let (role_arn, role_just_created) = match &settings.role {
+        RoleChoice::Existing(arn) => {
+            let report = ResourceReport::new("role", arn, Action::Kept)
+                .arn(Some(arn))
+                .note("given by --role-arn; not managed by lambda-rt");
+            ui.resource(&report, dry_run);
+            resources.push(report);
+            (Some(arn.clone()), false)
+        }
+        RoleChoice::Managed(name) => {
+            let ensured =
+                iam::ensure_role(&clients.iam, name, partition(&clients.region), dry_run).await?;
+            ui.resource(&ensured.report, dry_run);
+            resources.push(ensured.report);
+            (ensured.arn, ensured.just_created)
+        }
+    };
+
+    let lambda = Lambda {
+        client: &clients.lambda,
+        timing,
+        ui,
+    };
+    let name = &settings.function_name;
+    let remote = lambda.get(name).await?;
+    let report = match (remote, role_arn) {
+        (None, Some(role_arn)) if !dry_run => {
+            let spec = FunctionSpec::new(settings, role_arn);
+            let arn = lambda.create(&spec, package, role_just_created).await?;
+            ResourceReport::new("function", name, Action::Created).arn(Some(arn))
+        }
+        (None, _) => ResourceReport::new("function", name, Action::Created),
+        (Some(remote), role_arn) => {
+            // In a dry run that would create the role, compare against the role's future name.
+            let role_arn =
+                role_arn.unwrap_or_else(|| remote.role().unwrap_or_default().to_string());
+            let spec = FunctionSpec::new(settings, role_arn);
+            super::converge_function(&lambda, &remote, &spec, package, dry_run).await?
+        }
+    };
+    ui.resource(&report, dry_run);
+    resources.push(report);
+    Ok(Report {
+        command: "create",
+        dry_run,
+        resources,
+        code_sha256: Some(package.code_sha256.clone()),
+    })
+}

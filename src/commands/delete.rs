@@ -1,0 +1,55 @@
+//! `lambda-rt delete`: the function, its log group (unless `--keep-logs`), and the role only if
+//! lambda-rt created it. Whatever is already gone is reported as absent; a second run exits 0.
+
+use anyhow::Result;
+
+use crate::aws::lambda::Lambda;
+use crate::aws::{iam, logs, Clients, Timing};
+use crate::cli::{DeleteArgs, GlobalArgs};
+use crate::output::{Action, Report, ResourceReport, Ui};
+use crate::settings::{RoleChoice, Settings};
+
+pub async fn run(global: &GlobalArgs, args: &DeleteArgs, ui: &Ui) -> Result<i32> {
+    let settings = Settings::resolve(global, &args.function)?;
+    let clients = Clients::load(&settings.aws).await?;
+    let dry_run = args.dry_run;
+    let lambda = Lambda {
+        client: &clients.lambda,
+        timing: Timing::default(),
+        ui,
+    };
+    let name = &settings.function_name;
+    let mut resources = Vec::new();
+
+    let report = lambda.delete(name, dry_run).await?;
+    ui.resource(&report, dry_run);
+    resources.push(report);
+
+    let report = if args.keep_logs {
+        ResourceReport::new("log group", logs::log_group_name(name), Action::Kept)
+            .note("--keep-logs")
+    } else {
+        logs::delete_log_group(&clients.logs, name, dry_run).await?
+    };
+    ui.resource(&report, dry_run);
+    resources.push(report);
+
+    let report = match &settings.role {
+        RoleChoice::Existing(arn) => ResourceReport::new("role", arn, Action::Kept)
+            .arn(Some(arn))
+            .note("given by --role-arn; not managed by lambda-rt"),
+        RoleChoice::Managed(role_name) => {
+            iam::delete_role(&clients.iam, role_name, dry_run).await?
+        }
+    };
+    ui.resource(&report, dry_run);
+    resources.push(report);
+
+    ui.finish(&Report {
+        command: "delete",
+        dry_run,
+        resources,
+        code_sha256: None,
+    })?;
+    Ok(crate::exit_code::SUCCESS)
+}

@@ -1,0 +1,130 @@
+//! `lambda-rt invoke`: send one event to the function (in AWS, or locally with `--local`) and print
+//! the response bytes on stdout. A function error prints its type and message on stderr and exits
+//! with [`crate::exit_code::FUNCTION_ERROR`].
+
+use std::io::{IsTerminal, Read, Write};
+
+use anyhow::{Context, Result};
+
+use crate::aws::lambda::{InvokeOutcome, Lambda};
+use crate::aws::{Clients, Timing};
+use crate::cli::{GlobalArgs, InvokeArgs, OutputFormat};
+use crate::output::Ui;
+use crate::settings::Settings;
+use crate::{emulator, exit_code, UsageError};
+
+pub async fn run(global: &GlobalArgs, args: &InvokeArgs, ui: &Ui) -> Result<i32> {
+    let settings = Settings::resolve(global, &args.function)?;
+    let payload = read_payload(args)?;
+    let outcome = if args.local {
+        settings.check_project_files()?;
+        emulator::invoke_once(&settings, payload).await?
+    } else {
+        let clients = Clients::load(&settings.aws).await?;
+        let lambda = Lambda {
+            client: &clients.lambda,
+            timing: Timing::default(),
+            ui,
+        };
+        lambda
+            .invoke(&settings.function_name, &payload, args.log)
+            .await?
+    };
+    present(&outcome, args, ui)
+}
+
+/// The event bytes: `--payload`, `--payload-file` (`-` for stdin), or `{}`; always valid JSON.
+pub fn read_payload(args: &InvokeArgs) -> Result<Vec<u8>> {
+    let (bytes, source) = match (&args.payload, &args.payload_file) {
+        (Some(text), _) => (text.clone().into_bytes(), "--payload".to_string()),
+        (None, Some(path)) if path.as_os_str() == "-" => {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("failed to read the payload from stdin")?;
+            (bytes, "the payload on stdin".to_string())
+        }
+        (None, Some(path)) => {
+            let bytes = std::fs::read(path).map_err(|e| {
+                UsageError(format!(
+                    "failed to read payload file `{}`: {e}",
+                    path.display()
+                ))
+            })?;
+            (bytes, format!("payload file `{}`", path.display()))
+        }
+        (None, None) => (b"{}".to_vec(), String::new()),
+    };
+    if let Err(e) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+        return Err(UsageError(format!(
+            "{source} is not valid JSON ({e}): Lambda events are JSON documents, e.g. --payload '{{\"text\":\"Hello\"}}'"
+        ))
+        .into());
+    }
+    Ok(bytes)
+}
+
+/// Prints the outcome and returns the exit code.
+fn present(outcome: &InvokeOutcome, args: &InvokeArgs, ui: &Ui) -> Result<i32> {
+    let error_summary = outcome.function_error.as_ref().map(|kind| {
+        let document: serde_json::Value =
+            serde_json::from_slice(&outcome.payload).unwrap_or(serde_json::Value::Null);
+        let error_type = document["errorType"].as_str().unwrap_or(kind.as_str());
+        let message = document["errorMessage"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| String::from_utf8_lossy(&outcome.payload).into_owned());
+        format!("function error ({kind}): {error_type}: {message}")
+    });
+
+    if ui.format == OutputFormat::Json {
+        let payload =
+            serde_json::from_slice::<serde_json::Value>(&outcome.payload).unwrap_or_else(|_| {
+                String::from_utf8_lossy(&outcome.payload)
+                    .into_owned()
+                    .into()
+            });
+        let document = serde_json::json!({
+            "function_error": outcome.function_error,
+            "payload": payload,
+            "executed_version": outcome.executed_version,
+            "log": if args.log { outcome.log_tail.clone() } else { None },
+        });
+        write_result(args, format!("{document:#}\n").as_bytes())?;
+    } else {
+        if args.log {
+            if let Some(log) = &outcome.log_tail {
+                eprint!("{log}");
+                if !log.ends_with('\n') {
+                    eprintln!();
+                }
+            }
+        }
+        write_result(args, &outcome.payload)?;
+    }
+
+    match error_summary {
+        Some(summary) => {
+            if !ui.quiet {
+                eprintln!("{summary}");
+            }
+            Ok(exit_code::FUNCTION_ERROR)
+        }
+        None => Ok(exit_code::SUCCESS),
+    }
+}
+
+/// Writes the response to `--out` or stdout (adding a newline only for a person at a terminal).
+fn write_result(args: &InvokeArgs, bytes: &[u8]) -> Result<()> {
+    if let Some(path) = &args.out {
+        return std::fs::write(path, bytes)
+            .with_context(|| format!("failed to write the response to `{}`", path.display()));
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes)?;
+    if stdout.is_terminal() && !bytes.ends_with(b"\n") {
+        stdout.write_all(b"\n")?;
+    }
+    stdout.flush()?;
+    Ok(())
+}

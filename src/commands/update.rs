@@ -1,0 +1,92 @@
+//! `lambda-rt update`: upload code only when the local CodeSha256 differs from the function's, and
+//! configuration only for the fields that differ. Makes no IAM call.
+
+use anyhow::{anyhow, Result};
+
+use crate::aws::lambda::{FunctionSpec, Lambda};
+use crate::aws::{Clients, Timing};
+use crate::cli::{DeployArgs, GlobalArgs};
+use crate::output::{Report, Ui};
+use crate::package;
+use crate::settings::{RoleChoice, Settings};
+
+pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> Result<i32> {
+    let settings = Settings::resolve(global, &args.function)?;
+    settings.check_project_files()?;
+    let package = package::function_zip(&settings, true)?;
+    let clients = Clients::load(&settings.aws).await?;
+    let report = update(
+        &clients,
+        &settings,
+        &package,
+        args.dry_run,
+        Timing::default(),
+        ui,
+    )
+    .await?;
+    ui.finish(&report)?;
+    Ok(crate::exit_code::SUCCESS)
+}
+
+pub async fn update(
+    clients: &Clients,
+    settings: &Settings,
+    package: &package::Package,
+    dry_run: bool,
+    timing: Timing,
+    ui: &Ui,
+) -> Result<Report> {
+    let lambda = Lambda {
+        client: &clients.lambda,
+        timing,
+        ui,
+    };
+    let name = &settings.function_name;
+    let Some(remote) = lambda.get(name).await? else {
+        return Err(anyhow!(
+            "failed to update function `{name}`: it does not exist; run `lambda-rt create` first"
+        ));
+    };
+    let remote_role = remote.role().unwrap_or_default();
+    let role_arn = match &settings.role {
+        RoleChoice::Existing(arn) => arn.clone(),
+        RoleChoice::Managed(role_name) => managed_role_arn(remote_role, role_name),
+    };
+    let spec = FunctionSpec::new(settings, role_arn);
+    let report = super::converge_function(&lambda, &remote, &spec, package, dry_run).await?;
+    ui.resource(&report, dry_run);
+    Ok(Report {
+        command: "update",
+        dry_run,
+        resources: vec![report],
+        code_sha256: Some(package.code_sha256.clone()),
+    })
+}
+
+/// The ARN of role `role_name` in the function's account, derived from the function's current role
+/// ARN without an IAM call (IAM ARNs are `arn:<partition>:iam::<account>:role/<path><name>`).
+fn managed_role_arn(remote_role_arn: &str, role_name: &str) -> String {
+    if remote_role_arn.rsplit('/').next() == Some(role_name) {
+        return remote_role_arn.to_string();
+    }
+    let prefix = remote_role_arn
+        .split(":role/")
+        .next()
+        .unwrap_or("arn:aws:iam::");
+    format!("{prefix}:role/{role_name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::managed_role_arn;
+
+    #[test]
+    fn role_arn_is_derived_without_iam() {
+        let current = "arn:aws:iam::123456789012:role/service/bash-runtime-role";
+        assert_eq!(managed_role_arn(current, "bash-runtime-role"), current);
+        assert_eq!(
+            managed_role_arn(current, "other"),
+            "arn:aws:iam::123456789012:role/other"
+        );
+    }
+}

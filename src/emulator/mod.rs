@@ -1,0 +1,267 @@
+//! Running the function locally without Docker: the exact zip `create` would deploy is extracted
+//! into a temporary task root, `bootstrap` is started there with a Lambda-like environment, and
+//! events are fed to it through a Runtime API emulator ([`api`]). Differences from Lambda are listed
+//! in README ("Local execution").
+
+pub mod api;
+pub mod process;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use axum::body::Bytes;
+
+use crate::aws::lambda::InvokeOutcome;
+use crate::package;
+use crate::settings::Settings;
+use api::{InvocationResult, RuntimeApi};
+use process::RuntimeProcess;
+
+/// Account id used in the emulated function ARN.
+pub const LOCAL_ACCOUNT_ID: &str = "000000000000";
+/// Region used locally when none is configured.
+pub const DEFAULT_LOCAL_REGION: &str = "us-east-1";
+
+/// The extracted code of one function, shared by all its runtime processes.
+pub struct Environment {
+    _dir: tempfile::TempDir,
+    pub task_root: PathBuf,
+    pub layer_dir: PathBuf,
+    pub bootstrap: PathBuf,
+    pub function_arn: String,
+    pub variables: Vec<(String, String)>,
+    pub timeout: Duration,
+}
+
+impl Environment {
+    /// Builds the function zip exactly as `create` would, extracts it, and finds the bootstrap
+    /// the way Lambda does: the task root first, then the layer directory (`/opt` in Lambda).
+    pub fn prepare(settings: &Settings) -> Result<Self> {
+        let package = package::function_zip(settings, true)?;
+        let dir = tempfile::Builder::new()
+            .prefix("lambda-rt-local.")
+            .tempdir()
+            .context("failed to create a temporary directory for the local environment")?;
+        let task_root = dir.path().join("task");
+        let layer_dir = dir.path().join("opt");
+        std::fs::create_dir_all(&layer_dir)?;
+        package::extract(&package.bytes, &task_root)?;
+        let bootstrap = find_bootstrap(&task_root, &layer_dir)?;
+
+        let region = settings
+            .aws
+            .region
+            .clone()
+            .or_else(|| std::env::var("AWS_REGION").ok())
+            .unwrap_or_else(|| DEFAULT_LOCAL_REGION.to_string());
+        let name = &settings.function_name;
+        let function_arn = format!("arn:aws:lambda:{region}:{LOCAL_ACCOUNT_ID}:function:{name}");
+        let mut variables: Vec<(String, String)> = settings
+            .environment
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let layer = layer_dir.display().to_string();
+        let mut set = |k: &str, v: String| variables.push((k.to_string(), v));
+        set("_HANDLER", settings.handler.clone());
+        set("LAMBDA_TASK_ROOT", task_root.display().to_string());
+        set("LAMBDA_RUNTIME_DIR", layer.clone());
+        set("AWS_LAMBDA_FUNCTION_NAME", name.clone());
+        set("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into());
+        set(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            settings.memory_mb.to_string(),
+        );
+        set("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"));
+        set(
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            format!("local/[$LATEST]{}", uuid::Uuid::new_v4().simple()),
+        );
+        set("AWS_REGION", region.clone());
+        set("AWS_DEFAULT_REGION", region);
+        set(
+            "AWS_EXECUTION_ENV",
+            format!("AWS_Lambda_{}", settings.runtime),
+        );
+        set("TZ", "UTC".into());
+        set("LANG", "C.UTF-8".into());
+        set("TMPDIR", std::env::temp_dir().display().to_string());
+        // Lambda's PATH, with the layer directory in place of /opt.
+        set("PATH", format!("/usr/local/bin:/usr/bin:/bin:{layer}/bin"));
+        set("LD_LIBRARY_PATH", format!("{layer}/lib"));
+
+        Ok(Environment {
+            _dir: dir,
+            task_root,
+            layer_dir,
+            bootstrap,
+            function_arn,
+            variables,
+            timeout: Duration::from_secs(settings.timeout_seconds as u64),
+        })
+    }
+}
+
+/// Finds an executable bootstrap like Lambda: `$LAMBDA_TASK_ROOT/bootstrap`, then `/opt/bootstrap`.
+pub fn find_bootstrap(task_root: &Path, layer_dir: &Path) -> Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    for candidate in [task_root.join("bootstrap"), layer_dir.join("bootstrap")] {
+        if let Ok(metadata) = std::fs::metadata(&candidate) {
+            if metadata.permissions().mode() & 0o111 == 0 {
+                anyhow::bail!(
+                    "Runtime.InvalidEntrypoint: `{}` is not executable (permission denied)",
+                    candidate.display()
+                );
+            }
+            return Ok(candidate);
+        }
+    }
+    anyhow::bail!(
+        "Runtime.InvalidEntrypoint: Couldn't find valid bootstrap(s): [{}/bootstrap {}/bootstrap]",
+        task_root.display(),
+        layer_dir.display()
+    )
+}
+
+/// One execution environment: a Runtime API and the runtime process it serves.
+pub struct Worker {
+    pub api: RuntimeApi,
+    pub process: RuntimeProcess,
+    timeout: Duration,
+}
+
+/// The result of one local invocation, as the invoker sees it.
+#[derive(Debug)]
+pub struct LocalInvocation {
+    pub request_id: String,
+    pub outcome: InvokeOutcome,
+    /// Whether the runtime is still usable for the next event.
+    pub alive: bool,
+    log_start: usize,
+    duration: Duration,
+}
+
+impl Worker {
+    /// Starts a Runtime API and a runtime process pointed at it.
+    pub async fn start(environment: &Environment, echo_logs: bool) -> Result<Self> {
+        let api = RuntimeApi::start(environment.function_arn.clone(), environment.timeout).await?;
+        let mut variables = environment.variables.clone();
+        // Lambda gives host:port, without a scheme or path.
+        variables.push(("AWS_LAMBDA_RUNTIME_API".into(), api.addr.to_string()));
+        let process = RuntimeProcess::spawn(
+            &environment.bootstrap,
+            &environment.task_root,
+            &variables,
+            echo_logs,
+        )?;
+        Ok(Worker {
+            api,
+            process,
+            timeout: environment.timeout,
+        })
+    }
+
+    /// Sends one event and waits for the runtime's answer, its exit, or the timeout.
+    pub async fn invoke(&mut self, payload: Bytes) -> Result<LocalInvocation> {
+        if payload.len() > api::MAX_EVENT_BYTES {
+            anyhow::bail!(
+                "the payload is {} bytes, over Lambda's {}-byte limit for synchronous invocations",
+                payload.len(),
+                api::MAX_EVENT_BYTES
+            );
+        }
+        let log_start = self.process.log.len();
+        let started = Instant::now();
+        let (request_id, answer) = self.api.submit(payload, None, None).await?;
+        let mut alive = true;
+        let (payload, function_error) = tokio::select! {
+            biased;
+            answer = answer => match answer {
+                Ok(InvocationResult::Response(body)) => (body, None),
+                Ok(InvocationResult::Error { body, .. }) => (body, Some("Unhandled".to_string())),
+                Err(_) => (error_json("Runtime.Unknown", "the emulator dropped the invocation"), Some("Unhandled".into())),
+            },
+            status = self.process.wait() => {
+                alive = false;
+                match self.api.init_error() {
+                    Some(init) => (init.body, Some("Unhandled".to_string())),
+                    None => {
+                        let message = format!(
+                            "RequestId: {request_id} Error: Runtime exited with error: {}",
+                            describe_exit(status)
+                        );
+                        (error_json("Runtime.ExitError", &message), Some("Unhandled".to_string()))
+                    }
+                }
+            },
+            _ = tokio::time::sleep(self.timeout) => {
+                alive = false;
+                self.process.kill().await;
+                let message = format!(
+                    "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
+                    self.timeout.as_secs_f64()
+                );
+                (error_json("Sandbox.Timedout", &message), Some("Unhandled".to_string()))
+            },
+        };
+        if !alive {
+            self.process.kill().await;
+        }
+        Ok(LocalInvocation {
+            request_id,
+            outcome: InvokeOutcome {
+                payload: payload.to_vec(),
+                function_error,
+                log_tail: None,
+                executed_version: Some("$LATEST".into()),
+            },
+            alive,
+            log_start,
+            duration: started.elapsed(),
+        })
+    }
+
+    /// The invocation's log as Lambda shows it: START, the runtime's output, END and REPORT.
+    pub fn log_of(&self, invocation: &LocalInvocation) -> String {
+        let id = &invocation.request_id;
+        format!(
+            "START RequestId: {id} Version: $LATEST\n{}END RequestId: {id}\nREPORT RequestId: {id}\tDuration: {:.2} ms\n",
+            self.process.log.since(invocation.log_start),
+            invocation.duration.as_secs_f64() * 1000.0
+        )
+    }
+
+    /// Stops the runtime and everything it started.
+    pub async fn stop(mut self) {
+        self.process.kill().await;
+    }
+}
+
+fn error_json(error_type: &str, message: &str) -> Bytes {
+    Bytes::from(serde_json::json!({ "errorType": error_type, "errorMessage": message }).to_string())
+}
+
+fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(signal)) => format!("signal {signal}"),
+        _ => "unknown exit".to_string(),
+    }
+}
+
+/// `invoke --local`: one fresh environment, one event, then everything is stopped.
+pub async fn invoke_once(settings: &Settings, payload: Vec<u8>) -> Result<InvokeOutcome> {
+    let environment = Environment::prepare(settings)?;
+    let mut worker = Worker::start(&environment, false).await?;
+    let result = worker.invoke(Bytes::from(payload)).await;
+    // Lambda would freeze the environment; locally the runtime is killed so nothing lingers, and
+    // killing it also collects the last of its output for the log.
+    worker.process.kill().await;
+    let invocation = result?;
+    let log = worker.log_of(&invocation);
+    let mut outcome = invocation.outcome;
+    outcome.log_tail = Some(log);
+    Ok(outcome)
+}

@@ -1,0 +1,135 @@
+//! Supervising a runtime process: start `bootstrap` in its own process group with a clean
+//! Lambda-like environment, collect its stdout and stderr as the function's log, and kill the whole
+//! group (handler children included) when done, so nothing is left running.
+
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, Command};
+
+/// Everything the runtime wrote to stdout and stderr, in arrival order.
+#[derive(Debug, Clone, Default)]
+pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The text written since byte offset `from`.
+    pub fn since(&self, from: usize) -> String {
+        let bytes = self.0.lock().unwrap();
+        String::from_utf8_lossy(&bytes[from.min(bytes.len())..]).into_owned()
+    }
+
+    pub fn push(&self, bytes: &[u8]) {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+    }
+}
+
+/// A running `bootstrap`.
+pub struct RuntimeProcess {
+    child: Child,
+    pgid: Pid,
+    pub log: LogBuffer,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+    exit: Option<ExitStatus>,
+}
+
+impl RuntimeProcess {
+    /// Starts `bootstrap` in `cwd` with exactly `env` (nothing inherited from lambda-rt's own
+    /// environment, as in Lambda). With `echo`, output is also copied to lambda-rt's stderr.
+    pub fn spawn(
+        bootstrap: &Path,
+        cwd: &Path,
+        env: &[(String, String)],
+        echo: bool,
+    ) -> Result<Self> {
+        let mut child = Command::new(bootstrap)
+            .current_dir(cwd)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("failed to start `{}`", bootstrap.display()))?;
+        let pgid = Pid::from_raw(child.id().context("the runtime exited at once")? as i32);
+        let log = LogBuffer::default();
+        let mut readers = Vec::new();
+        if let Some(stdout) = child.stdout.take() {
+            readers.push(tokio::spawn(copy_into(stdout, log.clone(), echo)));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            readers.push(tokio::spawn(copy_into(stderr, log.clone(), echo)));
+        }
+        Ok(RuntimeProcess {
+            child,
+            pgid,
+            log,
+            readers,
+            exit: None,
+        })
+    }
+
+    /// Waits for the process to exit (cancel-safe).
+    pub async fn wait(&mut self) -> ExitStatus {
+        if let Some(status) = self.exit {
+            return status;
+        }
+        let status = self
+            .child
+            .wait()
+            .await
+            .unwrap_or_else(|_| std::os::unix::process::ExitStatusExt::from_raw(1));
+        self.exit = Some(status);
+        status
+    }
+
+    /// Kills the whole process group, reaps the process, and collects the rest of its output.
+    pub async fn kill(&mut self) {
+        let _ = killpg(self.pgid, Signal::SIGKILL);
+        self.wait().await;
+        for reader in self.readers.drain(..) {
+            // Output still in the pipes arrives promptly once the group is gone; bound the wait in
+            // case a detached grandchild kept a pipe open.
+            let _ = tokio::time::timeout(Duration::from_secs(1), reader).await;
+        }
+    }
+}
+
+impl Drop for RuntimeProcess {
+    fn drop(&mut self) {
+        if self.exit.is_none() {
+            let _ = killpg(self.pgid, Signal::SIGKILL);
+        }
+    }
+}
+
+async fn copy_into(mut pipe: impl AsyncReadExt + Unpin, log: LogBuffer, echo: bool) {
+    let mut buffer = [0u8; 8192];
+    loop {
+        match pipe.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                log.push(&buffer[..n]);
+                if echo {
+                    use std::io::Write;
+                    let _ = std::io::stderr().write_all(&buffer[..n]);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! lambda-rt as a library: [`run`] builds the shared context once and holds the only dispatch on the
+//! subcommand; everything else lives in the modules below (see README "Architecture").
+
+pub mod aws;
+pub mod cli;
+pub mod commands;
+pub mod emulator;
+pub mod output;
+pub mod package;
+pub mod settings;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::output::Ui;
+
+/// Process exit codes (documented in README).
+pub mod exit_code {
+    pub const SUCCESS: i32 = 0;
+    pub const FAILURE: i32 = 1;
+    /// Bad command line or settings: nothing was changed.
+    pub const USAGE: i32 = 2;
+    /// The command worked but the invoked function reported an error.
+    pub const FUNCTION_ERROR: i32 = 3;
+}
+
+/// An error in what the user asked for (flags, settings, project files), found before any change
+/// was made; `main` exits with [`exit_code::USAGE`] for it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Runs one parsed command line and returns the process exit code.
+pub async fn run(cli: Cli) -> Result<i32> {
+    let ui = Ui::new(cli.global.output, cli.global.quiet);
+    match &cli.command {
+        Command::Create(args) => commands::create::run(&cli.global, args, &ui).await,
+        Command::Update(args) => commands::update::run(&cli.global, args, &ui).await,
+        Command::Invoke(args) => commands::invoke::run(&cli.global, args, &ui).await,
+        Command::Delete(args) => commands::delete::run(&cli.global, args, &ui).await,
+    }
+}

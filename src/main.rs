@@ -1,0 +1,48 @@
+//! The `lambda-rt` binary: parse the command line, set up logging, run, print the error chain once,
+//! and turn the outcome into an exit code.
+
+use clap::Parser;
+use lambda_rt::cli::Cli;
+use lambda_rt::{exit_code, UsageError};
+use tracing_subscriber::EnvFilter;
+
+fn main() {
+    let cli = Cli::parse();
+    init_logging(cli.global.verbose, cli.global.quiet);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("failed to start the async runtime");
+    let code = match runtime.block_on(lambda_rt::run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            if error.chain().any(|cause| cause.is::<UsageError>()) {
+                exit_code::USAGE
+            } else {
+                exit_code::FAILURE
+            }
+        }
+    };
+    // Do not wait for lingering SDK background tasks (e.g. idle connections) on the way out.
+    runtime.shutdown_background();
+    std::process::exit(code);
+}
+
+/// Progress goes to stderr through `tracing`; -v shows lambda-rt's debug lines, -vv the SDK's too.
+fn init_logging(verbose: u8, quiet: bool) {
+    let filter = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn,lambda_rt=info",
+        (false, 1) => "warn,lambda_rt=debug",
+        (false, _) => "info,lambda_rt=debug,aws_smithy_runtime=debug,aws_config=debug",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(verbose > 1)
+        .with_level(verbose > 0)
+        .init();
+}

@@ -1,0 +1,178 @@
+//! What the user sees: one line per resource and action on stderr, a spinner (on a terminal) or a
+//! plain line (otherwise) during waits, and with `--output json` one JSON document on stdout.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+
+/// What happened (or, in a dry run, would happen) to one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Created,
+    Updated,
+    Unchanged,
+    Deleted,
+    /// It was not there to delete.
+    Absent,
+    /// Deliberately left alone (not lambda-rt's, or the user asked to keep it).
+    Kept,
+}
+
+impl Action {
+    fn describe(self, dry_run: bool) -> &'static str {
+        match (self, dry_run) {
+            (Action::Created, false) => "created",
+            (Action::Created, true) => "would create",
+            (Action::Updated, false) => "updated",
+            (Action::Updated, true) => "would update",
+            (Action::Deleted, false) => "deleted",
+            (Action::Deleted, true) => "would delete",
+            (Action::Unchanged, _) => "unchanged",
+            (Action::Absent, _) => "absent",
+            (Action::Kept, _) => "kept",
+        }
+    }
+}
+
+/// One line of a command's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceReport {
+    pub kind: &'static str,
+    pub name: String,
+    pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// What changed, e.g. `code`, `memory 128 → 256`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
+    /// Why, when the action needs explaining (e.g. why a role was kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl ResourceReport {
+    pub fn new(kind: &'static str, name: impl Into<String>, action: Action) -> Self {
+        ResourceReport {
+            kind,
+            name: name.into(),
+            action,
+            arn: None,
+            changes: Vec::new(),
+            note: None,
+        }
+    }
+
+    pub fn arn(mut self, arn: Option<impl Into<String>>) -> Self {
+        self.arn = arn.map(Into::into);
+        self
+    }
+
+    pub fn changes(mut self, changes: Vec<String>) -> Self {
+        self.changes = changes;
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+}
+
+/// The whole result of create/update/delete, printed as JSON with `--output json`.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub command: &'static str,
+    pub dry_run: bool,
+    pub resources: Vec<ResourceReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_sha256: Option<String>,
+}
+
+/// Output settings shared by every command.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    pub format: OutputFormat,
+    pub quiet: bool,
+    stderr_is_terminal: bool,
+}
+
+impl Ui {
+    pub fn new(format: OutputFormat, quiet: bool) -> Self {
+        Ui {
+            format,
+            quiet,
+            stderr_is_terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Prints one resource line on stderr as soon as it is known (text output only).
+    pub fn resource(&self, report: &ResourceReport, dry_run: bool) {
+        if self.quiet || self.format == OutputFormat::Json {
+            return;
+        }
+        let mut line = format!(
+            "{:>12}  {} `{}`",
+            report.action.describe(dry_run),
+            report.kind,
+            report.name
+        );
+        if !report.changes.is_empty() {
+            line.push_str(&format!(" ({})", report.changes.join(", ")));
+        }
+        if let Some(note) = &report.note {
+            line.push_str(&format!(" - {note}"));
+        }
+        eprintln!("{line}");
+    }
+
+    /// Prints a free-form progress line on stderr (text output, not quiet).
+    pub fn info(&self, message: &str) {
+        if !self.quiet && self.format == OutputFormat::Text {
+            eprintln!("{message}");
+        }
+    }
+
+    /// Prints the final report: JSON on stdout, or nothing more in text mode (lines went out live).
+    pub fn finish(&self, report: &Report) -> anyhow::Result<()> {
+        if self.format == OutputFormat::Json {
+            let mut stdout = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut stdout, report)?;
+            writeln!(stdout)?;
+        }
+        Ok(())
+    }
+
+    /// Shows that a wait is in progress until the returned guard is dropped.
+    pub fn waiting(&self, message: String) -> Waiting {
+        if self.quiet {
+            return Waiting { spinner: None };
+        }
+        if self.stderr_is_terminal {
+            let spinner = indicatif::ProgressBar::new_spinner().with_message(message);
+            spinner.enable_steady_tick(Duration::from_millis(100));
+            Waiting {
+                spinner: Some(spinner),
+            }
+        } else {
+            tracing::info!("{message}");
+            Waiting { spinner: None }
+        }
+    }
+}
+
+/// A wait in progress; clears its spinner when dropped.
+pub struct Waiting {
+    spinner: Option<indicatif::ProgressBar>,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Some(spinner) = self.spinner.take() {
+            spinner.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! Deterministic deployment zips and their CodeSha256.
+//!
+//! The same input files always give the same bytes: entries are sorted by name, every entry has
+//! the zip epoch (1980-01-01 00:00) as its time, and modes are explicit (`bootstrap` and executable
+//! files 0755, everything else 0644, whatever the local umask). That is what lets `update` compare
+//! the local CodeSha256 with the function's and skip the upload, with no local state file.
+
+use std::io::{Cursor, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, ZipWriter};
+
+use crate::settings::Settings;
+use crate::UsageError;
+
+/// Files named like this in `function/` (in any directory) list patterns to leave out of the zip.
+pub const IGNORE_FILE: &str = ".lambdaignore";
+
+/// Lambda's direct-upload limit for a zip (50 MB).
+pub const MAX_ZIPPED_BYTES: u64 = 50 * 1024 * 1024;
+/// Lambda's limit on unzipped code, layers included (250 MB).
+pub const MAX_UNZIPPED_BYTES: u64 = 250 * 1024 * 1024;
+
+/// Size limits a package must respect.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub zipped: u64,
+    pub unzipped: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            zipped: MAX_ZIPPED_BYTES,
+            unzipped: MAX_UNZIPPED_BYTES,
+        }
+    }
+}
+
+/// One file to put in a zip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Name inside the zip, `/`-separated, relative to the zip root.
+    pub name: String,
+    /// Where the bytes come from.
+    pub source: PathBuf,
+    /// Unix mode bits stored in the zip.
+    pub mode: u32,
+}
+
+/// A built zip.
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub bytes: Vec<u8>,
+    /// base64(sha256(bytes)), the form Lambda reports as CodeSha256.
+    pub code_sha256: String,
+    pub unzipped_size: u64,
+    pub entry_names: Vec<String>,
+}
+
+/// Builds the function zip: `runtime/bootstrap` (when `with_bootstrap`) plus everything in
+/// `function/` that `.lambdaignore` does not exclude.
+pub fn function_zip(settings: &Settings, with_bootstrap: bool) -> Result<Package> {
+    let mut entries = collect_dir(&settings.function_dir(), &settings.project_dir)?;
+    if let Some(clash) = entries.iter().find(|e| e.name == "bootstrap") {
+        return Err(UsageError(format!(
+            "`{}` would replace the runtime: Lambda runs the bootstrap at the zip root, which must \
+             come from runtime/bootstrap; rename or remove it",
+            clash.source.display()
+        ))
+        .into());
+    }
+    if with_bootstrap {
+        entries.push(Entry {
+            name: "bootstrap".into(),
+            source: settings.bootstrap_path(),
+            mode: 0o755,
+        });
+    }
+    build_zip(entries, Limits::default())
+}
+
+/// Lists the files under `dir` as zip entries named relative to `dir`, honouring `.lambdaignore`.
+///
+/// Symbolic links are followed only when they stay inside `root` (the project), so a link can never
+/// smuggle files from elsewhere on the machine into a deployment.
+pub fn collect_dir(dir: &Path, root: &Path) -> Result<Vec<Entry>> {
+    let root = root
+        .canonicalize()
+        .with_context(|| format!("failed to read the project directory `{}`", root.display()))?;
+    let mut entries = Vec::new();
+    let walker = ignore::WalkBuilder::new(dir)
+        .standard_filters(false)
+        .add_custom_ignore_filename(IGNORE_FILE)
+        .follow_links(true)
+        .build();
+    for item in walker {
+        let item = item.with_context(|| format!("failed to list `{}`", dir.display()))?;
+        let path = item.path();
+        if path == dir || item.file_type().is_some_and(|t| t.is_dir()) {
+            continue;
+        }
+        if item.file_name() == IGNORE_FILE {
+            continue;
+        }
+        if item.path_is_symlink() {
+            let target = path.canonicalize().with_context(|| {
+                format!("failed to resolve the symbolic link `{}`", path.display())
+            })?;
+            if !target.starts_with(&root) {
+                return Err(UsageError(format!(
+                    "`{}` links to `{}`, outside the project: copy the file in instead",
+                    path.display(),
+                    target.display()
+                ))
+                .into());
+            }
+        }
+        let relative = path
+            .strip_prefix(dir)
+            .expect("walker yields paths under its root");
+        let name = zip_name(relative)?;
+        let metadata = std::fs::metadata(path)
+            .with_context(|| format!("failed to read `{}`", path.display()))?;
+        let executable = metadata.permissions().mode() & 0o111 != 0;
+        entries.push(Entry {
+            name,
+            source: path.to_path_buf(),
+            mode: if executable { 0o755 } else { 0o644 },
+        });
+    }
+    Ok(entries)
+}
+
+/// Turns a relative path into a zip entry name, refusing anything that could escape the zip root.
+fn zip_name(relative: &Path) -> Result<String> {
+    let mut parts = Vec::new();
+    for component in relative.components() {
+        match component {
+            std::path::Component::Normal(part) => match part.to_str() {
+                Some(part) => parts.push(part),
+                None => bail!(
+                    "`{}` is not valid UTF-8: rename it, zip entry names must be UTF-8",
+                    relative.display()
+                ),
+            },
+            _ => bail!("`{}` would escape the zip root", relative.display()),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+/// Zips `entries` deterministically (sorted by name) and checks the size limits.
+pub fn build_zip(mut entries: Vec<Entry>, limits: Limits) -> Result<Package> {
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(pair) = entries.windows(2).find(|w| w[0].name == w[1].name) {
+        bail!(
+            "two files would both be stored as `{}` in the zip",
+            pair[0].name
+        );
+    }
+
+    let mut unzipped_size = 0u64;
+    for entry in &entries {
+        unzipped_size += std::fs::metadata(&entry.source)
+            .with_context(|| format!("failed to read `{}`", entry.source.display()))?
+            .len();
+    }
+    check_limit("unzipped", unzipped_size, limits.unzipped)?;
+
+    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    let mut buffer = Vec::new();
+    for entry in &entries {
+        buffer.clear();
+        std::fs::File::open(&entry.source)
+            .and_then(|mut f| f.read_to_end(&mut buffer))
+            .with_context(|| format!("failed to read `{}`", entry.source.display()))?;
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(6))
+            .last_modified_time(DateTime::default())
+            .unix_permissions(entry.mode);
+        writer
+            .start_file(entry.name.as_str(), options)
+            .and_then(|()| writer.write_all(&buffer).map_err(Into::into))
+            .with_context(|| format!("failed to add `{}` to the zip", entry.name))?;
+    }
+    let bytes = writer
+        .finish()
+        .context("failed to finish the zip")?
+        .into_inner();
+    check_limit("zipped", bytes.len() as u64, limits.zipped)?;
+
+    Ok(Package {
+        code_sha256: code_sha256(&bytes),
+        bytes,
+        unzipped_size,
+        entry_names: entries.into_iter().map(|e| e.name).collect(),
+    })
+}
+
+fn check_limit(what: &str, size: u64, limit: u64) -> Result<()> {
+    if size > limit {
+        return Err(UsageError(format!(
+            "the package is {} {what}, over Lambda's {} {what} limit by {}: leave large files out \
+             with a .lambdaignore file in function/",
+            human_bytes(size),
+            human_bytes(limit),
+            human_bytes(size - limit)
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// `base64(sha256(bytes))`, as Lambda reports CodeSha256.
+pub fn code_sha256(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+}
+
+fn human_bytes(n: u64) -> String {
+    if n >= 1024 * 1024 {
+        format!("{:.1} MB ({n} bytes)", n as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// Extracts a zip into `dir`, restoring the stored unix modes (as Lambda does for /var/task and /opt).
+pub fn extract(bytes: &[u8], dir: &Path) -> Result<()> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).context("failed to read the zip")?;
+    for index in 0..archive.len() {
+        let mut file = archive.by_index(index)?;
+        let Some(relative) = file.enclosed_name() else {
+            bail!(
+                "zip entry `{}` would escape the extraction directory",
+                file.name()
+            );
+        };
+        let path = dir.join(relative);
+        if file.is_dir() {
+            std::fs::create_dir_all(&path)?;
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut out = std::fs::File::create(&path)
+            .with_context(|| format!("failed to create `{}`", path.display()))?;
+        std::io::copy(&mut file, &mut out)?;
+        if let Some(mode) = file.unix_mode() {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode & 0o7777))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn write(path: &Path, text: &str, mode: u32) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    fn modes(package: &Package) -> Vec<(String, u32)> {
+        let mut archive = zip::ZipArchive::new(Cursor::new(&package.bytes)).unwrap();
+        (0..archive.len())
+            .map(|i| {
+                let f = archive.by_index(i).unwrap();
+                (f.name().to_string(), f.unix_mode().unwrap() & 0o777)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn same_input_gives_same_bytes_modes_order_and_sha() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("function");
+        write(&f.join("z.sh"), "echo z", 0o600);
+        write(&f.join("a/b.txt"), "b", 0o664);
+        write(&f.join("tool"), "#!/bin/sh", 0o700);
+        write(&dir.path().join("runtime/bootstrap"), "#!/bin/bash", 0o600);
+        let entries = || {
+            let mut e = collect_dir(&f, dir.path()).unwrap();
+            e.push(Entry {
+                name: "bootstrap".into(),
+                source: dir.path().join("runtime/bootstrap"),
+                mode: 0o755,
+            });
+            e
+        };
+        let one = build_zip(entries(), Limits::default()).unwrap();
+        // Touch every file: a new mtime must not change the bytes.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        write(&f.join("z.sh"), "echo z", 0o600);
+        let two = build_zip(entries(), Limits::default()).unwrap();
+        assert_eq!(one.bytes, two.bytes);
+        assert_eq!(one.code_sha256, code_sha256(&two.bytes));
+        assert_eq!(
+            one.code_sha256,
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&one.bytes))
+        );
+        assert_eq!(
+            modes(&one),
+            vec![
+                ("a/b.txt".to_string(), 0o644),
+                ("bootstrap".to_string(), 0o755),
+                ("tool".to_string(), 0o755),
+                ("z.sh".to_string(), 0o644),
+            ]
+        );
+        let mut archive = zip::ZipArchive::new(Cursor::new(&one.bytes)).unwrap();
+        let stamp = archive.by_index(0).unwrap().last_modified().unwrap();
+        assert_eq!((stamp.year(), stamp.month(), stamp.day()), (1980, 1, 1));
+    }
+
+    #[test]
+    fn lambdaignore_patterns_are_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("function");
+        write(&f.join(".lambdaignore"), "*.log\nbuild/\n", 0o644);
+        write(&f.join("function.sh"), "x", 0o644);
+        write(&f.join("debug.log"), "x", 0o644);
+        write(&f.join("build/out"), "x", 0o644);
+        write(&f.join("lib/keep.sh"), "x", 0o644);
+        let names: Vec<_> = collect_dir(&f, dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        let mut names = names;
+        names.sort();
+        assert_eq!(names, vec!["function.sh", "lib/keep.sh"]);
+    }
+
+    #[test]
+    fn symlinks_outside_the_project_are_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        write(&outside.path().join("secret"), "s", 0o644);
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("function");
+        write(&f.join("function.sh"), "x", 0o644);
+        symlink(outside.path().join("secret"), f.join("link")).unwrap();
+        let err = collect_dir(&f, dir.path()).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("outside the project"),
+            "{err:#}"
+        );
+
+        std::fs::remove_file(f.join("link")).unwrap();
+        symlink(f.join("function.sh"), f.join("inside")).unwrap();
+        assert_eq!(collect_dir(&f, dir.path()).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn limits_name_the_limit_and_the_excess() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        std::fs::write(&path, vec![b'a'; 2000]).unwrap();
+        let entry = Entry {
+            name: "big".into(),
+            source: path,
+            mode: 0o644,
+        };
+        let err = build_zip(
+            vec![entry.clone()],
+            Limits {
+                zipped: u64::MAX,
+                unzipped: 1000,
+            },
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("unzipped limit by 1000 bytes"),
+            "{err:#}"
+        );
+        let err = build_zip(
+            vec![entry],
+            Limits {
+                zipped: 10,
+                unzipped: u64::MAX,
+            },
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("zipped limit by"), "{err:#}");
+    }
+
+    #[test]
+    fn extract_restores_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        write(&dir.path().join("src/bootstrap"), "#!/bin/bash", 0o600);
+        let entry = Entry {
+            name: "bootstrap".into(),
+            source: dir.path().join("src/bootstrap"),
+            mode: 0o755,
+        };
+        let package = build_zip(vec![entry], Limits::default()).unwrap();
+        let out = dir.path().join("out");
+        extract(&package.bytes, &out).unwrap();
+        let mode = std::fs::metadata(out.join("bootstrap"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o755);
+    }
+}

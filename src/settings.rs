@@ -1,0 +1,612 @@
+//! Flags, `LAMBDA_RT_*` environment variables, `lambda-rt.toml` and defaults, merged into one
+//! validated [`Settings`] before any AWS call is made.
+//!
+//! Precedence is flag > environment variable > file > default. clap already resolves the first two
+//! (every flag has an `env`), so this module only has to lay the file and the defaults underneath.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use crate::cli::{FunctionArgs, GlobalArgs};
+use crate::UsageError;
+
+pub const CONFIG_FILE: &str = "lambda-rt.toml";
+pub const DEFAULT_FUNCTION_NAME: &str = "bash-runtime";
+pub const DEFAULT_HANDLER: &str = "function.handler";
+pub const DEFAULT_RUNTIME: &str = "provided.al2023";
+pub const DEFAULT_MEMORY_MB: i32 = 128;
+pub const DEFAULT_TIMEOUT_SECONDS: i32 = 3;
+/// Lambda's limit on the total size of environment variable keys and values.
+pub const MAX_ENVIRONMENT_BYTES: usize = 4 * 1024;
+
+/// The optional `lambda-rt.toml`; every key is optional and unknown keys are an error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileSettings {
+    pub function_name: Option<String>,
+    pub role_name: Option<String>,
+    pub role_arn: Option<String>,
+    pub handler: Option<String>,
+    pub runtime: Option<String>,
+    pub architecture: Option<String>,
+    pub memory: Option<i64>,
+    pub timeout: Option<i64>,
+    pub description: Option<String>,
+    pub env: Option<BTreeMap<String, String>>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+impl FileSettings {
+    /// Reads `DIR/lambda-rt.toml`; a missing file is the same as an empty one.
+    pub fn load(project_dir: &Path) -> Result<Self> {
+        let path = project_dir.join(CONFIG_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => {
+                return Err(e).with_context(|| format!("failed to read `{}`", path.display()))
+            }
+        };
+        toml::from_str(&text).map_err(|e| {
+            UsageError(format!(
+                "failed to parse `{}`: {}",
+                path.display(),
+                e.message()
+            ))
+            .into()
+        })
+    }
+}
+
+/// The function's instruction set architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    X86_64,
+    Arm64,
+}
+
+impl Architecture {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+}
+
+impl fmt::Display for Architecture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which execution role the function uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleChoice {
+    /// A role of this name that lambda-rt creates if missing (and deletes if it created it).
+    Managed(String),
+    /// A role the user owns; lambda-rt makes no IAM call for it.
+    Existing(String),
+}
+
+/// AWS client settings; `None` leaves the choice to aws-config's standard resolution.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// Everything a command needs to know, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub project_dir: PathBuf,
+    pub function_name: String,
+    pub role: RoleChoice,
+    pub handler: String,
+    pub runtime: String,
+    pub architecture: Architecture,
+    pub memory_mb: i32,
+    pub timeout_seconds: i32,
+    pub environment: BTreeMap<String, String>,
+    pub description: String,
+    pub aws: AwsSettings,
+}
+
+impl Settings {
+    /// Resolves settings from the command line (flags and env vars) and the project's config file.
+    pub fn resolve(global: &GlobalArgs, args: &FunctionArgs) -> Result<Self> {
+        let project_dir = args
+            .project_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."));
+        let file = FileSettings::load(&project_dir)?;
+        Self::merge(global, args, file, project_dir)
+    }
+
+    /// The pure part of [`Settings::resolve`]: merge and validate.
+    pub fn merge(
+        global: &GlobalArgs,
+        args: &FunctionArgs,
+        file: FileSettings,
+        project_dir: PathBuf,
+    ) -> Result<Self> {
+        let function_name = args
+            .function_name
+            .clone()
+            .or(file.function_name)
+            .unwrap_or_else(|| DEFAULT_FUNCTION_NAME.to_string());
+        validate_function_name(&function_name)?;
+
+        let role = match (args.role_arn.clone(), args.role_name.clone()) {
+            (Some(arn), _) => RoleChoice::Existing(arn),
+            (None, Some(name)) => RoleChoice::Managed(name),
+            (None, None) => match (file.role_arn, file.role_name) {
+                (Some(arn), _) => RoleChoice::Existing(arn),
+                (None, Some(name)) => RoleChoice::Managed(name),
+                (None, None) => RoleChoice::Managed(format!("{function_name}-role")),
+            },
+        };
+        match &role {
+            RoleChoice::Managed(name) => validate_role_name(name)?,
+            RoleChoice::Existing(arn) => validate_role_arn(arn)?,
+        }
+
+        let handler = args
+            .handler
+            .clone()
+            .or(file.handler)
+            .unwrap_or_else(|| DEFAULT_HANDLER.to_string());
+        validate_handler(&handler)?;
+
+        let runtime = args
+            .runtime
+            .clone()
+            .or(file.runtime)
+            .unwrap_or_else(|| DEFAULT_RUNTIME.to_string());
+        validate_runtime(&runtime)?;
+
+        let architecture = match args.architecture.clone().or(file.architecture).as_deref() {
+            None | Some("x86_64") => Architecture::X86_64,
+            Some("arm64") => Architecture::Arm64,
+            Some(other) => {
+                return Err(usage(format!(
+                    "invalid architecture `{other}`: use `x86_64` or `arm64`"
+                )))
+            }
+        };
+
+        let memory = args
+            .memory
+            .or(file.memory)
+            .unwrap_or(DEFAULT_MEMORY_MB.into());
+        if !(128..=10240).contains(&memory) {
+            return Err(usage(format!(
+                "invalid memory {memory} MB: Lambda accepts 128 to 10240 (--memory)"
+            )));
+        }
+        let timeout = args
+            .timeout
+            .or(file.timeout)
+            .unwrap_or(DEFAULT_TIMEOUT_SECONDS.into());
+        if !(1..=900).contains(&timeout) {
+            return Err(usage(format!(
+                "invalid timeout {timeout} s: Lambda accepts 1 to 900 seconds (--timeout)"
+            )));
+        }
+
+        let environment = if args.env.is_empty() {
+            file.env.unwrap_or_default()
+        } else {
+            parse_env_pairs(&args.env)?
+        };
+        validate_environment(&environment)?;
+
+        let description = args
+            .description
+            .clone()
+            .or(file.description)
+            .unwrap_or_default();
+        if description.chars().count() > 256 {
+            return Err(usage(
+                "invalid description: Lambda allows at most 256 characters (--description)",
+            ));
+        }
+
+        let aws = AwsSettings {
+            region: global.region.clone().or(file.region),
+            profile: global.profile.clone().or(file.profile),
+            endpoint_url: global.endpoint_url.clone().or(file.endpoint_url),
+        };
+        if let Some(url) = &aws.endpoint_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(usage(format!(
+                    "invalid endpoint URL `{url}`: it must start with http:// or https://"
+                )));
+            }
+        }
+
+        Ok(Settings {
+            project_dir,
+            function_name,
+            role,
+            handler,
+            runtime,
+            architecture,
+            memory_mb: memory as i32,
+            timeout_seconds: timeout as i32,
+            environment,
+            description,
+            aws,
+        })
+    }
+
+    /// `runtime/bootstrap` of the project.
+    pub fn bootstrap_path(&self) -> PathBuf {
+        self.project_dir.join("runtime").join("bootstrap")
+    }
+
+    /// `function/` of the project.
+    pub fn function_dir(&self) -> PathBuf {
+        self.project_dir.join("function")
+    }
+
+    /// The file the bash runtime loads for the handler: `function/<file>.sh`.
+    pub fn handler_file(&self) -> PathBuf {
+        let file = self
+            .handler
+            .split_once('.')
+            .map(|(f, _)| f)
+            .unwrap_or_default();
+        self.function_dir().join(format!("{file}.sh"))
+    }
+
+    /// Checks the project files a deployment or local run needs, before any AWS call.
+    pub fn check_project_files(&self) -> Result<()> {
+        let function_dir = self.function_dir();
+        if !function_dir.is_dir() {
+            return Err(usage(format!(
+                "the function directory `{}` does not exist: put the handler code there, or point \
+                 --project-dir at a project that has runtime/ and function/",
+                function_dir.display()
+            )));
+        }
+        let bootstrap = self.bootstrap_path();
+        let head = match std::fs::read(&bootstrap) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(usage(format!(
+                    "the runtime `{}` does not exist: a custom runtime needs an executable \
+                     runtime/bootstrap",
+                    bootstrap.display()
+                )))
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("failed to read `{}`", bootstrap.display()))
+            }
+        };
+        if !head.starts_with(b"#!") && !head.starts_with(b"\x7fELF") {
+            return Err(usage(format!(
+                "`{}` has no shebang line: start it with e.g. `#!/bin/bash` (or make it a compiled \
+                 executable), or Lambda fails with Runtime.InvalidEntrypoint",
+                bootstrap.display()
+            )));
+        }
+        let handler_file = self.handler_file();
+        if !handler_file.is_file() {
+            return Err(usage(format!(
+                "the handler file `{}` does not exist: create it, or set --handler to \
+                 <file>.<function> for an existing function/<file>.sh",
+                handler_file.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError(message.into()).into()
+}
+
+fn validate_function_name(name: &str) -> Result<()> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "invalid function name `{name}`: use 1 to 64 letters, digits, `-` or `_` (--function-name)"
+        )))
+    }
+}
+
+fn validate_role_name(name: &str) -> Result<()> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "invalid role name `{name}`: use 1 to 64 letters, digits or `+=,.@_-` (--role-name); \
+             note the default is <function-name>-role"
+        )))
+    }
+}
+
+fn validate_role_arn(arn: &str) -> Result<()> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "iam"
+        && parts[5].starts_with("role/")
+        && parts[5].len() > "role/".len();
+    if ok {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "invalid role ARN `{arn}`: expected arn:aws:iam::<account>:role/<name> (--role-arn)"
+        )))
+    }
+}
+
+fn validate_handler(handler: &str) -> Result<()> {
+    let valid = match handler.split_once('.') {
+        Some((file, function)) => {
+            !file.is_empty()
+                && !file.contains('/')
+                && !function.is_empty()
+                && !function.contains('.')
+                && function
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !function.starts_with(|c: char| c.is_ascii_digit())
+        }
+        None => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "invalid handler `{handler}`: use <file>.<function>, e.g. `function.handler` for a \
+             function `handler` in function/function.sh (--handler)"
+        )))
+    }
+}
+
+fn validate_runtime(runtime: &str) -> Result<()> {
+    match runtime {
+        "provided.al2023" | "provided.al2" => Ok(()),
+        "provided" => Err(usage(
+            "runtime `provided` can no longer be used for new functions: use `provided.al2023` (--runtime)",
+        )),
+        other => Err(usage(format!(
+            "unsupported runtime `{other}`: lambda-rt deploys custom runtimes, use `provided.al2023` \
+             or `provided.al2` (--runtime)"
+        ))),
+    }
+}
+
+/// Parses `KEY=VALUE` pairs; the value may itself contain `=`.
+pub fn parse_env_pairs(pairs: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut environment = BTreeMap::new();
+    for pair in pairs {
+        let Some((key, value)) = pair.split_once('=') else {
+            return Err(usage(format!(
+                "invalid --env `{pair}`: expected KEY=VALUE, e.g. --env LOG_LEVEL=debug"
+            )));
+        };
+        environment.insert(key.to_string(), value.to_string());
+    }
+    Ok(environment)
+}
+
+fn validate_environment(environment: &BTreeMap<String, String>) -> Result<()> {
+    for key in environment.keys() {
+        let valid = key.starts_with(|c: char| c.is_ascii_alphabetic())
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(usage(format!(
+                "invalid environment variable name `{key}`: start with a letter and use only \
+                 letters, digits and `_` (--env)"
+            )));
+        }
+    }
+    let size: usize = environment.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if size > MAX_ENVIRONMENT_BYTES {
+        return Err(usage(format!(
+            "environment variables take {size} bytes, over Lambda's limit of {MAX_ENVIRONMENT_BYTES} \
+             by {} bytes: remove some (--env or [env] in lambda-rt.toml)",
+            size - MAX_ENVIRONMENT_BYTES
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::OutputFormat;
+
+    fn global() -> GlobalArgs {
+        GlobalArgs {
+            region: None,
+            profile: None,
+            endpoint_url: None,
+            verbose: 0,
+            quiet: false,
+            output: OutputFormat::Text,
+        }
+    }
+
+    fn merge(args: FunctionArgs, file: &str) -> Result<Settings> {
+        let file: FileSettings = toml::from_str(file).unwrap();
+        Settings::merge(&global(), &args, file, PathBuf::from("."))
+    }
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let s = merge(FunctionArgs::default(), "").unwrap();
+        assert_eq!(s.function_name, "bash-runtime");
+        assert_eq!(s.role, RoleChoice::Managed("bash-runtime-role".into()));
+        assert_eq!(s.handler, "function.handler");
+        assert_eq!(s.runtime, "provided.al2023");
+        assert_eq!(s.architecture, Architecture::X86_64);
+        assert_eq!((s.memory_mb, s.timeout_seconds), (128, 3));
+        assert!(s.environment.is_empty());
+        assert_eq!(s.description, "");
+    }
+
+    #[test]
+    fn flag_beats_file_beats_default() {
+        let file = "function-name = \"from-file\"\nmemory = 512\ntimeout = 10\n[env]\nA = \"1\"\n";
+        let s = merge(FunctionArgs::default(), file).unwrap();
+        assert_eq!(s.function_name, "from-file");
+        assert_eq!(s.role, RoleChoice::Managed("from-file-role".into()));
+        assert_eq!((s.memory_mb, s.timeout_seconds), (512, 10));
+        assert_eq!(s.environment.get("A").map(String::as_str), Some("1"));
+
+        let args = FunctionArgs {
+            function_name: Some("from-flag".into()),
+            memory: Some(256),
+            env: vec!["B=2=3".into()],
+            ..Default::default()
+        };
+        let s = merge(args, file).unwrap();
+        assert_eq!(s.function_name, "from-flag");
+        assert_eq!(s.memory_mb, 256);
+        assert_eq!(s.timeout_seconds, 10);
+        assert_eq!(
+            s.environment,
+            BTreeMap::from([("B".to_string(), "2=3".to_string())])
+        );
+    }
+
+    #[test]
+    fn role_arn_from_flag_beats_role_name_from_file() {
+        let args = FunctionArgs {
+            role_arn: Some("arn:aws:iam::123456789012:role/mine".into()),
+            ..Default::default()
+        };
+        let s = merge(args, "role-name = \"x\"").unwrap();
+        assert_eq!(
+            s.role,
+            RoleChoice::Existing("arn:aws:iam::123456789012:role/mine".into())
+        );
+    }
+
+    #[test]
+    fn invalid_values_are_usage_errors_that_name_the_flag() {
+        let cases: Vec<(FunctionArgs, &str)> = vec![
+            (
+                FunctionArgs {
+                    function_name: Some("bad name".into()),
+                    ..Default::default()
+                },
+                "--function-name",
+            ),
+            (
+                FunctionArgs {
+                    function_name: Some("x".repeat(65)),
+                    ..Default::default()
+                },
+                "--function-name",
+            ),
+            (
+                FunctionArgs {
+                    handler: Some("nodot".into()),
+                    ..Default::default()
+                },
+                "--handler",
+            ),
+            (
+                FunctionArgs {
+                    memory: Some(64),
+                    ..Default::default()
+                },
+                "--memory",
+            ),
+            (
+                FunctionArgs {
+                    memory: Some(10241),
+                    ..Default::default()
+                },
+                "--memory",
+            ),
+            (
+                FunctionArgs {
+                    timeout: Some(0),
+                    ..Default::default()
+                },
+                "--timeout",
+            ),
+            (
+                FunctionArgs {
+                    timeout: Some(901),
+                    ..Default::default()
+                },
+                "--timeout",
+            ),
+            (
+                FunctionArgs {
+                    env: vec!["NOEQUALS".into()],
+                    ..Default::default()
+                },
+                "--env",
+            ),
+            (
+                FunctionArgs {
+                    env: vec![format!("BIG={}", "x".repeat(5000))],
+                    ..Default::default()
+                },
+                "--env",
+            ),
+            (
+                FunctionArgs {
+                    runtime: Some("provided".into()),
+                    ..Default::default()
+                },
+                "--runtime",
+            ),
+            (
+                FunctionArgs {
+                    architecture: Some("mips".into()),
+                    ..Default::default()
+                },
+                "arm64",
+            ),
+            (
+                FunctionArgs {
+                    role_arn: Some("not-an-arn".into()),
+                    ..Default::default()
+                },
+                "--role-arn",
+            ),
+        ];
+        for (args, needle) in cases {
+            let err = merge(args.clone(), "").unwrap_err();
+            assert!(err.downcast_ref::<UsageError>().is_some(), "{err:#}");
+            assert!(
+                format!("{err:#}").contains(needle),
+                "{err:#} should mention {needle}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), "memroy = 256\n").unwrap();
+        let err = FileSettings::load(dir.path()).unwrap_err();
+        assert!(format!("{err:#}").contains("memroy"), "{err:#}");
+    }
+}

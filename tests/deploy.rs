@@ -1,0 +1,533 @@
+//! create / update / invoke / delete: the real binary against a real moto_server, counting the calls
+//! moto received.
+
+mod common;
+
+use common::*;
+
+fn json(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(output)))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn full_lifecycle_is_idempotent_and_makes_only_needed_calls() {
+    let moto = Moto::start();
+    let project = Project::new();
+    let env = moto.env();
+    let run = |args: &[&str]| lambda_rt(project.path(), &env, args);
+
+    // create from nothing
+    let out = run(&["create", "--output", "json"]);
+    assert_exit(&out, 0);
+    let report = json(&out);
+    assert_eq!(report["resources"][0]["kind"], "role");
+    assert_eq!(report["resources"][0]["action"], "created");
+    assert_eq!(report["resources"][1]["kind"], "function");
+    assert_eq!(report["resources"][1]["action"], "created");
+    let local_sha = report["code_sha256"].as_str().unwrap().to_string();
+
+    let iam = moto.iam().await;
+    let role = iam
+        .get_role()
+        .role_name("bash-runtime-role")
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap();
+    assert!(role
+        .tags()
+        .iter()
+        .any(|t| t.key() == "managed-by" && t.value() == "lambda-rt"));
+    let policies = iam
+        .list_attached_role_policies()
+        .role_name("bash-runtime-role")
+        .send()
+        .await
+        .unwrap();
+    let policy_names: Vec<_> = policies
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_name())
+        .collect();
+    assert_eq!(policy_names, vec!["AWSLambdaBasicExecutionRole"]);
+
+    let lambda = moto.lambda().await;
+    let config = lambda
+        .get_function_configuration()
+        .function_name("bash-runtime")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(config.code_sha256(), Some(local_sha.as_str()));
+    assert_eq!(config.handler(), Some("function.handler"));
+    assert_eq!(
+        config.runtime().map(|r| r.as_str()),
+        Some("provided.al2023")
+    );
+    assert_eq!(
+        (config.memory_size(), config.timeout()),
+        (Some(128), Some(3))
+    );
+    assert_eq!(config.role(), Some(role.arn()));
+
+    // create again: reads only
+    moto.start_recording();
+    let out = run(&["create"]);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("unchanged  function `bash-runtime`"),
+        "{}",
+        stderr(&out)
+    );
+    let calls = moto.calls();
+    assert!(!calls.is_empty(), "the recorder saw no calls at all");
+    assert_eq!(writes(&calls), Vec::<&Call>::new());
+
+    // update with nothing changed: zero writes, no IAM
+    moto.start_recording();
+    assert_exit(&run(&["update"]), 0);
+    let calls = moto.calls();
+    assert_eq!(writes(&calls), Vec::<&Call>::new());
+    assert!(calls.iter().all(|c| c.service != "iam"), "{calls:?}");
+    assert_eq!(
+        calls.len(),
+        1,
+        "one read is enough for a no-op update: {calls:?}"
+    );
+
+    // edit the handler: exactly one UpdateFunctionCode, no configuration call, no IAM
+    project.write(
+        "function/function.sh",
+        "function handler () {\n  printf 'changed: %s' \"$1\"\n}\n",
+    );
+    moto.start_recording();
+    let out = run(&["update", "--output", "json"]);
+    assert_exit(&out, 0);
+    let calls = moto.calls();
+    let w = writes(&calls);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].method, "PUT");
+    assert!(w[0].path.ends_with("/functions/bash-runtime/code"), "{w:?}");
+    assert!(calls.iter().all(|c| c.service != "iam"), "{calls:?}");
+    let new_sha = json(&out)["code_sha256"].as_str().unwrap().to_string();
+    assert_ne!(new_sha, local_sha);
+    let config = lambda
+        .get_function_configuration()
+        .function_name("bash-runtime")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(config.code_sha256(), Some(new_sha.as_str()));
+
+    // --memory 256: only UpdateFunctionConfiguration
+    moto.start_recording();
+    let out = run(&["update", "--memory", "256"]);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("memory 128 → 256"),
+        "{}",
+        stderr(&out)
+    );
+    let calls = moto.calls();
+    let w = writes(&calls);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].path.ends_with("/functions/bash-runtime/configuration"),
+        "{w:?}"
+    );
+    let config = lambda
+        .get_function_configuration()
+        .function_name("bash-runtime")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(config.memory_size(), Some(256));
+
+    // dry runs: a plan, zero writes, nothing changed
+    moto.start_recording();
+    let out = run(&["update", "--memory", "512", "--timeout", "10", "--dry-run"]);
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("would update"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("timeout 3 → 10"), "{}", stderr(&out));
+    let out = run(&["create", "--env", "A=1", "--dry-run"]);
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("environment (A)"), "{}", stderr(&out));
+    let out = run(&["delete", "--dry-run", "--output", "json"]);
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)["resources"][0]["action"], "deleted");
+    assert_eq!(json(&out)["dry_run"], true);
+    assert_eq!(writes(&moto.calls()), Vec::<&Call>::new());
+    let config = lambda
+        .get_function_configuration()
+        .function_name("bash-runtime")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (config.memory_size(), config.timeout()),
+        (Some(256), Some(3))
+    );
+
+    // create with a changed setting converges like update (memory back to the default 128)
+    moto.start_recording();
+    assert_exit(&run(&["create"]), 0);
+    let calls = moto.calls();
+    let w = writes(&calls);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].path.ends_with("/configuration"), "{w:?}");
+
+    // invoke: moto's echo backend returns the payload
+    let out = run(&["invoke", "--payload", r#"{"text":"Hello"}"#]);
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), r#"{"text":"Hello"}"#);
+
+    // delete: function, log group and role are gone
+    let logs = moto.logs().await;
+    logs.create_log_group()
+        .log_group_name("/aws/lambda/bash-runtime")
+        .send()
+        .await
+        .unwrap();
+    let out = run(&["delete"]);
+    assert_exit(&out, 0);
+    let err = stderr(&out);
+    assert!(err.contains("deleted  function `bash-runtime`"), "{err}");
+    assert!(
+        err.contains("deleted  log group `/aws/lambda/bash-runtime`"),
+        "{err}"
+    );
+    assert!(err.contains("deleted  role `bash-runtime-role`"), "{err}");
+    assert!(lambda
+        .get_function()
+        .function_name("bash-runtime")
+        .send()
+        .await
+        .is_err());
+    assert!(iam
+        .get_role()
+        .role_name("bash-runtime-role")
+        .send()
+        .await
+        .is_err());
+    let groups = logs.describe_log_groups().send().await.unwrap();
+    assert!(groups.log_groups().is_empty(), "{groups:?}");
+
+    // delete again: everything absent, exit 0, no writes beyond the idempotent deletes
+    let out = run(&["delete"]);
+    assert_exit(&out, 0);
+    let err = stderr(&out);
+    assert_eq!(err.matches("absent").count(), 3, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn function_error_exits_with_the_function_error_code() {
+    // moto's default invoke backend without Docker answers every invoke with a function error.
+    let moto = Moto::start_with(false);
+    let project = Project::new();
+    let env = moto.env();
+    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
+    let out = lambda_rt(project.path(), &env, &["invoke", "--payload", "{}"]);
+    assert_exit(&out, 3);
+    assert!(
+        stderr(&out).contains("function error (Handled)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_lambda_rt_did_not_create_is_used_but_never_changed_or_deleted() {
+    let moto = Moto::start();
+    let project = Project::new();
+    let env = moto.env();
+    let iam = moto.iam().await;
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    iam.create_role()
+        .role_name("bash-runtime-role")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+
+    moto.start_recording();
+    let out = lambda_rt(project.path(), &env, &["create"]);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("kept  role `bash-runtime-role`"),
+        "{}",
+        stderr(&out)
+    );
+    let iam_writes: Vec<_> = moto
+        .calls()
+        .into_iter()
+        .filter(|c| c.service == "iam" && c.is_write())
+        .collect();
+    assert!(iam_writes.is_empty(), "{iam_writes:?}");
+
+    let out = lambda_rt(project.path(), &env, &["delete"]);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("not created by lambda-rt"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(iam
+        .get_role()
+        .role_name("bash-runtime-role")
+        .send()
+        .await
+        .is_ok());
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name("bash-runtime-role")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        attached.attached_policies().is_empty(),
+        "lambda-rt attached a policy to a foreign role"
+    );
+
+    // A foreign role that does not trust Lambda is refused, and nothing is created.
+    let other = trust.replace("lambda.amazonaws.com", "ec2.amazonaws.com");
+    iam.create_role()
+        .role_name("ec2-role")
+        .assume_role_policy_document(other)
+        .send()
+        .await
+        .unwrap();
+    moto.start_recording();
+    let out = lambda_rt(project.path(), &env, &["create", "--role-name", "ec2-role"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("does not trust lambda.amazonaws.com"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(writes(&moto.calls()), Vec::<&Call>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn role_arn_means_no_iam_calls_at_all() {
+    let moto = Moto::start();
+    let project = Project::new();
+    let env = moto.env();
+    let trust = r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let role = moto
+        .iam()
+        .await
+        .create_role()
+        .role_name("someone-elses")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap();
+    let arn = role.arn();
+    moto.start_recording();
+    assert_exit(
+        &lambda_rt(project.path(), &env, &["create", "--role-arn", arn]),
+        0,
+    );
+    assert_exit(
+        &lambda_rt(project.path(), &env, &["update", "--role-arn", arn]),
+        0,
+    );
+    assert_exit(
+        &lambda_rt(project.path(), &env, &["delete", "--role-arn", arn]),
+        0,
+    );
+    let calls = moto.calls();
+    assert!(calls.iter().any(|c| c.service == "lambda"));
+    let iam: Vec<_> = calls.iter().filter(|c| c.service == "iam").collect();
+    assert!(iam.is_empty(), "{iam:?}");
+    assert!(moto
+        .iam()
+        .await
+        .get_role()
+        .role_name("someone-elses")
+        .send()
+        .await
+        .is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_come_from_the_file_and_env_vars_with_flags_first() {
+    let moto = Moto::start();
+    let project = Project::new();
+    project.write(
+        "lambda-rt.toml",
+        "function-name = \"from-file\"\nmemory = 512\ntimeout = 20\n[env]\nGREETING = \"hi\"\n",
+    );
+    let mut env = moto.env();
+    env.push(("LAMBDA_RT_TIMEOUT".into(), "30".into()));
+    let out = lambda_rt(project.path(), &env, &["create", "--memory", "1024"]);
+    assert_exit(&out, 0);
+    let lambda = moto.lambda().await;
+    let config = lambda
+        .get_function_configuration()
+        .function_name("from-file")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(config.memory_size(), Some(1024));
+    assert_eq!(config.timeout(), Some(30));
+    let vars = config.environment().unwrap().variables().unwrap();
+    assert_eq!(vars.get("GREETING").map(String::as_str), Some("hi"));
+    assert!(moto
+        .iam()
+        .await
+        .get_role()
+        .role_name("from-file-role")
+        .send()
+        .await
+        .is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_refused_clearly_and_changes_nothing() {
+    let moto = Moto::start();
+    let env = moto.env();
+    let project = Project::new();
+    moto.start_recording();
+
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (
+            vec!["create", "--function-name", "bad name!"],
+            2,
+            "invalid function name",
+        ),
+        (vec!["create", "--memory", "64"], 2, "128 to 10240"),
+        (vec!["create", "--timeout", "901"], 2, "1 to 900"),
+        (vec!["create", "--env", "NOEQUALS"], 2, "expected KEY=VALUE"),
+        (vec!["create", "--handler", "nodot"], 2, "invalid handler"),
+        (
+            vec!["create", "--handler", "missing.handler"],
+            2,
+            "function/missing.sh` does not exist",
+        ),
+        (
+            vec!["invoke", "--payload", "{not json"],
+            2,
+            "is not valid JSON",
+        ),
+        (
+            vec!["invoke", "--payload-file", "nope.json"],
+            2,
+            "failed to read payload file `nope.json`",
+        ),
+        (
+            vec!["create", "--no-such-flag"],
+            2,
+            "unexpected argument '--no-such-flag'",
+        ),
+        (vec!["update"], 1, "run `lambda-rt create` first"),
+        (vec!["invoke"], 1, "run `lambda-rt create` first"),
+    ];
+    for (args, code, message) in cases {
+        let out = lambda_rt(project.path(), &env, &args);
+        assert_exit(&out, code);
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("panicked"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+
+    // Project files: missing function/, bootstrap without a shebang.
+    let no_function = Project::new();
+    std::fs::remove_dir_all(no_function.path().join("function")).unwrap();
+    let out = lambda_rt(no_function.path(), &env, &["create"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("function directory"),
+        "{}",
+        stderr(&out)
+    );
+
+    let no_shebang = Project::new();
+    no_shebang.write("runtime/bootstrap", "echo no shebang\n");
+    let out = lambda_rt(no_shebang.path(), &env, &["create"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("has no shebang line"),
+        "{}",
+        stderr(&out)
+    );
+
+    assert_eq!(writes(&moto.calls()), Vec::<&Call>::new());
+    let lambda = moto.lambda().await;
+    assert!(lambda
+        .list_functions()
+        .send()
+        .await
+        .unwrap()
+        .functions()
+        .is_empty());
+    let iam = moto.iam().await;
+    let roles = iam.list_roles().send().await.unwrap();
+    assert!(roles
+        .roles()
+        .iter()
+        .all(|r| r.role_name() != "bash-runtime-role"));
+}
+
+#[test]
+fn an_unreachable_endpoint_fails_with_a_clear_message() {
+    let project = Project::new();
+    // A port nothing listens on: connection refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = vec![
+        (
+            "AWS_ENDPOINT_URL".to_string(),
+            format!("http://127.0.0.1:{port}"),
+        ),
+        ("AWS_ACCESS_KEY_ID".to_string(), "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY".to_string(), "testing".to_string()),
+        ("AWS_REGION".to_string(), REGION.to_string()),
+        ("AWS_CONFIG_FILE".to_string(), "/dev/null".to_string()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE".to_string(),
+            "/dev/null".to_string(),
+        ),
+    ];
+    let out = lambda_rt(project.path(), &env, &["create"]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("failed to read role `bash-runtime-role`"),
+        "{err}"
+    );
+    assert!(err.contains("could not reach the AWS endpoint"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+}
+
+#[test]
+fn missing_region_is_a_usage_error() {
+    let project = Project::new();
+    let env = vec![
+        ("AWS_ACCESS_KEY_ID".to_string(), "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY".to_string(), "testing".to_string()),
+        ("AWS_CONFIG_FILE".to_string(), "/dev/null".to_string()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE".to_string(),
+            "/dev/null".to_string(),
+        ),
+        ("AWS_EC2_METADATA_DISABLED".to_string(), "true".to_string()),
+    ];
+    let out = lambda_rt(project.path(), &env, &["delete"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("no AWS region is configured"),
+        "{}",
+        stderr(&out)
+    );
+}
