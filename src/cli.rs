@@ -21,6 +21,7 @@ pub struct Cli {
 
 /// Options that apply to every subcommand.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// AWS region (else AWS_REGION or the profile's region)
     #[arg(long, global = true, env = "LAMBDA_RT_REGION")]
@@ -75,6 +76,7 @@ pub enum Command {
 
 /// Where the project is and what the function should look like.
 #[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Function settings (flag > LAMBDA_RT_* > lambda-rt.toml > default)")]
 pub struct FunctionArgs {
     /// Project directory holding runtime/, function/ and an optional lambda-rt.toml [default: .]
     #[arg(long, env = "LAMBDA_RT_PROJECT_DIR", value_name = "DIR")]
@@ -129,20 +131,17 @@ pub struct FunctionArgs {
 /// Flags of `create` and `update`.
 #[derive(Debug, Args)]
 pub struct DeployArgs {
-    #[command(flatten)]
-    pub function: FunctionArgs,
-
     /// Print what would change, making only read calls
     #[arg(long)]
     pub dry_run: bool,
+
+    #[command(flatten)]
+    pub function: FunctionArgs,
 }
 
 /// Flags of `invoke`.
 #[derive(Debug, Args)]
 pub struct InvokeArgs {
-    #[command(flatten)]
-    pub function: FunctionArgs,
-
     /// Event as JSON [default: {}]
     #[arg(long, conflicts_with = "payload_file", value_name = "JSON")]
     pub payload: Option<String>,
@@ -162,14 +161,14 @@ pub struct InvokeArgs {
     /// Run the function here under lambda-rt's Runtime API emulator instead of in AWS
     #[arg(long)]
     pub local: bool,
+
+    #[command(flatten)]
+    pub function: FunctionArgs,
 }
 
 /// Flags of `delete`.
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
-    #[command(flatten)]
-    pub function: FunctionArgs,
-
     /// Keep the function's CloudWatch log group
     #[arg(long)]
     pub keep_logs: bool,
@@ -177,4 +176,7 @@ pub struct DeleteArgs {
     /// Print what would be deleted, making only read calls
     #[arg(long)]
     pub dry_run: bool,
+
+    #[command(flatten)]
+    pub function: FunctionArgs,
 }

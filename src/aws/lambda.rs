@@ -199,12 +199,11 @@ pub struct Lambda<'a> {
 
 fn is_role_not_assumable(error: &SdkError<CreateFunctionError>) -> bool {
     // The one case the API does not model: IAM has not yet propagated a new role to Lambda.
-    error.as_service_error().is_some_and(|e| {
-        e.is_invalid_parameter_value_exception()
-            && e.meta()
-                .message()
-                .is_some_and(|m| m.contains("cannot be assumed"))
-    })
+    matches!(
+        error.as_service_error(),
+        Some(CreateFunctionError::InvalidParameterValueException(e))
+            if e.message().is_some_and(|m| m.contains("cannot be assumed"))
+    )
 }
 
 fn gave_up_note<E>(retried: &Retried<E>) -> String {
