@@ -22,6 +22,8 @@ pub mod exit_code {
     pub const USAGE: i32 = 2;
     /// The command worked but the invoked function reported an error.
     pub const FUNCTION_ERROR: i32 = 3;
+    /// Stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
+    pub const INTERRUPTED: i32 = 130;
 }
 
 /// An error in what the user asked for (flags, settings, project files), found before any change
@@ -29,6 +31,24 @@ pub mod exit_code {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
+
+/// The command was stopped by SIGINT or SIGTERM after cleaning up what it had started.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted by {0}; everything lambda-rt started has been stopped")]
+pub struct Interrupted(pub &'static str);
+
+/// Resolves when the process receives SIGINT (Ctrl-C) or SIGTERM, naming the signal.
+pub async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt =
+        signal(SignalKind::interrupt()).expect("failed to install a SIGINT handler");
+    let mut terminate =
+        signal(SignalKind::terminate()).expect("failed to install a SIGTERM handler");
+    tokio::select! {
+        _ = interrupt.recv() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+    }
+}
 
 /// Runs one parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> Result<i32> {

@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use lambda_rt::cli::Cli;
-use lambda_rt::{exit_code, UsageError};
+use lambda_rt::{exit_code, Interrupted, UsageError};
 use tracing_subscriber::EnvFilter;
 
 fn main() {
@@ -20,6 +20,8 @@ fn main() {
             eprintln!("error: {error:#}");
             if error.chain().any(|cause| cause.is::<UsageError>()) {
                 exit_code::USAGE
+            } else if error.chain().any(|cause| cause.is::<Interrupted>()) {
+                exit_code::INTERRUPTED
             } else {
                 exit_code::FAILURE
             }

@@ -255,7 +255,15 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
 pub async fn invoke_once(settings: &Settings, payload: Vec<u8>) -> Result<InvokeOutcome> {
     let environment = Environment::prepare(settings)?;
     let mut worker = Worker::start(&environment, false).await?;
-    let result = worker.invoke(Bytes::from(payload)).await;
+    // The runtime runs in its own process group, so a Ctrl-C at the terminal does not reach it:
+    // catch the signal and stop the group here.
+    let result = tokio::select! {
+        result = worker.invoke(Bytes::from(payload)) => result,
+        signal = crate::shutdown_signal() => {
+            worker.process.kill().await;
+            return Err(crate::Interrupted(signal).into());
+        }
+    };
     // Lambda would freeze the environment; locally the runtime is killed so nothing lingers, and
     // killing it also collects the last of its output for the log.
     worker.process.kill().await;
