@@ -4,12 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Test tools, pinned: the AWS API emulator, and the AWS CLI (a real client for `serve`).
 MOTO_VERSION="5.2.5"
-if [ ! -x .venv/bin/moto_server ]; then
-  echo "installing moto[server]==$MOTO_VERSION into .venv (first run only)" >&2
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+AWSCLI_VERSION="1.46.3"
+if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/aws ]; then
+  echo "installing moto[server]==$MOTO_VERSION and awscli==$AWSCLI_VERSION into .venv (first run only)" >&2
+  [ -d .venv ] || python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check \
+    "moto[server]==$MOTO_VERSION" "awscli==$AWSCLI_VERSION"
 fi
 export MOTO_SERVER="$PWD/.venv/bin/moto_server"
+export AWS_CLI="$PWD/.venv/bin/aws"
 
 cargo test --all-targets "$@"

@@ -72,6 +72,8 @@ pub enum Command {
     Invoke(InvokeArgs),
     /// Delete the function, its log group, and the role if lambda-rt created it
     Delete(DeleteArgs),
+    /// Serve the Lambda Invoke API locally, with warm runtimes, for the AWS CLI and SDKs
+    Serve(ServeArgs),
 }
 
 /// Where the project is and what the function should look like.
@@ -176,6 +178,29 @@ pub struct DeleteArgs {
     /// Print what would be deleted, making only read calls
     #[arg(long)]
     pub dry_run: bool,
+
+    #[command(flatten)]
+    pub function: FunctionArgs,
+}
+
+/// Flags of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; anything but loopback exposes the function to the network
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to listen on (0 picks a free one)
+    #[arg(long, default_value_t = 9001)]
+    pub port: u16,
+
+    /// Most runtime processes running at once, each serving one event at a time
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub concurrency: usize,
+
+    /// Rebuild the environment when runtime/ or function/ change
+    #[arg(long)]
+    pub watch: bool,
 
     #[command(flatten)]
     pub function: FunctionArgs,

@@ -58,5 +58,6 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Update(args) => commands::update::run(&cli.global, args, &ui).await,
         Command::Invoke(args) => commands::invoke::run(&cli.global, args, &ui).await,
         Command::Delete(args) => commands::delete::run(&cli.global, args, &ui).await,
+        Command::Serve(args) => commands::serve::run(&cli.global, args, &ui).await,
     }
 }

@@ -18,7 +18,7 @@ fn help(args: &[&str]) -> String {
 #[test]
 fn help_texts() {
     insta::assert_snapshot!("main", help(&[]));
-    for command in ["create", "update", "invoke", "delete"] {
+    for command in ["create", "update", "invoke", "delete", "serve"] {
         insta::assert_snapshot!(command, help(&[command]));
     }
 }

@@ -4,6 +4,7 @@
 pub mod create;
 pub mod delete;
 pub mod invoke;
+pub mod serve;
 pub mod update;
 
 use anyhow::Result;

@@ -239,11 +239,20 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
     (StatusCode::OK, headers, Body::from(invocation.payload)).into_response()
 }
 
+/// An API error not yet rendered: status, `errorType`, `errorMessage`.
+struct Rejection(StatusCode, &'static str, String);
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        api_error(self.0, self.1, &self.2)
+    }
+}
+
 /// Takes the in-flight reply channel if `id` is the invocation in flight, else the 400 to send.
 fn take_in_flight(
     shared: &Shared,
     id: &str,
-) -> Result<oneshot::Sender<InvocationResult>, Response> {
+) -> Result<oneshot::Sender<InvocationResult>, Rejection> {
     let mut state = shared.state.lock().unwrap();
     match state.in_flight.take() {
         Some((current, reply)) if current == id => {
@@ -257,10 +266,10 @@ fn take_in_flight(
             } else {
                 format!("unknown request id {id}")
             };
-            Err(api_error(
+            Err(Rejection(
                 StatusCode::BAD_REQUEST,
                 "InvalidRequestID",
-                &message,
+                message,
             ))
         }
     }
@@ -326,7 +335,7 @@ async fn response(
             let _ = reply.send(InvocationResult::Response(body));
             accepted()
         }
-        Err(rejection) => rejection,
+        Err(rejection) => rejection.into_response(),
     }
 }
 
@@ -378,7 +387,7 @@ async fn error(
             });
             accepted()
         }
-        Err(rejection) => rejection,
+        Err(rejection) => rejection.into_response(),
     }
 }
 

@@ -164,6 +164,15 @@ impl Worker {
 
     /// Sends one event and waits for the runtime's answer, its exit, or the timeout.
     pub async fn invoke(&mut self, payload: Bytes) -> Result<LocalInvocation> {
+        self.invoke_with(payload, None).await
+    }
+
+    /// [`Worker::invoke`] with a client context (JSON) for `Lambda-Runtime-Client-Context`.
+    pub async fn invoke_with(
+        &mut self,
+        payload: Bytes,
+        client_context: Option<String>,
+    ) -> Result<LocalInvocation> {
         if payload.len() > api::MAX_EVENT_BYTES {
             anyhow::bail!(
                 "the payload is {} bytes, over Lambda's {}-byte limit for synchronous invocations",
@@ -173,7 +182,7 @@ impl Worker {
         }
         let log_start = self.process.log.len();
         let started = Instant::now();
-        let (request_id, answer) = self.api.submit(payload, None, None).await?;
+        let (request_id, answer) = self.api.submit(payload, client_context, None).await?;
         let mut alive = true;
         let (payload, function_error) = tokio::select! {
             biased;
@@ -220,6 +229,21 @@ impl Worker {
             log_start,
             duration: started.elapsed(),
         })
+    }
+
+    /// Gives output the runtime wrote before answering a moment to arrive through its pipes, for a
+    /// runtime that stays warm (a stopped one has all of it already): waits until the log stops
+    /// growing, at most 50 ms.
+    pub async fn settle_log(&self) {
+        let mut length = self.process.log.len();
+        for _ in 0..25 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            let now = self.process.log.len();
+            if now == length {
+                return;
+            }
+            length = now;
+        }
     }
 
     /// The invocation's log as Lambda shows it: START, the runtime's output, END and REPORT.

@@ -84,6 +84,11 @@ impl RuntimeProcess {
         })
     }
 
+    /// The process id, which is also its process group id.
+    pub fn id(&self) -> u32 {
+        self.pgid.as_raw() as u32
+    }
+
     /// Waits for the process to exit (cancel-safe).
     pub async fn wait(&mut self) -> ExitStatus {
         if let Some(status) = self.exit {

@@ -1,0 +1,378 @@
+//! `lambda-rt serve`: a long-running local endpoint speaking the Lambda Invoke API
+//! (`POST /2015-03-31/functions/{name}/invocations`), so the AWS CLI and SDKs can invoke the function
+//! locally with `--endpoint-url`. Runtimes stay warm between invocations; up to `--concurrency`
+//! runtime processes each serve one event at a time, as in Lambda; a runtime that crashed or timed
+//! out is replaced; `--watch` rebuilds the environment when `runtime/` or `function/` change.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use base64::Engine;
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use crate::cli::{GlobalArgs, ServeArgs};
+use crate::emulator::{api::MAX_EVENT_BYTES, Environment, Worker};
+use crate::output::Ui;
+use crate::settings::Settings;
+
+/// Lambda returns at most the last 4 KB of the log with `LogType: Tail`.
+const LOG_TAIL_BYTES: usize = 4096;
+
+pub async fn run(global: &GlobalArgs, args: &ServeArgs, ui: &Ui) -> Result<i32> {
+    let settings = Settings::resolve(global, &args.function)?;
+    settings.check_project_files()?;
+    if args.concurrency == 0 {
+        return Err(crate::UsageError("--concurrency must be at least 1".into()).into());
+    }
+    let pool = Arc::new(Pool::new(settings, args.concurrency)?);
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .with_context(|| format!("failed to listen on {}:{}", args.host, args.port))?;
+    let addr: SocketAddr = listener.local_addr()?;
+    ui.info(&format!(
+        "serving function `{}` on http://{addr} (concurrency {}); invoke it with\n  aws lambda invoke --endpoint-url http://{addr} --function-name {} out.json\nCtrl-C stops",
+        pool.settings.function_name, args.concurrency, pool.settings.function_name
+    ));
+    // Machine-readable line for scripts and tests, on stdout.
+    println!("listening on http://{addr}");
+
+    if args.watch {
+        tokio::spawn(watch(pool.clone()));
+    }
+    let router = Router::new()
+        .route("/2015-03-31/functions/{name}/invocations", post(invoke))
+        .fallback(|| async {
+            aws_error(
+                StatusCode::NOT_FOUND,
+                "UnknownOperationException",
+                "only Invoke is served",
+            )
+        })
+        .with_state(pool.clone());
+    let signal = Arc::new(Mutex::new(None));
+    let seen = signal.clone();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            let name = crate::shutdown_signal().await;
+            *seen.lock().unwrap() = Some(name);
+        })
+        .await
+        .context("the Invoke API server failed")?;
+    pool.stop_all().await;
+    let name = signal.lock().unwrap().unwrap_or("shutdown");
+    ui.info(&format!(
+        "stopped by {name}; every runtime process has been stopped"
+    ));
+    Ok(crate::exit_code::SUCCESS)
+}
+
+/// The warm runtimes and the environment they run in.
+struct Pool {
+    settings: Settings,
+    /// At most `concurrency` invocations (and so runtime processes) at a time.
+    slots: Semaphore,
+    state: Mutex<PoolState>,
+}
+
+struct PoolState {
+    environment: Arc<Environment>,
+    generation: u64,
+    idle: Vec<(u64, Worker)>,
+    /// Process groups of every live runtime, busy or idle, for a clean shutdown.
+    groups: HashMap<u32, u64>,
+}
+
+impl Pool {
+    fn new(settings: Settings, concurrency: usize) -> Result<Self> {
+        let environment = Arc::new(Environment::prepare(&settings)?);
+        Ok(Pool {
+            settings,
+            slots: Semaphore::new(concurrency),
+            state: Mutex::new(PoolState {
+                environment,
+                generation: 0,
+                idle: Vec::new(),
+                groups: HashMap::new(),
+            }),
+        })
+    }
+
+    /// An idle warm runtime of the current generation, or a new one.
+    async fn checkout(&self, _slot: &SemaphorePermit<'_>) -> Result<(u64, Worker)> {
+        let (generation, environment) = {
+            let mut state = self.state.lock().unwrap();
+            let generation = state.generation;
+            if let Some(index) = state.idle.iter().position(|(g, _)| *g == generation) {
+                return Ok(state.idle.swap_remove(index));
+            }
+            (generation, state.environment.clone())
+        };
+        let worker = Worker::start(&environment, true).await?;
+        let pid = worker.process.id();
+        self.state.lock().unwrap().groups.insert(pid, generation);
+        Ok((generation, worker))
+    }
+
+    /// Returns a runtime to the pool if it is still usable and current, else stops it.
+    async fn checkin(&self, generation: u64, worker: Worker, alive: bool) {
+        let pid = worker.process.id();
+        {
+            let mut state = self.state.lock().unwrap();
+            if alive && generation == state.generation {
+                state.idle.push((generation, worker));
+                return;
+            }
+            state.groups.remove(&pid);
+        }
+        worker.stop().await;
+    }
+
+    /// Switches to a freshly built environment; idle runtimes of the old one are stopped.
+    async fn replace_environment(&self, environment: Environment) {
+        let stale: Vec<Worker> = {
+            let mut state = self.state.lock().unwrap();
+            state.environment = Arc::new(environment);
+            state.generation += 1;
+            let stale: Vec<Worker> = state.idle.drain(..).map(|(_, w)| w).collect();
+            for worker in &stale {
+                state.groups.remove(&worker.process.id());
+            }
+            stale
+        };
+        for worker in stale {
+            worker.stop().await;
+        }
+    }
+
+    async fn stop_all(&self) {
+        let (idle, groups): (Vec<Worker>, Vec<u32>) = {
+            let mut state = self.state.lock().unwrap();
+            let idle = state.idle.drain(..).map(|(_, w)| w).collect();
+            (idle, state.groups.drain().map(|(pid, _)| pid).collect())
+        };
+        for worker in idle {
+            worker.stop().await;
+        }
+        // Busy runtimes belong to requests that were cut off by the shutdown.
+        for pid in groups {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+/// An error in the shape the AWS SDKs parse for Lambda's REST-JSON protocol.
+fn aws_error(status: StatusCode, error_type: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "Type": "User", "message": message });
+    (
+        status,
+        [
+            ("content-type", "application/json"),
+            ("x-amzn-errortype", error_type),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Accepts the function's name, its ARN, or a partial ARN, as Lambda does.
+fn names_this_function(requested: &str, name: &str) -> bool {
+    let requested = requested.split(':').collect::<Vec<_>>();
+    match requested.as_slice() {
+        [only] => *only == name,
+        [.., "function", function] | [.., "function", function, _] => *function == name,
+        _ => false,
+    }
+}
+
+async fn invoke(
+    State(pool): State<Arc<Pool>>,
+    UrlPath(requested): UrlPath<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if !names_this_function(&requested, &pool.settings.function_name) {
+        return aws_error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            &format!(
+                "Function not found: {requested} (this server runs `{}`)",
+                pool.settings.function_name
+            ),
+        );
+    }
+    let Ok(payload) = axum::body::to_bytes(body, MAX_EVENT_BYTES).await else {
+        return aws_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestTooLargeException",
+            &format!("Request must be smaller than {MAX_EVENT_BYTES} bytes for the InvokeFunction operation"),
+        );
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let tail = header("x-amz-log-type") == Some("Tail");
+    let client_context = header("x-amz-client-context").map(|encoded| {
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default()
+    });
+    match header("x-amz-invocation-type").unwrap_or("RequestResponse") {
+        "DryRun" => return StatusCode::NO_CONTENT.into_response(),
+        "Event" => {
+            tokio::spawn(async move {
+                let _ = run_one(&pool, payload, client_context).await;
+            });
+            return StatusCode::ACCEPTED.into_response();
+        }
+        "RequestResponse" => {}
+        other => {
+            return aws_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValueException",
+                &format!("unknown invocation type {other}"),
+            )
+        }
+    }
+    match run_one(&pool, payload, client_context).await {
+        Ok((outcome, log)) => {
+            let mut response = (StatusCode::OK, Body::from(outcome.payload)).into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                "x-amz-executed-version",
+                HeaderValue::from_static("$LATEST"),
+            );
+            if let Some(kind) = outcome.function_error {
+                if let Ok(value) = HeaderValue::from_str(&kind) {
+                    headers.insert("x-amz-function-error", value);
+                }
+            }
+            if tail {
+                let bytes = log.as_bytes();
+                let tail = &bytes[bytes.len().saturating_sub(LOG_TAIL_BYTES)..];
+                let encoded = base64::engine::general_purpose::STANDARD.encode(tail);
+                if let Ok(value) = HeaderValue::from_str(&encoded) {
+                    headers.insert("x-amz-log-result", value);
+                }
+            }
+            response
+        }
+        Err(error) => aws_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServiceException",
+            &format!("{error:#}"),
+        ),
+    }
+}
+
+/// Runs one event on a warm (or new) runtime; returns the outcome and the invocation's log.
+async fn run_one(
+    pool: &Pool,
+    payload: Bytes,
+    client_context: Option<String>,
+) -> Result<(crate::aws::lambda::InvokeOutcome, String)> {
+    let slot = pool
+        .slots
+        .acquire()
+        .await
+        .context("the server is shutting down")?;
+    let (generation, mut worker) = pool.checkout(&slot).await?;
+    let result = worker.invoke_with(payload, client_context).await;
+    let (alive, outcome) = match result {
+        Ok(invocation) => {
+            if invocation.alive {
+                worker.settle_log().await;
+            } else {
+                worker.process.kill().await;
+            }
+            let log = worker.log_of(&invocation);
+            (invocation.alive, Ok((invocation.outcome, log)))
+        }
+        Err(error) => (false, Err(error)),
+    };
+    pool.checkin(generation, worker, alive).await;
+    outcome
+}
+
+/// Polls `runtime/` and `function/` (names, sizes, modification times) and rebuilds the
+/// environment when they change. Polling keeps this predictable across editors that save by
+/// rename, with no extra dependency.
+async fn watch(pool: Arc<Pool>) {
+    let dirs = [
+        pool.settings.project_dir.join("runtime"),
+        pool.settings.function_dir(),
+    ];
+    let mut last = fingerprint(&dirs);
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = fingerprint(&dirs);
+        if now == last {
+            continue;
+        }
+        last = now;
+        match Environment::prepare(&pool.settings) {
+            Ok(environment) => {
+                pool.replace_environment(environment).await;
+                tracing::info!("change detected: rebuilt the environment; new invocations use it");
+            }
+            Err(error) => tracing::warn!("change detected but the rebuild failed: {error:#}"),
+        }
+    }
+}
+
+fn fingerprint(dirs: &[PathBuf]) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+    let mut entries = Vec::new();
+    for dir in dirs {
+        collect(dir, &mut entries);
+    }
+    entries.sort();
+    entries
+}
+
+fn collect(dir: &Path, entries: &mut Vec<(PathBuf, u64, Option<SystemTime>)>) {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in read.flatten() {
+        let path = entry.path();
+        let Ok(metadata) = entry.metadata() else {
+            continue;
+        };
+        if metadata.is_dir() {
+            collect(&path, entries);
+        } else {
+            entries.push((path, metadata.len(), metadata.modified().ok()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_this_function;
+
+    #[test]
+    fn function_names_and_arns() {
+        assert!(names_this_function("f", "f"));
+        assert!(names_this_function(
+            "arn:aws:lambda:us-east-1:000000000000:function:f",
+            "f"
+        ));
+        assert!(names_this_function("000000000000:function:f", "f"));
+        assert!(names_this_function(
+            "arn:aws:lambda:us-east-1:0:function:f:$LATEST",
+            "f"
+        ));
+        assert!(!names_this_function("g", "f"));
+    }
+}

@@ -1,0 +1,370 @@
+//! `lambda-rt serve`: the Lambda Invoke API locally, exercised with real HTTP clients and the AWS CLI.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use common::*;
+
+const HANDLER: &str = r#"
+serve_handler () {
+  case "$1" in
+    *fail*) echo "failing on purpose"; return 1 ;;
+    *crash*) kill -KILL $$ ;;
+    *slow*) sleep 30 & echo $! > "$PIDFILE"; wait ;;
+  esac
+  echo "log line for $1" >&2
+  printf '%s|%s' "$1" "$$"
+}
+"#;
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(project: &Path, extra: &[&str]) -> Server {
+        require_runtime_tools();
+        let pidfile = project.join("sleep.pid");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lambda-rt"))
+            .current_dir(project)
+            .args([
+                "serve",
+                "--port",
+                "0",
+                "--handler",
+                "test.serve_handler",
+                "--timeout",
+                "2",
+            ])
+            .args(["--env", &format!("PIDFILE={}", pidfile.display())])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+        let line = receiver
+            .recv_timeout(Duration::from_secs(30))
+            .expect("serve did not report its address within 30 s");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("address line")
+            .to_string();
+        Server { child, url }
+    }
+
+    fn invoke(
+        &self,
+        payload: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, Vec<(String, String)>, String) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        let mut request = agent.post(format!(
+            "{}/2015-03-31/functions/bash-runtime/invocations",
+            self.url
+        ));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let mut response = request.send(payload).unwrap();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+            .collect();
+        (
+            response.status().as_u16(),
+            headers,
+            response.body_mut().read_to_string().unwrap(),
+        )
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn project() -> Project {
+    let project = Project::new();
+    project.write("function/test.sh", HANDLER);
+    project
+}
+
+#[test]
+fn two_hundred_concurrent_invokes_are_each_answered_with_their_own_response() {
+    let project = project();
+    let server = Server::start(project.path(), &["--concurrency", "4"]);
+    let pids = std::sync::Mutex::new(std::collections::HashSet::new());
+    std::thread::scope(|scope| {
+        for thread in 0..4 {
+            let (server, pids) = (&server, &pids);
+            scope.spawn(move || {
+                for i in 0..50 {
+                    let payload = format!(r#"{{"thread":{thread},"i":{i}}}"#);
+                    let (status, headers, body) = server.invoke(&payload, &[]);
+                    assert_eq!(status, 200);
+                    assert_eq!(header(&headers, "x-amz-executed-version"), Some("$LATEST"));
+                    let (echoed, pid) = body.rsplit_once('|').expect("payload|pid");
+                    assert_eq!(echoed, payload, "a response went to the wrong request");
+                    pids.lock().unwrap().insert(pid.to_string());
+                }
+            });
+        }
+    });
+    let pids = pids.into_inner().unwrap();
+    assert!(
+        !pids.is_empty() && pids.len() <= 4,
+        "runtimes stay warm, at most 4: {pids:?}"
+    );
+}
+
+#[test]
+fn function_errors_and_log_tails_come_through_the_invoke_api() {
+    let project = project();
+    let server = Server::start(project.path(), &[]);
+    let (status, headers, body) = server.invoke(r#""please fail""#, &[("X-Amz-Log-Type", "Tail")]);
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "x-amz-function-error"), Some("Unhandled"));
+    let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(doc["errorType"], "HandlerError");
+    assert!(doc["errorMessage"]
+        .as_str()
+        .unwrap()
+        .contains("failing on purpose"));
+    assert!(header(&headers, "x-amz-log-result").is_some());
+
+    let (_, headers, _) = server.invoke(r#""ok""#, &[("X-Amz-Log-Type", "Tail")]);
+    let log = base64::engine::general_purpose::STANDARD
+        .decode(header(&headers, "x-amz-log-result").unwrap())
+        .unwrap();
+    let log = String::from_utf8(log).unwrap();
+    assert!(
+        log.contains("START RequestId:") && log.contains("REPORT RequestId:"),
+        "{log}"
+    );
+    assert!(log.contains(r#"log line for "ok""#), "{log}");
+
+    // Without Tail there is no log header; other function names are not found.
+    let (_, headers, _) = server.invoke("{}", &[]);
+    assert!(header(&headers, "x-amz-log-result").is_none());
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let response = agent
+        .post(format!(
+            "{}/2015-03-31/functions/other/invocations",
+            server.url
+        ))
+        .send("{}")
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    assert_eq!(
+        response
+            .headers()
+            .get("x-amzn-errortype")
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        "ResourceNotFoundException"
+    );
+}
+
+#[test]
+fn crashed_and_timed_out_runtimes_are_replaced() {
+    let project = project();
+    let server = Server::start(project.path(), &[]);
+    let (_, _, first) = server.invoke(r#""a""#, &[]);
+    let (status, headers, body) = server.invoke(r#""crash""#, &[]);
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "x-amz-function-error"), Some("Unhandled"));
+    assert!(body.contains("Runtime.ExitError"), "{body}");
+    let (_, _, after_crash) = server.invoke(r#""b""#, &[]);
+    assert!(after_crash.starts_with(r#""b"|"#), "{after_crash}");
+    assert_ne!(
+        first.rsplit('|').next(),
+        after_crash.rsplit('|').next(),
+        "a new runtime took over"
+    );
+
+    let (_, headers, body) = server.invoke(r#""slow""#, &[]);
+    assert_eq!(header(&headers, "x-amz-function-error"), Some("Unhandled"));
+    assert!(body.contains("Task timed out after 2.00 seconds"), "{body}");
+    let sleeper: i32 = std::fs::read_to_string(project.path().join("sleep.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let (_, _, after_timeout) = server.invoke(r#""c""#, &[]);
+    assert!(after_timeout.starts_with(r#""c"|"#), "{after_timeout}");
+    assert!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(sleeper), None).is_err()
+            || std::fs::read_to_string(format!("/proc/{sleeper}/stat"))
+                .is_ok_and(|s| s.contains(") Z")),
+        "the timed-out handler's child is still running"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_the_server_and_every_runtime() {
+    let project = project();
+    let mut server = Server::start(project.path(), &["--concurrency", "2"]);
+    server.invoke("{}", &[]);
+    let url = server.url.clone();
+    // A request still running when the server is stopped.
+    std::thread::spawn(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let _ = agent
+            .post(format!(
+                "{url}/2015-03-31/functions/bash-runtime/invocations"
+            ))
+            .send(r#""slow""#);
+    });
+    let pidfile = project.path().join("sleep.pid");
+    let start = Instant::now();
+    while !pidfile.exists() || std::fs::read_to_string(&pidfile).unwrap().trim().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the slow handler never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sleeper: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let pid = nix::unistd::Pid::from_raw(server.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "serve did not stop on SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    let start = Instant::now();
+    loop {
+        let gone = nix::sys::signal::kill(nix::unistd::Pid::from_raw(sleeper), None).is_err()
+            || std::fs::read_to_string(format!("/proc/{sleeper}/stat"))
+                .is_ok_and(|s| s.contains(") Z"));
+        if gone {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "a runtime child survived the shutdown"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn watch_rebuilds_the_environment_when_the_handler_changes() {
+    let project = project();
+    let server = Server::start(project.path(), &["--watch"]);
+    let (_, _, before) = server.invoke(r#""x""#, &[]);
+    assert!(before.starts_with(r#""x"|"#), "{before}");
+    project.write(
+        "function/test.sh",
+        "serve_handler () { printf 'edited %s' \"$1\"; }\n",
+    );
+    let start = Instant::now();
+    loop {
+        let (_, _, body) = server.invoke(r#""x""#, &[]);
+        if body == r#"edited "x""# {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the edit was never picked up: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_aws_cli_can_invoke_it() {
+    let project = project();
+    let server = Server::start(project.path(), &[]);
+    let aws = aws_cli_path();
+    let out_file = project.path().join("out.json");
+    let output = Command::new(&aws)
+        .args([
+            "lambda",
+            "invoke",
+            "--endpoint-url",
+            &server.url,
+            "--function-name",
+            "bash-runtime",
+        ])
+        .args(["--payload", r#"{"from":"aws-cli"}"#, "--log-type", "Tail"])
+        .arg(&out_file)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["StatusCode"], 200);
+    assert_eq!(summary["ExecutedVersion"], "$LATEST");
+    assert!(summary["LogResult"].is_string());
+    let response = std::fs::read_to_string(out_file).unwrap();
+    assert!(response.starts_with(r#"{"from":"aws-cli"}|"#), "{response}");
+}
+
+fn aws_cli_path() -> std::path::PathBuf {
+    if let Ok(path) = std::env::var("AWS_CLI") {
+        return path.into();
+    }
+    let venv = repo_root().join(".venv/bin/aws");
+    if venv.exists() {
+        return venv;
+    }
+    panic!(
+        "the AWS CLI was not found: run the suite with `scripts/test.sh`, which installs it into .venv, \
+         or `.venv/bin/pip install awscli`"
+    );
+}
