@@ -531,3 +531,29 @@ fn missing_region_is_a_usage_error() {
         stderr(&out)
     );
 }
+
+#[test]
+fn missing_credentials_get_a_hint_on_how_to_configure_them() {
+    let moto = Moto::start();
+    let project = Project::new();
+    let env: Vec<(String, String)> = moto
+        .env()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("AWS_ACCESS_KEY_ID") && !k.starts_with("AWS_SECRET"))
+        // Never ask an instance metadata service: tests must not leave the machine.
+        .chain([("AWS_EC2_METADATA_DISABLED".to_string(), "true".to_string())])
+        .collect();
+    moto.start_recording();
+    let out = lambda_rt(project.path(), &env, &["create"]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("failed to read role `bash-runtime-role`"),
+        "{err}"
+    );
+    assert!(err.contains("hint: configure AWS credentials"), "{err}");
+    assert!(
+        moto.calls().is_empty(),
+        "nothing was sent without credentials"
+    );
+}
