@@ -82,6 +82,26 @@ fn base(api: &RuntimeApi) -> String {
     format!("http://{}/2018-06-01/runtime", api.addr)
 }
 
+/// Queues an `{}` event and fetches it with `next`, as a runtime would: the invocation is then in
+/// flight. Returns its request id and the invoker's end.
+async fn deliver_event(
+    api: &RuntimeApi,
+) -> (String, tokio::sync::oneshot::Receiver<InvocationResult>) {
+    let submitted = api
+        .submit(Bytes::from_static(b"{}"), None, None)
+        .await
+        .unwrap();
+    let reply = http(
+        "GET",
+        format!("{}/invocation/next", base(api)),
+        vec![],
+        vec![],
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    submitted
+}
+
 async fn start() -> RuntimeApi {
     RuntimeApi::start(ARN.into(), Duration::from_secs(3))
         .await
@@ -181,17 +201,7 @@ async fn optional_headers_are_absent_when_not_given() {
 #[tokio::test(flavor = "multi_thread")]
 async fn response_is_accepted_once_and_reaches_the_invoker() {
     let api = start().await;
-    let (id, answer) = api
-        .submit(Bytes::from_static(b"{}"), None, None)
-        .await
-        .unwrap();
-    http(
-        "GET",
-        format!("{}/invocation/next", base(&api)),
-        vec![],
-        vec![],
-    )
-    .await;
+    let (id, answer) = deliver_event(&api).await;
 
     let url = format!("{}/invocation/{id}/response", base(&api));
     let reply = http("POST", url.clone(), vec![], b"the answer".to_vec()).await;
@@ -232,17 +242,7 @@ async fn response_is_accepted_once_and_reaches_the_invoker() {
 #[tokio::test(flavor = "multi_thread")]
 async fn oversized_response_gets_413_and_the_invocation_stays_open() {
     let api = start().await;
-    let (id, answer) = api
-        .submit(Bytes::from_static(b"{}"), None, None)
-        .await
-        .unwrap();
-    http(
-        "GET",
-        format!("{}/invocation/next", base(&api)),
-        vec![],
-        vec![],
-    )
-    .await;
+    let (id, answer) = deliver_event(&api).await;
 
     let too_big = vec![b'x'; MAX_RESPONSE_BYTES + 1];
     let reply = http(
@@ -274,17 +274,7 @@ async fn oversized_response_gets_413_and_the_invocation_stays_open() {
 #[tokio::test(flavor = "multi_thread")]
 async fn error_reaches_the_invoker_as_json_with_its_type() {
     let api = start().await;
-    let (id, answer) = api
-        .submit(Bytes::from_static(b"{}"), None, None)
-        .await
-        .unwrap();
-    http(
-        "GET",
-        format!("{}/invocation/next", base(&api)),
-        vec![],
-        vec![],
-    )
-    .await;
+    let (id, answer) = deliver_event(&api).await;
     let body = br#"{"errorMessage":"boom","errorType":"MyError","stackTrace":["a"]}"#.to_vec();
     let reply = http(
         "POST",
@@ -307,17 +297,7 @@ async fn error_reaches_the_invoker_as_json_with_its_type() {
     }
 
     // A body that is not JSON is still turned into an error document.
-    let (id, answer) = api
-        .submit(Bytes::from_static(b"{}"), None, None)
-        .await
-        .unwrap();
-    http(
-        "GET",
-        format!("{}/invocation/next", base(&api)),
-        vec![],
-        vec![],
-    )
-    .await;
+    let (id, answer) = deliver_event(&api).await;
     let reply = http(
         "POST",
         format!("{}/invocation/{id}/error", base(&api)),
@@ -354,17 +334,7 @@ async fn init_error_is_accepted_before_init_and_forbidden_after() {
     assert_eq!(doc["errorType"], "Runtime.HandlerNotFound");
 
     let api = start().await;
-    let (_id, _answer) = api
-        .submit(Bytes::from_static(b"{}"), None, None)
-        .await
-        .unwrap();
-    http(
-        "GET",
-        format!("{}/invocation/next", base(&api)),
-        vec![],
-        vec![],
-    )
-    .await;
+    let (_id, _answer) = deliver_event(&api).await;
     let reply = http("POST", format!("{}/init/error", base(&api)), vec![], body).await;
     assert_eq!(reply.status, 403);
     assert_eq!(reply.json()["errorType"], "InvalidStateTransition");
@@ -374,17 +344,7 @@ async fn init_error_is_accepted_before_init_and_forbidden_after() {
 #[tokio::test(flavor = "multi_thread")]
 async fn next_while_an_invocation_is_unanswered_is_out_of_phase() {
     let api = start().await;
-    let (_id, _answer) = api
-        .submit(Bytes::from_static(b"{}"), None, None)
-        .await
-        .unwrap();
-    http(
-        "GET",
-        format!("{}/invocation/next", base(&api)),
-        vec![],
-        vec![],
-    )
-    .await;
+    let (_id, _answer) = deliver_event(&api).await;
     let reply = http(
         "GET",
         format!("{}/invocation/next", base(&api)),
