@@ -95,6 +95,9 @@ impl Moto {
             let child = Command::new(&program)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+                // The recorder writes `moto_recording` into the working directory: keep it out of
+                // the checkout.
+                .current_dir(aws_dir.path())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
