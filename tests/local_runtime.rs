@@ -52,45 +52,6 @@ slow () { sleep 30 & echo $! > "$PIDFILE"; wait; }
 crash () { echo "about to crash" >&2; kill -KILL $$; }
 "#;
 
-fn is_alive(pid: i32) -> bool {
-    // Signal 0 checks for existence; a zombie awaiting its reaper does not count as running.
-    let exists = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
-    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit(')')
-                .next()
-                .unwrap_or_default()
-                .trim_start()
-                .starts_with('Z')
-        })
-        .unwrap_or(false);
-    exists && !zombie
-}
-
-fn wait_for_file(path: &Path) -> String {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(20) {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if !text.trim().is_empty() {
-                return text;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("{} never appeared", path.display());
-}
-
-fn wait_until_gone(pid: i32) {
-    let start = Instant::now();
-    while is_alive(pid) {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "process {pid} is still running"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 async fn start_worker(project: &Project, handler: &str, timeout: i64) -> (Environment, Worker) {
     let environment = Environment::prepare(&settings(project.path(), handler, timeout)).unwrap();
     let worker = Worker::start(&environment, false).await.unwrap();

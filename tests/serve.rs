@@ -225,9 +225,7 @@ fn crashed_and_timed_out_runtimes_are_replaced() {
     let (_, _, after_timeout) = server.invoke(r#""c""#, &[]);
     assert!(after_timeout.starts_with(r#""c"|"#), "{after_timeout}");
     assert!(
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(sleeper), None).is_err()
-            || std::fs::read_to_string(format!("/proc/{sleeper}/stat"))
-                .is_ok_and(|s| s.contains(") Z")),
+        !is_alive(sleeper),
         "the timed-out handler's child is still running"
     );
 }
@@ -250,17 +248,7 @@ fn ctrl_c_stops_the_server_and_every_runtime() {
             ))
             .send(r#""slow""#);
     });
-    let pidfile = project.path().join("sleep.pid");
-    let start = Instant::now();
-    while !pidfile.exists() || std::fs::read_to_string(&pidfile).unwrap().trim().is_empty() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the slow handler never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let sleeper: i32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
+    let sleeper: i32 = wait_for_file(&project.path().join("sleep.pid"))
         .trim()
         .parse()
         .unwrap();
@@ -278,20 +266,7 @@ fn ctrl_c_stops_the_server_and_every_runtime() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "{status:?}");
-    let start = Instant::now();
-    loop {
-        let gone = nix::sys::signal::kill(nix::unistd::Pid::from_raw(sleeper), None).is_err()
-            || std::fs::read_to_string(format!("/proc/{sleeper}/stat"))
-                .is_ok_and(|s| s.contains(") Z"));
-        if gone {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "a runtime child survived the shutdown"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until_gone(sleeper);
 }
 
 #[test]

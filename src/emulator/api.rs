@@ -145,7 +145,7 @@ impl RuntimeApi {
     }
 }
 
-/// The Runtime API routes over `shared` (public to the crate for in-process tests).
+/// The Runtime API routes over `shared`.
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))

@@ -388,3 +388,45 @@ pub fn assert_exit(output: &Output, code: i32) {
         stderr(output)
     );
 }
+
+/// Whether `pid` is running (a zombie awaiting its reaper does not count).
+pub fn is_alive(pid: i32) -> bool {
+    // Signal 0 checks for existence; a zombie awaiting its reaper does not count as running.
+    let exists = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .unwrap_or_default()
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false);
+    exists && !zombie
+}
+
+/// Waits (at most 20 s) for a non-empty file and returns its text.
+pub fn wait_for_file(path: &Path) -> String {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if !text.trim().is_empty() {
+                return text;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{} never appeared", path.display());
+}
+
+/// Waits (at most 10 s) for process `pid` to be gone, failing the test otherwise.
+pub fn wait_until_gone(pid: i32) {
+    let start = Instant::now();
+    while is_alive(pid) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "process {pid} is still running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
