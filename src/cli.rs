@@ -70,7 +70,10 @@ pub enum Command {
     Update(DeployArgs),
     /// Invoke the function (in AWS, or locally with --local) and print its response on stdout
     Invoke(InvokeArgs),
-    /// Delete the function, its log group, and the role if lambda-rt created it
+    /// Publish runtime/ as a Lambda layer (only when it changed) and attach it to the function
+    PublishLayer(PublishLayerArgs),
+    /// Delete the function, its log group, its runtime layer's versions, and the role if lambda-rt
+    /// created it
     Delete(DeleteArgs),
     /// Serve the Lambda Invoke API locally, with warm runtimes, for the AWS CLI and SDKs
     Serve(ServeArgs),
@@ -100,6 +103,10 @@ pub struct FunctionArgs {
     /// Use this existing role instead; lambda-rt never modifies or deletes it
     #[arg(long, env = "LAMBDA_RT_ROLE_ARN", value_name = "ARN")]
     pub role_arn: Option<String>,
+
+    /// Layer that publish-layer puts runtime/ in [default: <function-name>-layer]
+    #[arg(long, env = "LAMBDA_RT_LAYER_NAME", value_name = "NAME")]
+    pub layer_name: Option<String>,
 
     /// Handler as file.function: function/<file>.sh defines <function> [default: function.handler]
     #[arg(long, env = "LAMBDA_RT_HANDLER")]
@@ -168,12 +175,107 @@ pub struct InvokeArgs {
     pub function: FunctionArgs,
 }
 
+/// Flags of `publish-layer`.
+#[derive(Debug, Args)]
+pub struct PublishLayerArgs {
+    /// Only publish the layer; leave the function as it is (it need not exist)
+    #[arg(long)]
+    pub no_attach: bool,
+
+    /// Put bootstrap back into the function's code, then remove the layer from the function
+    #[arg(long, conflicts_with_all = ["no_attach", "share_with", "keep"])]
+    pub detach: bool,
+
+    /// Let an account id, every account (*), or an organization (o-...) use the layer version
+    /// (repeatable)
+    #[arg(long, value_name = "PRINCIPAL", value_parser = parse_share_principal)]
+    pub share_with: Vec<SharePrincipal>,
+
+    /// Delete older versions of the layer beyond the newest N (never the attached one)
+    #[arg(long, value_name = "N", value_parser = parse_keep)]
+    pub keep: Option<u32>,
+
+    /// Print what would change, making only read calls
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub function: FunctionArgs,
+}
+
+/// Who `--share-with` grants `lambda:GetLayerVersion` to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharePrincipal {
+    /// One AWS account, by its 12-digit id.
+    Account(String),
+    /// Every AWS account (`*`).
+    Everyone,
+    /// Every account of an AWS organization (`o-` followed by 10 to 32 letters or digits).
+    Organization(String),
+}
+
+impl SharePrincipal {
+    /// The statement id in the layer version policy: the same principal always gets the same id,
+    /// which is how a second run recognises its own grant.
+    pub fn statement_id(&self) -> String {
+        match self {
+            SharePrincipal::Account(id) => format!("lambda-rt-account-{id}"),
+            SharePrincipal::Everyone => "lambda-rt-everyone".to_string(),
+            SharePrincipal::Organization(id) => format!("lambda-rt-organization-{id}"),
+        }
+    }
+}
+
+impl std::fmt::Display for SharePrincipal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SharePrincipal::Account(id) | SharePrincipal::Organization(id) => f.write_str(id),
+            SharePrincipal::Everyone => f.write_str("*"),
+        }
+    }
+}
+
+fn parse_share_principal(value: &str) -> Result<SharePrincipal, String> {
+    if value == "*" {
+        return Ok(SharePrincipal::Everyone);
+    }
+    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(SharePrincipal::Account(value.to_string()));
+    }
+    if let Some(rest) = value.strip_prefix("o-") {
+        if (10..=32).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            return Ok(SharePrincipal::Organization(value.to_string()));
+        }
+    }
+    Err(
+        "expected a 12-digit AWS account id, `*` for every account, or an organization id \
+         like o-a1b2c3d4e5"
+            .to_string(),
+    )
+}
+
+fn parse_keep(value: &str) -> Result<u32, String> {
+    match value.parse::<u32>() {
+        Ok(0) => Err("keep at least 1 version: the newest one is the one in use".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("expected a whole number of versions, at least 1".to_string()),
+    }
+}
+
 /// Flags of `delete`.
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
     /// Keep the function's CloudWatch log group
     #[arg(long)]
     pub keep_logs: bool,
+
+    /// Keep the versions of the function's runtime layer
+    #[arg(long)]
+    pub keep_layer: bool,
 
     /// Print what would be deleted, making only read calls
     #[arg(long)]
@@ -204,4 +306,54 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub function: FunctionArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_principals_are_parsed_strictly() {
+        assert_eq!(
+            parse_share_principal("111122223333"),
+            Ok(SharePrincipal::Account("111122223333".into()))
+        );
+        assert_eq!(parse_share_principal("*"), Ok(SharePrincipal::Everyone));
+        assert_eq!(
+            parse_share_principal("o-a1b2c3d4e5"),
+            Ok(SharePrincipal::Organization("o-a1b2c3d4e5".into()))
+        );
+        for bad in [
+            "11112222333",
+            "1111222233334",
+            "o-short",
+            "o-UPPERCASE123",
+            "arn:x",
+            "",
+        ] {
+            assert!(parse_share_principal(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn statement_ids_are_deterministic_and_valid() {
+        for principal in [
+            SharePrincipal::Account("111122223333".into()),
+            SharePrincipal::Everyone,
+            SharePrincipal::Organization("o-a1b2c3d4e5".into()),
+        ] {
+            let id = principal.statement_id();
+            assert_eq!(id, principal.statement_id());
+            assert!(id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        }
+    }
+
+    #[test]
+    fn keep_must_be_positive() {
+        assert_eq!(parse_keep("3"), Ok(3));
+        assert!(parse_keep("0").unwrap_err().contains("at least 1"));
+        assert!(parse_keep("-1").is_err());
+    }
 }

@@ -57,6 +57,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Create(args) => commands::create::run(&cli.global, args, &ui).await,
         Command::Update(args) => commands::update::run(&cli.global, args, &ui).await,
         Command::Invoke(args) => commands::invoke::run(&cli.global, args, &ui).await,
+        Command::PublishLayer(args) => commands::publish_layer::run(&cli.global, args, &ui).await,
         Command::Delete(args) => commands::delete::run(&cli.global, args, &ui).await,
         Command::Serve(args) => commands::serve::run(&cli.global, args, &ui).await,
     }

@@ -90,6 +90,26 @@ pub struct Report {
     pub resources: Vec<ResourceReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code_sha256: Option<String>,
+    /// What `publish-layer` did with the runtime layer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<LayerSummary>,
+}
+
+/// The runtime layer after `publish-layer` (or what it would be, in a dry run).
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerSummary {
+    pub name: String,
+    /// `None` in a dry run that would publish a new version.
+    pub layer_version_arn: Option<String>,
+    pub version: Option<i64>,
+    /// CodeSha256 of the local layer zip.
+    pub code_sha256: String,
+    /// A new version was (or would be) published; `false` means the newest one was reused.
+    pub published: bool,
+    /// The version is (or would be) in the function's layers.
+    pub attached: bool,
+    /// Older versions deleted by `--keep`.
+    pub pruned_versions: Vec<i64>,
 }
 
 /// Output settings shared by every command.

@@ -5,6 +5,7 @@
 //! files 0755, everything else 0644, whatever the local umask). That is what lets `update` compare
 //! the local CodeSha256 with the function's and skip the upload, with no local state file.
 
+use std::borrow::Cow;
 use std::io::{Cursor, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -63,24 +64,93 @@ pub struct Package {
     pub entry_names: Vec<String>,
 }
 
-/// Builds the function zip: `runtime/bootstrap` (when `with_bootstrap`) plus everything in
-/// `function/` that `.lambdaignore` does not exclude.
-pub fn function_zip(settings: &Settings, with_bootstrap: bool) -> Result<Package> {
-    let mut entries = collect_dir(&settings.function_dir(), &settings.project_dir)?;
-    if let Some(clash) = entries.iter().find(|e| e.name == "bootstrap") {
-        return Err(UsageError(format!(
-            "`{}` would replace the runtime: Lambda runs the bootstrap at the zip root, which must \
-             come from runtime/bootstrap; rename or remove it",
-            clash.source.display()
-        ))
-        .into());
-    }
-    if with_bootstrap {
-        entries.push(Entry {
+/// The function's files, collected and checked once, and zipped with `bootstrap` up front (which
+/// also checks the size limits before any AWS call: the zip without `bootstrap` is smaller).
+///
+/// Whether the deployed zip carries `bootstrap` depends on the function's remote configuration
+/// (a runtime layer attached or not), which is only known after a read; [`FunctionCode::package`]
+/// then picks the right zip.
+#[derive(Debug, Clone)]
+pub struct FunctionCode {
+    files: Vec<Entry>,
+    bootstrap: Entry,
+    pub with_bootstrap: Package,
+}
+
+impl FunctionCode {
+    /// Collects `function/` (minus `.lambdaignore` patterns) and `runtime/bootstrap`.
+    pub fn build(settings: &Settings) -> Result<Self> {
+        let files = collect_dir(&settings.function_dir(), &settings.project_dir)?;
+        let bootstrap = Entry {
             name: "bootstrap".into(),
             source: settings.bootstrap_path(),
             mode: 0o755,
-        });
+        };
+        Self::from_entries(files, bootstrap)
+    }
+
+    /// The same from explicit entries (for tests).
+    pub fn from_entries(files: Vec<Entry>, bootstrap: Entry) -> Result<Self> {
+        if let Some(clash) = files.iter().find(|e| e.name == "bootstrap") {
+            return Err(UsageError(format!(
+                "`{}` would replace the runtime: Lambda runs the bootstrap at the zip root, which \
+                 must come from runtime/bootstrap; rename or remove it",
+                clash.source.display()
+            ))
+            .into());
+        }
+        let mut entries = files.clone();
+        entries.push(bootstrap.clone());
+        let with_bootstrap = build_zip(entries, Limits::default())?;
+        Ok(FunctionCode {
+            files,
+            bootstrap,
+            with_bootstrap,
+        })
+    }
+
+    /// The zip to deploy: without `bootstrap` while the runtime comes from a layer (a bootstrap in
+    /// the function code would win over the layer's), with it otherwise.
+    pub fn package(&self, runtime_in_layer: bool) -> Result<Cow<'_, Package>> {
+        if runtime_in_layer {
+            Ok(Cow::Owned(build_zip(
+                self.files.clone(),
+                Limits::default(),
+            )?))
+        } else {
+            Ok(Cow::Borrowed(&self.with_bootstrap))
+        }
+    }
+
+    /// Where `bootstrap` comes from.
+    pub fn bootstrap(&self) -> &Entry {
+        &self.bootstrap
+    }
+}
+
+/// Builds the function zip: `runtime/bootstrap` (when `with_bootstrap`) plus everything in
+/// `function/` that `.lambdaignore` does not exclude.
+pub fn function_zip(settings: &Settings, with_bootstrap: bool) -> Result<Package> {
+    let code = FunctionCode::build(settings)?;
+    Ok(code.package(!with_bootstrap)?.into_owned())
+}
+
+/// Builds the runtime layer zip: everything in `runtime/` (minus `.lambdaignore` patterns), which
+/// Lambda extracts to `/opt`. `bootstrap` and files under `bin/` are always executable.
+pub fn layer_zip(settings: &Settings) -> Result<Package> {
+    let mut entries = collect_dir(&settings.runtime_dir(), &settings.project_dir)?;
+    if !entries.iter().any(|e| e.name == "bootstrap") {
+        return Err(UsageError(format!(
+            "`{}` is missing or left out by .lambdaignore: the runtime layer needs bootstrap at \
+             its root",
+            settings.bootstrap_path().display()
+        ))
+        .into());
+    }
+    for entry in &mut entries {
+        if entry.name == "bootstrap" || entry.name.starts_with("bin/") {
+            entry.mode = 0o755;
+        }
     }
     build_zip(entries, Limits::default())
 }
@@ -411,5 +481,65 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o755);
+    }
+
+    fn settings_for(dir: &Path) -> Settings {
+        let global = crate::cli::GlobalArgs {
+            region: None,
+            profile: None,
+            endpoint_url: None,
+            verbose: 0,
+            quiet: false,
+            output: crate::cli::OutputFormat::Text,
+        };
+        let args = crate::cli::FunctionArgs {
+            project_dir: Some(dir.to_path_buf()),
+            ..Default::default()
+        };
+        Settings::resolve(&global, &args).unwrap()
+    }
+
+    #[test]
+    fn layer_zip_holds_the_runtime_directory_with_executables() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path().join("runtime");
+        write(&r.join("bootstrap"), "#!/bin/bash", 0o600);
+        write(&r.join("bin/tool"), "#!/bin/sh", 0o644);
+        write(&r.join("lib/helper.sh"), "x", 0o644);
+        let layer = layer_zip(&settings_for(dir.path())).unwrap();
+        assert_eq!(
+            modes(&layer),
+            vec![
+                ("bin/tool".to_string(), 0o755),
+                ("bootstrap".to_string(), 0o755),
+                ("lib/helper.sh".to_string(), 0o644),
+            ]
+        );
+        // Deterministic like the function zip.
+        assert_eq!(
+            layer.code_sha256,
+            layer_zip(&settings_for(dir.path())).unwrap().code_sha256
+        );
+    }
+
+    #[test]
+    fn layer_zip_needs_a_bootstrap() {
+        let dir = tempfile::tempdir().unwrap();
+        write(&dir.path().join("runtime/other"), "x", 0o644);
+        let err = layer_zip(&settings_for(dir.path())).unwrap_err();
+        assert!(err.to_string().contains("bootstrap"), "{err}");
+    }
+
+    #[test]
+    fn function_code_with_and_without_bootstrap() {
+        let dir = tempfile::tempdir().unwrap();
+        write(&dir.path().join("runtime/bootstrap"), "#!/bin/bash", 0o755);
+        write(&dir.path().join("function/function.sh"), "x", 0o644);
+        let code = FunctionCode::build(&settings_for(dir.path())).unwrap();
+        let with = code.package(false).unwrap();
+        let without = code.package(true).unwrap();
+        assert_eq!(with.entry_names, vec!["bootstrap", "function.sh"]);
+        assert_eq!(without.entry_names, vec!["function.sh"]);
+        assert_ne!(with.code_sha256, without.code_sha256);
     }
 }

@@ -20,6 +20,8 @@ pub const DEFAULT_HANDLER: &str = "function.handler";
 pub const DEFAULT_RUNTIME: &str = "provided.al2023";
 pub const DEFAULT_MEMORY_MB: i32 = 128;
 pub const DEFAULT_TIMEOUT_SECONDS: i32 = 3;
+/// Lambda's limit on a layer name's length.
+pub const MAX_LAYER_NAME_LEN: usize = 140;
 /// Lambda's limit on the total size of environment variable keys and values.
 pub const MAX_ENVIRONMENT_BYTES: usize = 4 * 1024;
 
@@ -30,6 +32,7 @@ pub struct FileSettings {
     pub function_name: Option<String>,
     pub role_name: Option<String>,
     pub role_arn: Option<String>,
+    pub layer_name: Option<String>,
     pub handler: Option<String>,
     pub runtime: Option<String>,
     pub architecture: Option<String>,
@@ -109,6 +112,9 @@ pub struct Settings {
     pub project_dir: PathBuf,
     pub function_name: String,
     pub role: RoleChoice,
+    /// The layer `publish-layer` puts `runtime/` in; while a version of it is attached to the
+    /// function, the function zip leaves `bootstrap` out.
+    pub layer_name: String,
     pub handler: String,
     pub runtime: String,
     pub architecture: Architecture,
@@ -157,6 +163,13 @@ impl Settings {
             RoleChoice::Managed(name) => validate_role_name(name)?,
             RoleChoice::Existing(arn) => validate_role_arn(arn)?,
         }
+
+        let layer_name = args
+            .layer_name
+            .clone()
+            .or(file.layer_name)
+            .unwrap_or_else(|| format!("{function_name}-layer"));
+        validate_layer_name(&layer_name)?;
 
         let handler = args
             .handler
@@ -236,6 +249,7 @@ impl Settings {
             project_dir,
             function_name,
             role,
+            layer_name,
             handler,
             runtime,
             architecture,
@@ -250,6 +264,11 @@ impl Settings {
     /// `runtime/bootstrap` of the project.
     pub fn bootstrap_path(&self) -> PathBuf {
         self.project_dir.join("runtime").join("bootstrap")
+    }
+
+    /// `runtime/` of the project: the contents of the runtime layer.
+    pub fn runtime_dir(&self) -> PathBuf {
+        self.project_dir.join("runtime")
     }
 
     /// `function/` of the project.
@@ -277,6 +296,28 @@ impl Settings {
                 function_dir.display()
             )));
         }
+        self.check_runtime_files()?;
+        let handler_file = self.handler_file();
+        if !handler_file.is_file() {
+            return Err(usage(format!(
+                "the handler file `{}` does not exist: create it, or set --handler to \
+                 <file>.<function> for an existing function/<file>.sh",
+                handler_file.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks that `runtime/bootstrap` exists and can be executed by Lambda (shebang or ELF).
+    pub fn check_runtime_files(&self) -> Result<()> {
+        let runtime_dir = self.runtime_dir();
+        if !runtime_dir.is_dir() {
+            return Err(usage(format!(
+                "the runtime directory `{}` does not exist: put the custom runtime's executable \
+                 `bootstrap` there, or point --project-dir at a project that has runtime/",
+                runtime_dir.display()
+            )));
+        }
         let bootstrap = self.bootstrap_path();
         let head = match std::fs::read(&bootstrap) {
             Ok(bytes) => bytes,
@@ -296,14 +337,6 @@ impl Settings {
                 "`{}` has no shebang line: start it with e.g. `#!/bin/bash` (or make it a compiled \
                  executable), or Lambda fails with Runtime.InvalidEntrypoint",
                 bootstrap.display()
-            )));
-        }
-        let handler_file = self.handler_file();
-        if !handler_file.is_file() {
-            return Err(usage(format!(
-                "the handler file `{}` does not exist: create it, or set --handler to \
-                 <file>.<function> for an existing function/<file>.sh",
-                handler_file.display()
             )));
         }
         Ok(())
@@ -339,6 +372,21 @@ fn validate_role_name(name: &str) -> Result<()> {
         Err(usage(format!(
             "invalid role name `{name}`: use 1 to 64 letters, digits or `+=,.@_-` (--role-name); \
              note the default is <function-name>-role"
+        )))
+    }
+}
+
+fn validate_layer_name(name: &str) -> Result<()> {
+    let ok = (1..=MAX_LAYER_NAME_LEN).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "invalid layer name `{name}`: use 1 to {MAX_LAYER_NAME_LEN} letters, digits, `-` or `_` \
+             (--layer-name); note the default is <function-name>-layer"
         )))
     }
 }
@@ -458,6 +506,7 @@ mod tests {
         let s = merge(FunctionArgs::default(), "").unwrap();
         assert_eq!(s.function_name, "bash-runtime");
         assert_eq!(s.role, RoleChoice::Managed("bash-runtime-role".into()));
+        assert_eq!(s.layer_name, "bash-runtime-layer");
         assert_eq!(s.handler, "function.handler");
         assert_eq!(s.runtime, "provided.al2023");
         assert_eq!(s.architecture, Architecture::X86_64);
@@ -608,5 +657,31 @@ mod tests {
         std::fs::write(dir.path().join(CONFIG_FILE), "memroy = 256\n").unwrap();
         let err = FileSettings::load(dir.path()).unwrap_err();
         assert!(format!("{err:#}").contains("memroy"), "{err:#}");
+    }
+
+    #[test]
+    fn layer_name_follows_precedence_and_is_validated() {
+        let s = merge(FunctionArgs::default(), "function-name = \"f\"").unwrap();
+        assert_eq!(s.layer_name, "f-layer");
+        let s = merge(FunctionArgs::default(), "layer-name = \"from-file\"").unwrap();
+        assert_eq!(s.layer_name, "from-file");
+        let args = FunctionArgs {
+            layer_name: Some("from_flag".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            merge(args, "layer-name = \"from-file\"")
+                .unwrap()
+                .layer_name,
+            "from_flag"
+        );
+        for bad in ["", "has space", "a:b", &"x".repeat(141)] {
+            let args = FunctionArgs {
+                layer_name: Some(bad.to_string()),
+                ..Default::default()
+            };
+            let err = merge(args, "").unwrap_err().to_string();
+            assert!(err.contains("--layer-name"), "{err}");
+        }
     }
 }

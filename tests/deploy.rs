@@ -218,7 +218,8 @@ async fn full_lifecycle_is_idempotent_and_makes_only_needed_calls() {
     let out = run(&["delete"]);
     assert_exit(&out, 0);
     let err = stderr(&out);
-    assert_eq!(err.matches("absent").count(), 3, "{err}");
+    // function, log group, runtime layer, role
+    assert_eq!(err.matches("absent").count(), 4, "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

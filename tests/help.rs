@@ -18,7 +18,14 @@ fn help(args: &[&str]) -> String {
 #[test]
 fn help_texts() {
     insta::assert_snapshot!("main", help(&[]));
-    for command in ["create", "update", "invoke", "delete", "serve"] {
+    for command in [
+        "create",
+        "update",
+        "invoke",
+        "publish-layer",
+        "delete",
+        "serve",
+    ] {
         insta::assert_snapshot!(command, help(&[command]));
     }
 }

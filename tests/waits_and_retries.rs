@@ -16,7 +16,7 @@ use lambda_rt::aws::lambda::{FunctionSpec, Lambda};
 use lambda_rt::aws::{Backoff, Timing};
 use lambda_rt::cli::OutputFormat;
 use lambda_rt::output::Ui;
-use lambda_rt::package::{build_zip, Entry, Limits, Package};
+use lambda_rt::package::{build_zip, Entry, FunctionCode, Limits, Package};
 use lambda_rt::settings::Architecture;
 
 fn fast() -> Timing {
@@ -194,6 +194,44 @@ async fn a_conflicting_update_waits_and_is_retried() {
 }
 
 #[tokio::test]
+async fn attaching_a_layer_right_after_a_code_update_waits_and_retries_the_conflict() {
+    // The hand-written tutorial's failure: UpdateFunctionConfiguration(Layers) while the code
+    // update is still InProgress answers "An update is in progress".
+    let configure = mock!(aws_sdk_lambda::Client::update_function_configuration)
+        .sequence()
+        .error(|| {
+            aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError::ResourceConflictException(
+                ResourceConflictException::builder()
+                    .message("An update is in progress for resource: f")
+                    .build(),
+            )
+        })
+        .output(|| {
+            aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationOutput::builder()
+                .build()
+        })
+        .build();
+    let get = mock!(aws_sdk_lambda::Client::get_function)
+        .sequence()
+        .output(|| function(State::Active, LastUpdateStatus::InProgress))
+        .output(|| function(State::Active, LastUpdateStatus::Successful))
+        .output(|| function(State::Active, LastUpdateStatus::InProgress))
+        .output(|| function(State::Active, LastUpdateStatus::Successful))
+        .build();
+    let client = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&configure, &get]);
+    let ui = ui();
+    let lambda = Lambda {
+        client: &client,
+        timing: fast(),
+        ui: &ui,
+    };
+    let layers = vec!["arn:aws:lambda:us-east-1:123456789012:layer:f-layer:1".to_string()];
+    lambda.set_layers("f", &layers).await.unwrap();
+    assert_eq!(configure.num_calls(), 2, "the conflict was retried once");
+    assert_eq!(get.num_calls(), 4, "waited before and after the write");
+}
+
+#[tokio::test]
 async fn waiting_for_active_gives_up_after_the_bound() {
     let get = mock!(aws_sdk_lambda::Client::get_function)
         .then_output(|| function(State::Pending, LastUpdateStatus::Successful));
@@ -249,8 +287,19 @@ async fn failed_states_report_lambdas_reason() {
 #[tokio::test]
 async fn a_no_op_create_makes_only_read_calls() {
     // Clients that know only read operations: any write would fail the command.
-    let package = package();
-    let sha = package.code_sha256.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let bootstrap = dir.path().join("bootstrap");
+    std::fs::write(&bootstrap, "#!/bin/bash\n").unwrap();
+    let code = FunctionCode::from_entries(
+        Vec::new(),
+        Entry {
+            name: "bootstrap".into(),
+            source: bootstrap,
+            mode: 0o755,
+        },
+    )
+    .unwrap();
+    let sha = code.with_bootstrap.code_sha256.clone();
     let get = mock!(aws_sdk_lambda::Client::get_function).then_output(move || {
         GetFunctionOutput::builder()
             .configuration(
@@ -315,6 +364,7 @@ async fn a_no_op_create_makes_only_read_calls() {
         project_dir: ".".into(),
         function_name: "f".into(),
         role: lambda_rt::settings::RoleChoice::Managed("f-role".into()),
+        layer_name: "f-layer".into(),
         handler: "function.handler".into(),
         runtime: "provided.al2023".into(),
         architecture: Architecture::X86_64,
@@ -326,7 +376,7 @@ async fn a_no_op_create_makes_only_read_calls() {
     };
     let ui = ui();
     let report =
-        lambda_rt::commands::create::create(&clients, &settings, &package, false, fast(), &ui)
+        lambda_rt::commands::create::create(&clients, &settings, &code, false, fast(), &ui)
             .await
             .unwrap();
     let actions: Vec<_> = report.resources.iter().map(|r| r.action).collect();

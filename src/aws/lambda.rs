@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::{anyhow, Result};
 use aws_sdk_lambda::error::SdkError;
 use aws_sdk_lambda::operation::create_function::CreateFunctionError;
+use aws_sdk_lambda::operation::update_function_configuration::builders::UpdateFunctionConfigurationFluentBuilder;
+use aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     Environment, FunctionCode, FunctionConfiguration, LastUpdateStatus, LogType, Runtime, State,
@@ -398,38 +400,65 @@ impl Lambda<'_> {
         spec: &FunctionSpec,
         fields: &[ConfigField],
     ) -> Result<()> {
-        let name = spec.name.as_str();
+        self.write_configuration(&spec.name, "configuration", |mut request| {
+            for field in fields {
+                request = match field {
+                    ConfigField::Role => request.role(&spec.role_arn),
+                    ConfigField::Handler => request.handler(&spec.handler),
+                    ConfigField::Runtime => request.runtime(Runtime::from(spec.runtime.as_str())),
+                    ConfigField::Memory => request.memory_size(spec.memory_mb),
+                    ConfigField::Timeout => request.timeout(spec.timeout_seconds),
+                    ConfigField::Environment => request.environment(environment(&spec.environment)),
+                    ConfigField::Description => request.description(&spec.description),
+                };
+            }
+            request
+        })
+        .await
+    }
+
+    /// Replaces the function's list of layers (version ARNs, in order).
+    pub async fn set_layers(&self, name: &str, layers: &[String]) -> Result<()> {
+        self.write_configuration(name, "layers", |request| {
+            request.set_layers(Some(layers.to_vec()))
+        })
+        .await
+    }
+
+    /// One UpdateFunctionConfiguration call shaped by `fill`, with the waits before and after and
+    /// conflicts retried.
+    async fn write_configuration(
+        &self,
+        name: &str,
+        what: &str,
+        fill: impl Fn(
+            UpdateFunctionConfigurationFluentBuilder,
+        ) -> UpdateFunctionConfigurationFluentBuilder,
+    ) -> Result<()> {
         self.wait_ready(name, false).await?;
         retry(
             self.timing.conflict,
             "update function configuration (update in progress)",
-            |e: &SdkError<_>| {
-                e.as_service_error().is_some_and(
-                    |s: &aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError| {
-                        s.is_resource_conflict_exception()
-                    },
-                )
+            |e: &SdkError<UpdateFunctionConfigurationError>| {
+                e.as_service_error()
+                    .is_some_and(|s| s.is_resource_conflict_exception())
             },
             || {
-                let mut request = self.client.update_function_configuration().function_name(name);
-                for field in fields {
-                    request = match field {
-                        ConfigField::Role => request.role(&spec.role_arn),
-                        ConfigField::Handler => request.handler(&spec.handler),
-                        ConfigField::Runtime => request.runtime(Runtime::from(spec.runtime.as_str())),
-                        ConfigField::Memory => request.memory_size(spec.memory_mb),
-                        ConfigField::Timeout => request.timeout(spec.timeout_seconds),
-                        ConfigField::Environment => request.environment(environment(&spec.environment)),
-                        ConfigField::Description => request.description(&spec.description),
-                    };
-                }
-                request.send()
+                fill(
+                    self.client
+                        .update_function_configuration()
+                        .function_name(name),
+                )
+                .send()
             },
         )
         .await
         .map_err(|r| {
             let note = gave_up_note(&r);
-            sdk_failure(format_args!("update the configuration of function `{name}`{note}"), &r.error)
+            sdk_failure(
+                format_args!("update the {what} of function `{name}`{note}"),
+                &r.error,
+            )
         })?;
         self.wait_ready(name, true).await?;
         Ok(())

@@ -3,6 +3,7 @@
 
 pub mod iam;
 pub mod lambda;
+pub mod layer;
 pub mod logs;
 
 use std::error::Error as StdError;

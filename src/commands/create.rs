@@ -7,18 +7,18 @@ use crate::aws::lambda::{FunctionSpec, Lambda};
 use crate::aws::{iam, partition, Clients, Timing};
 use crate::cli::{DeployArgs, GlobalArgs};
 use crate::output::{Action, Report, ResourceReport, Ui};
-use crate::package;
+use crate::package::FunctionCode;
 use crate::settings::{RoleChoice, Settings};
 
 pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> Result<i32> {
     let settings = Settings::resolve(global, &args.function)?;
     settings.check_project_files()?;
-    let package = package::function_zip(&settings, true)?;
+    let code = FunctionCode::build(&settings)?;
     let clients = Clients::load(&settings.aws).await?;
     let report = create(
         &clients,
         &settings,
-        &package,
+        &code,
         args.dry_run,
         Timing::default(),
         ui,
@@ -32,7 +32,7 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> Result<i32>
 pub async fn create(
     clients: &Clients,
     settings: &Settings,
-    package: &package::Package,
+    code: &FunctionCode,
     dry_run: bool,
     timing: Timing,
     ui: &Ui,
@@ -63,19 +63,29 @@ pub async fn create(
     };
     let name = &settings.function_name;
     let remote = lambda.get(name).await?;
-    let report = match (remote, role_arn) {
+    // A new function gets bootstrap in its code; an existing one keeps its layout (see
+    // `converge_function`).
+    let new_function_sha = code.with_bootstrap.code_sha256.clone();
+    let (report, code_sha256) = match (remote, role_arn) {
         (None, Some(role_arn)) if !dry_run => {
             let spec = FunctionSpec::new(settings, role_arn);
-            let arn = lambda.create(&spec, package, role_just_created).await?;
-            ResourceReport::new("function", name, Action::Created).arn(Some(arn))
+            let arn = lambda
+                .create(&spec, &code.with_bootstrap, role_just_created)
+                .await?;
+            let report = ResourceReport::new("function", name, Action::Created).arn(Some(arn));
+            (report, new_function_sha)
         }
-        (None, _) => ResourceReport::new("function", name, Action::Created),
+        (None, _) => (
+            ResourceReport::new("function", name, Action::Created),
+            new_function_sha,
+        ),
         (Some(remote), role_arn) => {
             // In a dry run that would create the role, compare against the role's future name.
             let role_arn =
                 role_arn.unwrap_or_else(|| remote.role().unwrap_or_default().to_string());
             let spec = FunctionSpec::new(settings, role_arn);
-            super::converge_function(&lambda, &remote, &spec, package, dry_run).await?
+            super::converge_function(&lambda, &remote, &spec, code, &settings.layer_name, dry_run)
+                .await?
         }
     };
     ui.resource(&report, dry_run);
@@ -84,6 +94,7 @@ pub async fn create(
         command: "create",
         dry_run,
         resources,
-        code_sha256: Some(package.code_sha256.clone()),
+        code_sha256: Some(code_sha256),
+        layer: None,
     })
 }

@@ -1,9 +1,11 @@
-//! `lambda-rt delete`: the function, its log group (unless `--keep-logs`), and the role only if
-//! lambda-rt created it. Whatever is already gone is reported as absent; a second run exits 0.
+//! `lambda-rt delete`: the function, its log group (unless `--keep-logs`), the versions of its
+//! runtime layer that lambda-rt published (unless `--keep-layer`), and the role only if lambda-rt
+//! created it. Whatever is already gone is reported as absent; a second run exits 0.
 
 use anyhow::Result;
 
 use crate::aws::lambda::Lambda;
+use crate::aws::layer::Layers;
 use crate::aws::{iam, logs, Clients, Timing};
 use crate::cli::{DeleteArgs, GlobalArgs};
 use crate::output::{Action, Report, ResourceReport, Ui};
@@ -34,6 +36,21 @@ pub async fn run(global: &GlobalArgs, args: &DeleteArgs, ui: &Ui) -> Result<i32>
     ui.resource(&report, dry_run);
     resources.push(report);
 
+    if args.keep_layer {
+        let report =
+            ResourceReport::new("layer", &settings.layer_name, Action::Kept).note("--keep-layer");
+        ui.resource(&report, dry_run);
+        resources.push(report);
+    } else {
+        let layers = Layers {
+            client: &clients.lambda,
+        };
+        for report in layers.delete_all(&settings.layer_name, dry_run).await? {
+            ui.resource(&report, dry_run);
+            resources.push(report);
+        }
+    }
+
     let report = match &settings.role {
         RoleChoice::Existing(arn) => ResourceReport::new("role", arn, Action::Kept)
             .arn(Some(arn))
@@ -50,6 +67,7 @@ pub async fn run(global: &GlobalArgs, args: &DeleteArgs, ui: &Ui) -> Result<i32>
         dry_run,
         resources,
         code_sha256: None,
+        layer: None,
     })?;
     Ok(crate::exit_code::SUCCESS)
 }

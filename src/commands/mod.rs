@@ -4,6 +4,7 @@
 pub mod create;
 pub mod delete;
 pub mod invoke;
+pub mod publish_layer;
 pub mod serve;
 pub mod update;
 
@@ -11,32 +12,59 @@ use anyhow::Result;
 use aws_sdk_lambda::types::FunctionConfiguration;
 
 use crate::aws::lambda::{diff, FunctionSpec, Lambda};
+use crate::aws::layer;
 use crate::output::{Action, ResourceReport};
-use crate::package::Package;
+use crate::package::FunctionCode;
 
-/// Brings an existing function in line with the spec and package: code only if the CodeSha256
-/// (or architecture) differs, configuration only for the fields that differ.
+/// The function's layers as version ARNs, in order.
+pub fn layer_arns(remote: &FunctionConfiguration) -> Vec<String> {
+    remote
+        .layers()
+        .iter()
+        .filter_map(|l| l.arn().map(str::to_string))
+        .collect()
+}
+
+/// The attached version of the function's runtime layer, read from the function's remote
+/// configuration (never from local state): while there is one, the function zip has no bootstrap.
+pub fn attached_runtime_layer(remote: &FunctionConfiguration, layer_name: &str) -> Option<String> {
+    let layer_arn = layer::layer_arn_for(remote.function_arn()?, layer_name)?;
+    layer::attached_version(&layer_arns(remote), &layer_arn).map(str::to_string)
+}
+
+/// Brings an existing function in line with the spec and code: code only if the CodeSha256 (or
+/// architecture) differs, configuration only for the fields that differ. Returns the report and
+/// the CodeSha256 of the zip that matches the function's layout (with or without bootstrap).
 pub async fn converge_function(
     lambda: &Lambda<'_>,
     remote: &FunctionConfiguration,
     spec: &FunctionSpec,
-    package: &Package,
+    code: &FunctionCode,
+    layer_name: &str,
     dry_run: bool,
-) -> Result<ResourceReport> {
-    let diff = diff(remote, spec, package);
+) -> Result<(ResourceReport, String)> {
+    let runtime_layer = attached_runtime_layer(remote, layer_name);
+    let package = code.package(runtime_layer.is_some())?;
+    let diff = diff(remote, spec, &package);
     let arn = remote.function_arn().map(str::to_string);
-    if diff.is_empty() {
-        return Ok(ResourceReport::new("function", &spec.name, Action::Unchanged).arn(arn));
-    }
-    if !dry_run {
-        if diff.code {
-            lambda.update_code(spec, package).await?;
+    let mut report = if diff.is_empty() {
+        ResourceReport::new("function", &spec.name, Action::Unchanged).arn(arn)
+    } else {
+        if !dry_run {
+            if diff.code {
+                lambda.update_code(spec, &package).await?;
+            }
+            if !diff.config.is_empty() {
+                lambda.update_configuration(spec, &diff.config).await?;
+            }
         }
-        if !diff.config.is_empty() {
-            lambda.update_configuration(spec, &diff.config).await?;
-        }
+        ResourceReport::new("function", &spec.name, Action::Updated)
+            .arn(arn)
+            .changes(diff.descriptions)
+    };
+    if let Some(version_arn) = runtime_layer {
+        let version = version_arn.rsplit(':').next().unwrap_or_default();
+        report = report.note(format!("bootstrap from layer `{layer_name}:{version}`"));
     }
-    Ok(ResourceReport::new("function", &spec.name, Action::Updated)
-        .arn(arn)
-        .changes(diff.descriptions))
+    Ok((report, package.code_sha256.clone()))
 }

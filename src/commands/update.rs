@@ -7,18 +7,18 @@ use crate::aws::lambda::{FunctionSpec, Lambda};
 use crate::aws::{Clients, Timing};
 use crate::cli::{DeployArgs, GlobalArgs};
 use crate::output::{Report, Ui};
-use crate::package;
+use crate::package::FunctionCode;
 use crate::settings::{RoleChoice, Settings};
 
 pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> Result<i32> {
     let settings = Settings::resolve(global, &args.function)?;
     settings.check_project_files()?;
-    let package = package::function_zip(&settings, true)?;
+    let code = FunctionCode::build(&settings)?;
     let clients = Clients::load(&settings.aws).await?;
     let report = update(
         &clients,
         &settings,
-        &package,
+        &code,
         args.dry_run,
         Timing::default(),
         ui,
@@ -31,7 +31,7 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> Result<i32>
 pub async fn update(
     clients: &Clients,
     settings: &Settings,
-    package: &package::Package,
+    code: &FunctionCode,
     dry_run: bool,
     timing: Timing,
     ui: &Ui,
@@ -53,13 +53,16 @@ pub async fn update(
         RoleChoice::Managed(role_name) => managed_role_arn(remote_role, role_name),
     };
     let spec = FunctionSpec::new(settings, role_arn);
-    let report = super::converge_function(&lambda, &remote, &spec, package, dry_run).await?;
+    let (report, code_sha256) =
+        super::converge_function(&lambda, &remote, &spec, code, &settings.layer_name, dry_run)
+            .await?;
     ui.resource(&report, dry_run);
     Ok(Report {
         command: "update",
         dry_run,
         resources: vec![report],
-        code_sha256: Some(package.code_sha256.clone()),
+        code_sha256: Some(code_sha256),
+        layer: None,
     })
 }
 

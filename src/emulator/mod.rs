@@ -1,5 +1,5 @@
-//! Running the function locally without Docker: the exact zip `create` would deploy is extracted
-//! into a temporary task root, `bootstrap` is started there with a Lambda-like environment, and
+//! Running the function locally without Docker: the exact zips lambda-rt deploys (function code and
+//! runtime layer) are extracted into a temporary task root and layer directory, `bootstrap` is started with a Lambda-like environment, and
 //! events are fed to it through a Runtime API emulator ([`api`]). Differences from Lambda are listed
 //! in README ("Local execution").
 
@@ -35,10 +35,14 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// Builds the function zip exactly as `create` would, extracts it, and finds the bootstrap
-    /// the way Lambda does: the task root first, then the layer directory (`/opt` in Lambda).
+    /// Builds the zips `publish-layer` would deploy — the function zip without bootstrap, and the
+    /// layer zip of `runtime/` — extracts them into a task root and a layer directory (`/opt` in
+    /// Lambda), and finds the bootstrap the way Lambda does: the task root first, then the layer.
+    /// The layer layout works for every runtime, including ones that ship more than `bootstrap`
+    /// (e.g. `bin/deno`); for a runtime that is only `bootstrap` it behaves like the layer-less one.
     pub fn prepare(settings: &Settings) -> Result<Self> {
-        let package = package::function_zip(settings, true)?;
+        let package = package::function_zip(settings, false)?;
+        let layer = package::layer_zip(settings)?;
         let dir = tempfile::Builder::new()
             .prefix("lambda-rt-local.")
             .tempdir()
@@ -47,6 +51,7 @@ impl Environment {
         let layer_dir = dir.path().join("opt");
         std::fs::create_dir_all(&layer_dir)?;
         package::extract(&package.bytes, &task_root)?;
+        package::extract(&layer.bytes, &layer_dir)?;
         let bootstrap = find_bootstrap(&task_root, &layer_dir)?;
 
         let region = settings

@@ -1,0 +1,380 @@
+//! `lambda-rt publish-layer`: `runtime/` as a Lambda layer, attached to the function.
+//!
+//! The steps, each skipped when there is nothing to do, so a second run makes no write call:
+//! 1. publish a version only if the local layer zip's CodeSha256 differs from the newest version's;
+//! 2. share it (`--share-with`), reading the version's policy first;
+//! 3. attach it in place of any older version of the same layer, keeping every other layer where it
+//!    is, *then* upload the function code without `bootstrap` — in this order the function always
+//!    has a bootstrap;
+//! 4. prune (`--keep N`) versions beyond the newest N, never the attached one.
+//!
+//! `--detach` is the way back: code with `bootstrap` first, then the layer comes off.
+
+use anyhow::{anyhow, Result};
+
+use crate::aws::lambda::{FunctionSpec, Lambda};
+use crate::aws::layer::{self, LayerVersion, Layers};
+use crate::aws::{Clients, Timing};
+use crate::cli::{GlobalArgs, PublishLayerArgs, SharePrincipal};
+use crate::output::{Action, LayerSummary, Report, ResourceReport, Ui};
+use crate::package::{self, FunctionCode, Package};
+use crate::settings::Settings;
+
+/// Lambda's limit on the number of layers of one function.
+pub const MAX_LAYERS_PER_FUNCTION: usize = 5;
+
+pub async fn run(global: &GlobalArgs, args: &PublishLayerArgs, ui: &Ui) -> Result<i32> {
+    let settings = Settings::resolve(global, &args.function)?;
+    let attach = !args.no_attach;
+    // Everything local is checked and zipped before the first AWS call.
+    let code = if attach || args.detach {
+        settings.check_project_files()?;
+        Some(FunctionCode::build(&settings)?)
+    } else {
+        settings.check_runtime_files()?;
+        None
+    };
+    let clients = Clients::load(&settings.aws).await?;
+    let report = match (args.detach, code) {
+        (true, Some(code)) => {
+            detach(
+                &clients,
+                &settings,
+                &code,
+                args.dry_run,
+                Timing::default(),
+                ui,
+            )
+            .await?
+        }
+        (_, code) => {
+            let layer_zip = package::layer_zip(&settings)?;
+            let options = PublishOptions {
+                share_with: &args.share_with,
+                keep: args.keep,
+                dry_run: args.dry_run,
+            };
+            publish(
+                &clients,
+                &settings,
+                &layer_zip,
+                code.as_ref(),
+                &options,
+                Timing::default(),
+                ui,
+            )
+            .await?
+        }
+    };
+    ui.finish(&report)?;
+    Ok(crate::exit_code::SUCCESS)
+}
+
+/// What `publish` does besides publishing.
+#[derive(Debug, Clone)]
+pub struct PublishOptions<'a> {
+    pub share_with: &'a [SharePrincipal],
+    pub keep: Option<u32>,
+    pub dry_run: bool,
+}
+
+/// Publishes (or reuses) the layer version; attaches it when `code` is given.
+pub async fn publish(
+    clients: &Clients,
+    settings: &Settings,
+    layer_zip: &Package,
+    code: Option<&FunctionCode>,
+    options: &PublishOptions<'_>,
+    timing: Timing,
+    ui: &Ui,
+) -> Result<Report> {
+    let dry_run = options.dry_run;
+    let lambda = Lambda {
+        client: &clients.lambda,
+        timing,
+        ui,
+    };
+    let layers = Layers {
+        client: &clients.lambda,
+    };
+    let name = settings.layer_name.as_str();
+    let function_name = settings.function_name.as_str();
+    let mut resources = Vec::new();
+
+    // The function is read first: attaching to one that does not exist, or past Lambda's layer
+    // limit, must fail before anything is published; and pruning must know the attached version.
+    let function = lambda.get(function_name).await?;
+    if code.is_some() {
+        let Some(remote) = &function else {
+            return Err(anyhow!(
+                "failed to attach layer `{name}`: function `{function_name}` does not exist; run \
+                 `lambda-rt create` first, or pass --no-attach to only publish the layer"
+            ));
+        };
+        let current = super::layer_arns(remote);
+        if super::attached_runtime_layer(remote, name).is_none()
+            && current.len() >= MAX_LAYERS_PER_FUNCTION
+        {
+            return Err(anyhow!(
+                "failed to attach layer `{name}`: function `{function_name}` already has {} layers, \
+                 Lambda's limit; remove one, or pass --no-attach to only publish the layer",
+                current.len()
+            ));
+        }
+    }
+
+    // 1. Publish only when the bytes changed.
+    let versions = layers.versions(name).await?;
+    let reusable = match versions.first() {
+        Some(newest) if fits_architecture(newest, settings) => {
+            let sha = layers.code_sha256(name, newest.version).await?;
+            (sha.as_deref() == Some(layer_zip.code_sha256.as_str())).then(|| newest.clone())
+        }
+        _ => None,
+    };
+    let published = reusable.is_none();
+    let current: Option<LayerVersion> = match reusable {
+        Some(version) => {
+            let report = ResourceReport::new(
+                "layer version",
+                version_label(name, &version),
+                Action::Unchanged,
+            )
+            .arn(Some(&version.arn))
+            .note("same CodeSha256 as the newest version; reused");
+            ui.resource(&report, dry_run);
+            resources.push(report);
+            Some(version)
+        }
+        None if dry_run => {
+            let report =
+                ResourceReport::new("layer version", format!("{name}:(next)"), Action::Created);
+            ui.resource(&report, dry_run);
+            resources.push(report);
+            None
+        }
+        None => {
+            let description = format!(
+                "Custom runtime (runtime/) of function {function_name}, {}",
+                layer::PUBLISHED_BY
+            );
+            let version = layers
+                .publish(name, layer_zip, settings.architecture, &description)
+                .await?;
+            let report = ResourceReport::new(
+                "layer version",
+                version_label(name, &version),
+                Action::Created,
+            )
+            .arn(Some(&version.arn));
+            ui.resource(&report, dry_run);
+            resources.push(report);
+            Some(version)
+        }
+    };
+
+    // 2. Share.
+    for principal in options.share_with {
+        let report = layers
+            .ensure_shared(
+                name,
+                current.as_ref().map(|v| v.version),
+                principal,
+                dry_run,
+            )
+            .await?;
+        ui.resource(&report, dry_run);
+        resources.push(report);
+    }
+
+    // 3. Attach: layers first, then code without bootstrap.
+    let mut attached_arn = function
+        .as_ref()
+        .and_then(|remote| super::attached_runtime_layer(remote, name));
+    if let (Some(code), Some(remote)) = (code, &function) {
+        let before = super::layer_arns(remote);
+        let layer_arn = remote
+            .function_arn()
+            .and_then(|arn| layer::layer_arn_for(arn, name))
+            .unwrap_or_default();
+        let after = current
+            .as_ref()
+            .map(|version| layer::with_version(&before, &version.arn));
+        let layers_change = after.as_ref() != Some(&before);
+        let package = code.package(true)?;
+        let code_changes = remote.code_sha256() != Some(package.code_sha256.as_str());
+        let mut changes = Vec::new();
+        if layers_change {
+            let old = layer::attached_version(&before, &layer_arn)
+                .map(|arn| format!(", replacing `{}`", short_version(name, arn)))
+                .unwrap_or_default();
+            let new = current
+                .as_ref()
+                .map(|v| version_label(name, v))
+                .unwrap_or_else(|| format!("{name}:(next)"));
+            changes.push(format!("layers: `{new}`{old}"));
+        }
+        if code_changes {
+            changes.push("code without bootstrap".to_string());
+        }
+        if !dry_run {
+            if let Some(after) = after.as_ref().filter(|_| layers_change) {
+                lambda.set_layers(function_name, after).await?;
+            }
+            if code_changes {
+                let role = remote.role().unwrap_or_default().to_string();
+                let spec = FunctionSpec::new(settings, role);
+                lambda.update_code(&spec, &package).await?;
+            }
+        }
+        let action = if changes.is_empty() {
+            Action::Unchanged
+        } else {
+            Action::Updated
+        };
+        let report = ResourceReport::new("function", function_name, action)
+            .arn(remote.function_arn())
+            .changes(changes);
+        ui.resource(&report, dry_run);
+        resources.push(report);
+        attached_arn = current.as_ref().map(|v| v.arn.clone());
+    }
+
+    // 4. Prune: the newest `keep` versions stay (counting a version a dry run would publish).
+    let mut pruned_versions = Vec::new();
+    if let Some(keep) = options.keep {
+        let mut newest_first: Vec<LayerVersion> = versions;
+        if published {
+            if let Some(version) = &current {
+                newest_first.insert(0, version.clone());
+            }
+        }
+        let keep = if published && current.is_none() {
+            keep as usize - 1
+        } else {
+            keep as usize
+        };
+        for version in newest_first.iter().skip(keep) {
+            let label = version_label(name, version);
+            let report = if Some(&version.arn) == attached_arn.as_ref() {
+                ResourceReport::new("layer version", label, Action::Kept)
+                    .note(format!("attached to function `{function_name}`"))
+            } else if !version.published_by_lambda_rt() {
+                ResourceReport::new("layer version", label, Action::Kept)
+                    .note("not published by lambda-rt")
+            } else {
+                if !dry_run {
+                    layers.delete_version(name, version.version).await?;
+                }
+                pruned_versions.push(version.version);
+                ResourceReport::new("layer version", label, Action::Deleted)
+                    .note(format!("--keep {}", options.keep.unwrap_or_default()))
+            };
+            ui.resource(&report, dry_run);
+            resources.push(report);
+        }
+    }
+
+    let attached = match &current {
+        Some(version) => attached_arn.as_deref() == Some(version.arn.as_str()),
+        // A dry run that would publish a new version and attach it.
+        None => code.is_some(),
+    };
+    Ok(Report {
+        command: "publish-layer",
+        dry_run,
+        resources,
+        code_sha256: None,
+        layer: Some(LayerSummary {
+            name: name.to_string(),
+            layer_version_arn: current.as_ref().map(|v| v.arn.clone()),
+            version: current.as_ref().map(|v| v.version),
+            code_sha256: layer_zip.code_sha256.clone(),
+            published,
+            attached,
+            pruned_versions,
+        }),
+    })
+}
+
+/// The way back from a layer: code with `bootstrap` first, then the layer comes off.
+pub async fn detach(
+    clients: &Clients,
+    settings: &Settings,
+    code: &FunctionCode,
+    dry_run: bool,
+    timing: Timing,
+    ui: &Ui,
+) -> Result<Report> {
+    let lambda = Lambda {
+        client: &clients.lambda,
+        timing,
+        ui,
+    };
+    let name = settings.layer_name.as_str();
+    let function_name = settings.function_name.as_str();
+    let Some(remote) = lambda.get(function_name).await? else {
+        return Err(anyhow!(
+            "failed to detach layer `{name}`: function `{function_name}` does not exist"
+        ));
+    };
+    let before = super::layer_arns(&remote);
+    let attached = super::attached_runtime_layer(&remote, name);
+    let package = code.package(false)?;
+    let code_changes = remote.code_sha256() != Some(package.code_sha256.as_str());
+    let mut changes = Vec::new();
+    if code_changes {
+        changes.push("code with bootstrap".to_string());
+    }
+    if let Some(arn) = &attached {
+        changes.push(format!("layers: without `{}`", short_version(name, arn)));
+    }
+    if !dry_run {
+        if code_changes {
+            let role = remote.role().unwrap_or_default().to_string();
+            lambda
+                .update_code(&FunctionSpec::new(settings, role), &package)
+                .await?;
+        }
+        if let Some(arn) = &attached {
+            let after = layer::without_layer(&before, layer::layer_of(arn));
+            lambda.set_layers(function_name, &after).await?;
+        }
+    }
+    let action = if changes.is_empty() {
+        Action::Unchanged
+    } else {
+        Action::Updated
+    };
+    let report = ResourceReport::new("function", function_name, action)
+        .arn(remote.function_arn())
+        .changes(changes);
+    ui.resource(&report, dry_run);
+    Ok(Report {
+        command: "publish-layer",
+        dry_run,
+        resources: vec![report],
+        code_sha256: Some(package.code_sha256.clone()),
+        layer: None,
+    })
+}
+
+/// A version can be reused for the configured architecture if it lists it, or lists none.
+fn fits_architecture(version: &LayerVersion, settings: &Settings) -> bool {
+    version.architectures.is_empty()
+        || version
+            .architectures
+            .iter()
+            .any(|a| a == settings.architecture.as_str())
+}
+
+fn version_label(name: &str, version: &LayerVersion) -> String {
+    format!("{name}:{}", version.version)
+}
+
+fn short_version(name: &str, version_arn: &str) -> String {
+    format!(
+        "{name}:{}",
+        version_arn.rsplit(':').next().unwrap_or_default()
+    )
+}
