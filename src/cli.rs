@@ -20,7 +20,7 @@ pub struct Cli {
 }
 
 /// Options that apply to every subcommand.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// AWS region (else AWS_REGION or the profile's region)
@@ -40,6 +40,18 @@ pub struct GlobalArgs {
     )]
     pub endpoint_url: Option<String>,
 
+    /// Attempts per AWS API call for transient errors (throttling, 5xx, timeouts, dropped
+    /// connections), with exponential backoff [default: 5]
+    #[arg(long, global = true, env = "LAMBDA_RT_MAX_ATTEMPTS", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: Option<u32>,
+
+    /// Give up on one attempt of an AWS API call after this many seconds without an answer
+    /// (includes uploading the request) [default: 60]
+    #[arg(long, global = true, env = "LAMBDA_RT_READ_TIMEOUT", value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub read_timeout: Option<u64>,
+
     /// Show more detail on stderr (-v: debug, -vv: also the AWS SDK's debug log)
     #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -54,9 +66,10 @@ pub struct GlobalArgs {
 }
 
 /// How results are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum OutputFormat {
     /// Human-readable lines on stderr; invoke responses raw on stdout
+    #[default]
     Text,
     /// One JSON document on stdout
     Json,

@@ -37,6 +37,15 @@ pub struct UsageError(pub String);
 #[error("interrupted by {0}; everything lambda-rt started has been stopped")]
 pub struct Interrupted(pub &'static str);
 
+/// A command that changes AWS resources was stopped by SIGINT or SIGTERM between (or during) API
+/// calls. Every command converges, so running it again finishes the job.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "interrupted by {0}: the AWS call in flight may or may not have been applied; run the same \
+     command again to finish (it picks up from what exists)"
+)]
+pub struct InterruptedRemote(pub &'static str);
+
 /// Resolves when the process receives SIGINT (Ctrl-C) or SIGTERM, naming the signal.
 pub async fn shutdown_signal() -> &'static str {
     use tokio::signal::unix::{signal, SignalKind};
@@ -53,12 +62,26 @@ pub async fn shutdown_signal() -> &'static str {
 /// Runs one parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> Result<i32> {
     let ui = Ui::new(cli.global.output, cli.global.quiet);
+    let global = &cli.global;
     match &cli.command {
-        Command::Create(args) => commands::create::run(&cli.global, args, &ui).await,
-        Command::Update(args) => commands::update::run(&cli.global, args, &ui).await,
-        Command::Invoke(args) => commands::invoke::run(&cli.global, args, &ui).await,
-        Command::PublishLayer(args) => commands::publish_layer::run(&cli.global, args, &ui).await,
-        Command::Delete(args) => commands::delete::run(&cli.global, args, &ui).await,
-        Command::Serve(args) => commands::serve::run(&cli.global, args, &ui).await,
+        Command::Create(args) => stop_on_signal(commands::create::run(global, args, &ui)).await,
+        Command::Update(args) => stop_on_signal(commands::update::run(global, args, &ui)).await,
+        // The local runtime and server stop their child processes on a signal themselves.
+        Command::Invoke(args) if args.local => commands::invoke::run(global, args, &ui).await,
+        Command::Invoke(args) => stop_on_signal(commands::invoke::run(global, args, &ui)).await,
+        Command::PublishLayer(args) => {
+            stop_on_signal(commands::publish_layer::run(global, args, &ui)).await
+        }
+        Command::Delete(args) => stop_on_signal(commands::delete::run(global, args, &ui)).await,
+        Command::Serve(args) => commands::serve::run(global, args, &ui).await,
+    }
+}
+
+/// Runs a command that talks to AWS until it finishes or SIGINT/SIGTERM arrives, whichever is
+/// first. Stopping promptly is safe because every command converges on the next run.
+async fn stop_on_signal(command: impl std::future::Future<Output = Result<i32>>) -> Result<i32> {
+    tokio::select! {
+        result = command => result,
+        signal = shutdown_signal() => Err(InterruptedRemote(signal).into()),
     }
 }

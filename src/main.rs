@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use lambda_rt::cli::Cli;
-use lambda_rt::{exit_code, Interrupted, UsageError};
+use lambda_rt::{exit_code, Interrupted, InterruptedRemote, UsageError};
 use tracing_subscriber::EnvFilter;
 
 fn main() {
@@ -20,7 +20,10 @@ fn main() {
             eprintln!("error: {error:#}");
             if error.chain().any(|cause| cause.is::<UsageError>()) {
                 exit_code::USAGE
-            } else if error.chain().any(|cause| cause.is::<Interrupted>()) {
+            } else if error
+                .chain()
+                .any(|cause| cause.is::<Interrupted>() || cause.is::<InterruptedRemote>())
+            {
                 exit_code::INTERRUPTED
             } else {
                 exit_code::FAILURE

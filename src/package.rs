@@ -484,14 +484,7 @@ mod tests {
     }
 
     fn settings_for(dir: &Path) -> Settings {
-        let global = crate::cli::GlobalArgs {
-            region: None,
-            profile: None,
-            endpoint_url: None,
-            verbose: 0,
-            quiet: false,
-            output: crate::cli::OutputFormat::Text,
-        };
+        let global = crate::cli::GlobalArgs::default();
         let args = crate::cli::FunctionArgs {
             project_dir: Some(dir.to_path_buf()),
             ..Default::default()

@@ -104,6 +104,10 @@ pub struct AwsSettings {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
+    /// Attempts per API call (`None`: [`crate::aws::DEFAULT_MAX_ATTEMPTS`]).
+    pub max_attempts: Option<u32>,
+    /// Seconds per attempt (`None`: [`crate::aws::DEFAULT_READ_TIMEOUT`]).
+    pub read_timeout_seconds: Option<u64>,
 }
 
 /// Everything a command needs to know, validated.
@@ -236,6 +240,8 @@ impl Settings {
             region: global.region.clone().or(file.region),
             profile: global.profile.clone().or(file.profile),
             endpoint_url: global.endpoint_url.clone().or(file.endpoint_url),
+            max_attempts: global.max_attempts,
+            read_timeout_seconds: global.read_timeout,
         };
         if let Some(url) = &aws.endpoint_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -483,17 +489,9 @@ fn validate_environment(environment: &BTreeMap<String, String>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::OutputFormat;
 
     fn global() -> GlobalArgs {
-        GlobalArgs {
-            region: None,
-            profile: None,
-            endpoint_url: None,
-            verbose: 0,
-            quiet: false,
-            output: OutputFormat::Text,
-        }
+        GlobalArgs::default()
     }
 
     fn merge(args: FunctionArgs, file: &str) -> Result<Settings> {

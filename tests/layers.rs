@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use lambda_rt::cli::{FunctionArgs, GlobalArgs, OutputFormat};
+use lambda_rt::cli::{FunctionArgs, GlobalArgs};
 use lambda_rt::package;
 use lambda_rt::settings::Settings;
 
@@ -20,14 +20,7 @@ fn json(output: &std::process::Output) -> serde_json::Value {
 
 /// The CodeSha256 and size of the project's function zip, built by lambda-rt's own packager.
 fn function_zip(project: &Path, with_bootstrap: bool) -> (String, i64) {
-    let global = GlobalArgs {
-        region: None,
-        profile: None,
-        endpoint_url: None,
-        verbose: 0,
-        quiet: false,
-        output: OutputFormat::Text,
-    };
+    let global = GlobalArgs::default();
     let args = FunctionArgs {
         project_dir: Some(project.to_path_buf()),
         ..Default::default()

@@ -9,18 +9,15 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use common::*;
-use lambda_rt::cli::{FunctionArgs, GlobalArgs, OutputFormat};
+use lambda_rt::cli::{FunctionArgs, GlobalArgs};
 use lambda_rt::emulator::{Environment, Worker};
 use lambda_rt::settings::Settings;
 
 fn settings(project: &Path, handler: &str, timeout: i64) -> Settings {
     let global = GlobalArgs {
         region: Some("eu-west-1".into()),
-        profile: None,
-        endpoint_url: None,
-        verbose: 0,
         quiet: true,
-        output: OutputFormat::Text,
+        ..Default::default()
     };
     let args = FunctionArgs {
         project_dir: Some(project.to_path_buf()),

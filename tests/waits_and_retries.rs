@@ -359,6 +359,7 @@ async fn a_no_op_create_makes_only_read_calls() {
                 .build(),
         ),
         region: "us-east-1".into(),
+        max_attempts: 3,
     };
     let settings = lambda_rt::settings::Settings {
         project_dir: ".".into(),

@@ -103,9 +103,22 @@ pub async fn ensure_role(
             .description("Execution role of a Lambda function, created by lambda-rt")
             .tags(owner_tag())
             .send()
-            .await
-            .map_err(|e| sdk_failure(format_args!("create role `{name}`"), &e))?;
-        let arn = created.role.map(|r| r.arn).unwrap_or_default();
+            .await;
+        let arn = match created {
+            Ok(created) => created.role.map(|r| r.arn).unwrap_or_default(),
+            // The SDK retried a CreateRole whose first answer was lost: the role is there. It is
+            // ours only if it carries our tag (CreateRole sets it atomically).
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_entity_already_exists_exception()) =>
+            {
+                match get_role(iam, name).await? {
+                    Some(role) if is_owned(&role) => role.arn().to_string(),
+                    _ => return Err(sdk_failure(format_args!("create role `{name}`"), &e)),
+                }
+            }
+            Err(e) => return Err(sdk_failure(format_args!("create role `{name}`"), &e)),
+        };
         attach_policy(iam, name, &policy_arn).await?;
         return Ok(EnsuredRole {
             report: ResourceReport::new("role", name, Action::Created).arn(Some(arn.clone())),

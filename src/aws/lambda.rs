@@ -208,6 +208,14 @@ fn is_role_not_assumable(error: &SdkError<CreateFunctionError>) -> bool {
     )
 }
 
+fn is_already_created(error: &SdkError<CreateFunctionError>) -> bool {
+    matches!(
+        error.as_service_error(),
+        Some(CreateFunctionError::ResourceConflictException(e))
+            if e.message().is_some_and(|m| m.contains("already exist"))
+    )
+}
+
 fn gave_up_note<E>(retried: &Retried<E>) -> String {
     match retried.gave_up_after {
         Some(elapsed) => format!(
@@ -342,6 +350,14 @@ impl Lambda<'_> {
         )
         .await;
         drop(waiting.take());
+        if let Err(retried) = &created {
+            if is_already_created(&retried.error) {
+                // The SDK retried a CreateFunction whose first answer was lost: the function is
+                // there, made by our own first attempt (the caller read it as absent just before).
+                let config = self.wait_ready(name, true).await?;
+                return Ok(config.function_arn.unwrap_or_default());
+            }
+        }
         let created = created.map_err(|retried| {
             let note = gave_up_note(&retried);
             let error = sdk_failure(format_args!("create function `{name}`{note}"), &retried.error);

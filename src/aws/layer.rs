@@ -10,7 +10,8 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{LayerVersionContentInput, Runtime};
 use aws_sdk_lambda::Client;
 
-use super::sdk_failure;
+use super::{sdk_failure, write_once};
+use aws_sdk_lambda::config::retry::RetryConfig;
 use crate::cli::SharePrincipal;
 use crate::output::{Action, ResourceReport};
 use crate::package::Package;
@@ -99,6 +100,13 @@ pub fn without_layer(layers: &[String], layer_arn: &str) -> Vec<String> {
 /// Layer operations.
 pub struct Layers<'a> {
     pub client: &'a Client,
+    /// Attempts for the writes lambda-rt retries itself ([`write_once`]).
+    pub max_attempts: u32,
+}
+
+/// A per-call override that turns the SDK's retries off, for [`write_once`].
+fn no_retries() -> aws_sdk_lambda::config::Builder {
+    aws_sdk_lambda::config::Builder::default().retry_config(RetryConfig::disabled())
 }
 
 impl Layers<'_> {
@@ -147,41 +155,62 @@ impl Layers<'_> {
             .map(str::to_string))
     }
 
-    /// Publishes a new version with the zip.
+    /// Publishes a new version with the zip, exactly once: every PublishLayerVersion mints a
+    /// version, so a request whose answer was lost is not simply sent again — first the layer's
+    /// versions are checked for one newer than `newest_before` with the same CodeSha256.
     pub async fn publish(
         &self,
         name: &str,
         package: &Package,
         architecture: Architecture,
         description: &str,
+        newest_before: Option<i64>,
     ) -> Result<LayerVersion> {
-        let mut request = self
-            .client
-            .publish_layer_version()
-            .layer_name(name)
-            .description(description)
-            .content(
-                LayerVersionContentInput::builder()
-                    .zip_file(Blob::new(package.bytes.clone()))
-                    .build(),
-            )
-            .compatible_architectures(architecture.as_str().into());
-        for runtime in COMPATIBLE_RUNTIMES {
-            request = request.compatible_runtimes(Runtime::from(runtime));
-        }
-        let output = request
-            .send()
-            .await
-            .map_err(|e| sdk_failure(format_args!("publish a version of layer `{name}`"), &e))?;
-        Ok(LayerVersion {
-            arn: output
-                .layer_version_arn()
-                .ok_or_else(|| anyhow!("PublishLayerVersion returned no version ARN"))?
-                .to_string(),
-            version: output.version(),
-            description: description.to_string(),
-            architectures: vec![architecture.as_str().to_string()],
-        })
+        let publish = || {
+            let mut request = self
+                .client
+                .publish_layer_version()
+                .layer_name(name)
+                .description(description)
+                .content(
+                    LayerVersionContentInput::builder()
+                        .zip_file(Blob::new(package.bytes.clone()))
+                        .build(),
+                )
+                .compatible_architectures(architecture.as_str().into());
+            for runtime in COMPATIBLE_RUNTIMES {
+                request = request.compatible_runtimes(Runtime::from(runtime));
+            }
+            async move {
+                let output = request.customize().config_override(no_retries()).send().await?;
+                Ok(LayerVersion {
+                    arn: output.layer_version_arn().unwrap_or_default().to_string(),
+                    version: output.version(),
+                    description: description.to_string(),
+                    architectures: vec![architecture.as_str().to_string()],
+                })
+            }
+        };
+        let already_published = || async {
+            for version in self.versions(name).await? {
+                if newest_before.is_some_and(|before| version.version <= before) {
+                    break;
+                }
+                if self.code_sha256(name, version.version).await?.as_deref()
+                    == Some(package.code_sha256.as_str())
+                {
+                    return Ok(Some(version));
+                }
+            }
+            Ok(None)
+        };
+        write_once(
+            self.max_attempts,
+            format_args!("publish a version of layer `{name}`"),
+            publish,
+            already_published,
+        )
+        .await
     }
 
     /// Grants `principal` lambda:GetLayerVersion on the version unless our statement is already in
@@ -215,22 +244,33 @@ impl Layers<'_> {
                 SharePrincipal::Everyone => ("*", None),
                 SharePrincipal::Organization(id) => ("*", Some(id.clone())),
             };
-            self.client
-                .add_layer_version_permission()
-                .layer_name(name)
-                .version_number(version)
-                .statement_id(&statement_id)
-                .action("lambda:GetLayerVersion")
-                .principal(principal_field)
-                .set_organization_id(organization)
-                .send()
-                .await
-                .map_err(|e| {
-                    sdk_failure(
-                        format_args!("share layer version `{name}:{version}` with {principal}"),
-                        &e,
-                    )
-                })?;
+            // A second AddLayerVersionPermission with the same statement id fails (or, on some
+            // emulators, adds a duplicate), so a lost answer is checked against the policy.
+            let add = || {
+                let request = self
+                    .client
+                    .add_layer_version_permission()
+                    .layer_name(name)
+                    .version_number(version)
+                    .statement_id(&statement_id)
+                    .action("lambda:GetLayerVersion")
+                    .principal(principal_field)
+                    .set_organization_id(organization.clone())
+                    .customize()
+                    .config_override(no_retries());
+                async move { request.send().await.map(|_| ()) }
+            };
+            let present = || async {
+                let ids = self.statement_ids(name, version).await?;
+                Ok(ids.contains(&statement_id).then_some(()))
+            };
+            write_once(
+                self.max_attempts,
+                format_args!("share layer version `{name}:{version}` with {principal}"),
+                add,
+                present,
+            )
+            .await?;
         }
         Ok(report(Action::Created))
     }

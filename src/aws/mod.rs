@@ -12,8 +12,10 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
+use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 
 use crate::settings::AwsSettings;
@@ -21,6 +23,12 @@ use crate::UsageError;
 
 /// How long to wait before giving up on a TCP connection to the endpoint.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one attempt of an API call may take, sending the request included (`--read-timeout`).
+/// Generous because UpdateFunctionCode uploads up to 50 MB in its request.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Attempts per API call for transient errors (`--max-attempts`); the SDK's standard retry mode
+/// backs off exponentially with jitter between them.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 
 /// The AWS clients every remote command shares, built once.
 #[derive(Debug, Clone)]
@@ -29,17 +37,27 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub region: String,
+    /// Attempts per API call, for the calls lambda-rt retries itself (see [`layer`]).
+    pub max_attempts: u32,
 }
 
 impl Clients {
     /// Loads the standard AWS configuration (profiles, env, SSO, `AWS_ENDPOINT_URL`) with our
     /// overrides on top.
     pub async fn load(settings: &AwsSettings) -> Result<Self> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .build(),
-        );
+        let max_attempts = settings.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
+        let read_timeout = settings
+            .read_timeout_seconds
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_READ_TIMEOUT);
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .read_timeout(read_timeout)
+                    .build(),
+            )
+            .retry_config(RetryConfig::standard().with_max_attempts(max_attempts));
         if let Some(profile) = &settings.profile {
             loader = loader.profile_name(profile);
         }
@@ -63,6 +81,7 @@ impl Clients {
             iam: aws_sdk_iam::Client::new(&config),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
             region,
+            max_attempts,
         })
     }
 }
@@ -173,6 +192,70 @@ where
     }
 }
 
+/// Whether a failed call may succeed if tried again: no answer (connection, timeout), a server
+/// error (5xx), or throttling. Whether such a call was *applied* is unknown.
+pub fn is_transient<E>(error: &SdkError<E, HttpResponse>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    match error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let code = service.err().code().unwrap_or_default();
+            status >= 500
+                || status == 429
+                || matches!(
+                    code,
+                    "Throttling" | "ThrottlingException" | "TooManyRequestsException"
+                )
+        }
+        _ => false,
+    }
+}
+
+/// Runs a write that is *not* idempotent (each success mints something new) with the SDK's own
+/// retries turned off by the caller: after a transient failure the request may have been applied
+/// anyway (the answer was lost), so `applied` looks for its effect and returns it if it is there;
+/// only otherwise is the write tried again, up to `max_attempts` attempts in all.
+pub async fn write_once<T, E, Fut, Check>(
+    max_attempts: u32,
+    what: impl Display,
+    mut op: impl FnMut() -> Fut,
+    mut applied: impl FnMut() -> Check,
+) -> Result<T>
+where
+    E: ProvideErrorMetadata + StdError + 'static,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    Check: Future<Output = Result<Option<T>>>,
+{
+    let mut delay = Duration::from_millis(500);
+    let mut attempt = 1;
+    loop {
+        let error = match op().await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        if !is_transient(&error) || attempt >= max_attempts {
+            let note = if attempt > 1 {
+                format!(" (after {attempt} attempts)")
+            } else {
+                String::new()
+            };
+            return Err(sdk_failure(format_args!("{what}{note}"), &error));
+        }
+        tracing::debug!("{what}: transient failure ({}); checking whether it was applied", describe(&error));
+        tokio::time::sleep(delay).await;
+        if let Some(value) = applied().await? {
+            return Ok(value);
+        }
+        delay = (delay * 2).min(Duration::from_secs(10));
+        attempt += 1;
+    }
+}
+
 /// `failed to <what>: <AWS code>: <message>` plus a hint where one exists.
 pub fn sdk_failure<E, R>(what: impl Display, error: &SdkError<E, R>) -> anyhow::Error
 where
@@ -201,12 +284,19 @@ where
             }
         }
         SdkError::TimeoutError(_) => "the request timed out".to_string(),
+        SdkError::ResponseError(_) => format!(
+            "the connection failed while reading the answer ({})",
+            source_chain(error)
+        ),
         SdkError::DispatchFailure(failure) => {
-            let mut text = source_chain(error);
-            if failure.is_io() || failure.is_timeout() {
-                text = format!("could not reach the AWS endpoint ({text})");
+            let text = source_chain(error);
+            if failure.is_timeout() {
+                format!("the AWS endpoint did not answer in time ({text})")
+            } else if failure.is_io() {
+                format!("could not reach the AWS endpoint ({text})")
+            } else {
+                format!("the connection to the AWS endpoint failed ({text})")
             }
-            text
         }
         _ => source_chain(error),
     }
@@ -230,8 +320,13 @@ fn hint_for(detail: &str) -> &'static str {
     if lower.contains("credential") || lower.contains("identity") {
         "\nhint: configure AWS credentials (`aws configure`, `aws sso login`, AWS_ACCESS_KEY_ID and \
          AWS_SECRET_ACCESS_KEY, or --profile)"
-    } else if lower.contains("could not reach") {
-        "\nhint: check the network, --endpoint-url / AWS_ENDPOINT_URL, and --region"
+    } else if lower.contains("timed out") || lower.contains("did not answer in time") {
+        "\nhint: the endpoint did not answer in time, even after retrying: check the network and \
+         --endpoint-url, or raise --read-timeout / --max-attempts; then run the command again (it \
+         continues where this one stopped)"
+    } else if lower.contains("could not reach") || lower.contains("the connection") {
+        "\nhint: check the network, --endpoint-url / AWS_ENDPOINT_URL, and --region; then run the \
+         command again (it continues where this one stopped)"
     } else if lower.contains("accessdenied") || lower.contains("not authorized") {
         "\nhint: the credentials in use lack a permission named above"
     } else {

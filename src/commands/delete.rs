@@ -44,6 +44,7 @@ pub async fn run(global: &GlobalArgs, args: &DeleteArgs, ui: &Ui) -> Result<i32>
     } else {
         let layers = Layers {
             client: &clients.lambda,
+            max_attempts: clients.max_attempts,
         };
         for report in layers.delete_all(&settings.layer_name, dry_run).await? {
             ui.resource(&report, dry_run);

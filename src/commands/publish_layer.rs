@@ -96,6 +96,7 @@ pub async fn publish(
     };
     let layers = Layers {
         client: &clients.lambda,
+        max_attempts: clients.max_attempts,
     };
     let name = settings.layer_name.as_str();
     let function_name = settings.function_name.as_str();
@@ -159,7 +160,13 @@ pub async fn publish(
                 layer::PUBLISHED_BY
             );
             let version = layers
-                .publish(name, layer_zip, settings.architecture, &description)
+                .publish(
+                    name,
+                    layer_zip,
+                    settings.architecture,
+                    &description,
+                    versions.first().map(|v| v.version),
+                )
                 .await?;
             let report = ResourceReport::new(
                 "layer version",

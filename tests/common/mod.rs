@@ -3,6 +3,8 @@
 //! project files, and counting the AWS calls moto received through its request recorder.
 #![allow(dead_code)]
 
+pub mod faults;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -330,12 +332,9 @@ pub fn lambda_rt(project: &Path, env: &[(String, String)], args: &[&str]) -> Out
     lambda_rt_with_stdin(project, env, args, None)
 }
 
-pub fn lambda_rt_with_stdin(
-    project: &Path,
-    env: &[(String, String)],
-    args: &[&str],
-    stdin: Option<&[u8]>,
-) -> Output {
+/// The `lambda-rt` command in `project` with exactly `env` for its AWS and lambda-rt settings
+/// (the test process's own `AWS_*` and `LAMBDA_RT_*` variables are removed).
+pub fn lambda_rt_command(project: &Path, env: &[(String, String)], args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-rt"));
     command.current_dir(project).args(args);
     for (key, _) in std::env::vars() {
@@ -344,6 +343,16 @@ pub fn lambda_rt_with_stdin(
         }
     }
     command.envs(env.iter().map(|(k, v)| (k, v)));
+    command
+}
+
+pub fn lambda_rt_with_stdin(
+    project: &Path,
+    env: &[(String, String)],
+    args: &[&str],
+    stdin: Option<&[u8]>,
+) -> Output {
+    let mut command = lambda_rt_command(project, env, args);
     command.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
@@ -429,4 +438,20 @@ pub fn wait_until_gone(pid: i32) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Appends one JSON line to the file named by `LAMBDA_RT_RELIABILITY_REPORT`, if set:
+/// `scripts/reliability.sh` turns these lines into docs/reliability.md.
+pub fn record(kind: &str, mut value: serde_json::Value) {
+    let Ok(path) = std::env::var("LAMBDA_RT_RELIABILITY_REPORT") else {
+        return;
+    };
+    value["kind"] = kind.into();
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("failed to open the reliability report `{path}`: {e}"));
+    writeln!(file, "{value}").unwrap();
 }
