@@ -16,4 +16,8 @@ fi
 export MOTO_SERVER="$PWD/.venv/bin/moto_server"
 export AWS_CLI="$PWD/.venv/bin/aws"
 
-cargo test --all-targets "$@"
+# With arguments (e.g. `--test faults`), runs only what they select.
+if [ $# -eq 0 ]; then
+  set -- --all-targets
+fi
+cargo test "$@"

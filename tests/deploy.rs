@@ -40,6 +40,17 @@ async fn full_lifecycle_is_idempotent_and_makes_only_needed_calls() {
         .tags()
         .iter()
         .any(|t| t.key() == "managed-by" && t.value() == "lambda-rt"));
+    // Trusted by Lambda and nothing else.
+    let trust = urlencoding::decode(role.assume_role_policy_document().unwrap()).unwrap();
+    let trust: serde_json::Value = serde_json::from_str(&trust).unwrap();
+    assert_eq!(
+        trust["Statement"],
+        serde_json::json!([{
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole"
+        }])
+    );
     let policies = iam
         .list_attached_role_policies()
         .role_name("bash-runtime-role")
@@ -395,7 +406,14 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
     let project = Project::new();
     moto.start_recording();
 
+    let big = format!("\"{}\"", "a".repeat(6 * 1024 * 1024));
+    std::fs::write(project.path().join("big.json"), big).unwrap();
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (
+            vec!["invoke", "--payload-file", "big.json"],
+            2,
+            "over Lambda's 6291456-byte limit",
+        ),
         (
             vec!["create", "--function-name", "bad name!"],
             2,
@@ -437,12 +455,14 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
             "{args:?}: {}",
             stderr(&out)
         );
+        record_bad_input(&args, &out);
     }
 
     // Project files: missing function/, bootstrap without a shebang.
     let no_function = Project::new();
     std::fs::remove_dir_all(no_function.path().join("function")).unwrap();
     let out = lambda_rt(no_function.path(), &env, &["create"]);
+    record_bad_input(&["create (no function/ directory)"], &out);
     assert_exit(&out, 2);
     assert!(
         stderr(&out).contains("function directory"),
@@ -453,6 +473,7 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
     let no_shebang = Project::new();
     no_shebang.write("runtime/bootstrap", "echo no shebang\n");
     let out = lambda_rt(no_shebang.path(), &env, &["create"]);
+    record_bad_input(&["create (bootstrap without shebang)"], &out);
     assert_exit(&out, 2);
     assert!(
         stderr(&out).contains("has no shebang line"),

@@ -30,7 +30,12 @@ fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 fn with_retry_flags<'a>(args: &[&'a str]) -> Vec<&'a str> {
     let mut all = args.to_vec();
-    all.extend(["--max-attempts", MAX_ATTEMPTS, "--read-timeout", READ_TIMEOUT]);
+    all.extend([
+        "--max-attempts",
+        MAX_ATTEMPTS,
+        "--read-timeout",
+        READ_TIMEOUT,
+    ]);
     all
 }
 
@@ -219,9 +224,17 @@ fn zip_of(name: &str, text: &str) -> Vec<u8> {
 }
 
 /// One full cycle for `function`; returns the step that failed, if any.
-fn cycle(project: &Path, env: &[(String, String)], function: &str, role: &[&str]) -> Option<String> {
+fn cycle(
+    project: &Path,
+    env: &[(String, String)],
+    function: &str,
+    role: &[&str],
+) -> Option<String> {
     let named = |args: &[&'static str]| -> Vec<String> {
-        let mut all: Vec<String> = with_retry_flags(args).iter().map(|a| a.to_string()).collect();
+        let mut all: Vec<String> = with_retry_flags(args)
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
         all.extend(["--function-name".to_string(), function.to_string()]);
         all.extend(role.iter().map(|a| a.to_string()));
         all
@@ -234,7 +247,10 @@ fn cycle(project: &Path, env: &[(String, String)], function: &str, role: &[&str]
             "publish-layer",
             named(&["publish-layer", "--share-with", "111122223333"]),
         ),
-        ("invoke", named(&["invoke", "--payload", r#"{"cycle":true}"#])),
+        (
+            "invoke",
+            named(&["invoke", "--payload", r#"{"cycle":true}"#]),
+        ),
         ("delete", named(&["delete"])),
     ];
     for (label, args) in steps {
@@ -248,7 +264,11 @@ fn cycle(project: &Path, env: &[(String, String)], function: &str, role: &[&str]
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = lambda_rt(project, env, &args);
         if out.status.code() != Some(0) {
-            return Some(format!("{label}: exit {:?}: {}", out.status.code(), stderr(&out)));
+            return Some(format!(
+                "{label}: exit {:?}: {}",
+                out.status.code(),
+                stderr(&out)
+            ));
         }
     }
     None
@@ -279,7 +299,10 @@ async fn the_full_cycle_survives_twenty_percent_faults_and_leaves_nothing_behind
         let project = Project::new();
         proxy.random_faults(seed.wrapping_add(run), FAULT_RATE, DELAY);
         if let Some(failure) = cycle(project.path(), &env, &function, &role) {
-            failures.push(format!("run {run} (seed {}): {failure}", seed.wrapping_add(run)));
+            failures.push(format!(
+                "run {run} (seed {}): {failure}",
+                seed.wrapping_add(run)
+            ));
         }
         proxy.pass_through();
         let own_role = (run % 2 == 0).then(|| format!("{function}-role"));
@@ -304,7 +327,10 @@ async fn the_full_cycle_survives_twenty_percent_faults_and_leaves_nothing_behind
             .unwrap()
             .version();
         if next != 2 {
-            duplicates.push(format!("run {run}: {} layer versions were published", next - 1));
+            duplicates.push(format!(
+                "run {run}: {} layer versions were published",
+                next - 1
+            ));
         }
         moto.lambda()
             .await
@@ -334,11 +360,17 @@ async fn the_full_cycle_survives_twenty_percent_faults_and_leaves_nothing_behind
             "seconds": started.elapsed().as_secs(),
         }),
     );
-    assert!(injected > 0, "the proxy injected no fault in {requests} requests");
+    assert!(
+        injected > 0,
+        "the proxy injected no fault in {requests} requests"
+    );
     assert_eq!(failures, Vec::<String>::new());
     assert_eq!(left_over, Vec::<String>::new());
     assert_eq!(duplicates, Vec::<String>::new());
-    assert_eq!(before, after, "a resource lambda-rt does not own was changed");
+    assert_eq!(
+        before, after,
+        "a resource lambda-rt does not own was changed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -350,7 +382,12 @@ async fn a_fault_retries_cannot_outlast_names_the_step_and_the_next_run_converge
     let run = |args: &[&str]| lambda_rt(project.path(), &env, &with_retry_flags(args));
 
     let cases: [(Fault, &str, &str, &str); 3] = [
-        (Fault::Unavailable, "iam", "CreateRole", "failed to create role `bash-runtime-role`"),
+        (
+            Fault::Unavailable,
+            "iam",
+            "CreateRole",
+            "failed to create role `bash-runtime-role`",
+        ),
         (
             Fault::Throttle,
             "lambda",
@@ -366,18 +403,31 @@ async fn a_fault_retries_cannot_outlast_names_the_step_and_the_next_run_converge
     ];
     for (fault, service, action, message) in cases {
         if action.ends_with("/code") {
-            project.write("function/function.sh", "function handler () {\n  printf x\n}\n");
+            project.write(
+                "function/function.sh",
+                "function handler () {\n  printf x\n}\n",
+            );
         } else {
             // Each create case starts from nothing.
             assert_exit(&run(&["delete"]), 0);
         }
         let wanted = action.to_string();
         proxy.always(fault, move |r| r.service == service && r.action == wanted);
-        let command = if action.ends_with("/code") { "update" } else { "create" };
+        let command = if action.ends_with("/code") {
+            "update"
+        } else {
+            "create"
+        };
         let out = lambda_rt(
             project.path(),
             &env,
-            &[command, "--max-attempts", "2", "--read-timeout", READ_TIMEOUT],
+            &[
+                command,
+                "--max-attempts",
+                "2",
+                "--read-timeout",
+                READ_TIMEOUT,
+            ],
         );
         assert_exit(&out, 1);
         let failure = stderr(&out);
@@ -408,7 +458,9 @@ async fn a_fault_retries_cannot_outlast_names_the_step_and_the_next_run_converge
             ..Default::default()
         };
         let settings = lambda_rt::settings::Settings::resolve(&global, &args).unwrap();
-        lambda_rt::package::function_zip(&settings, true).unwrap().code_sha256
+        lambda_rt::package::function_zip(&settings, true)
+            .unwrap()
+            .code_sha256
     };
     assert_eq!(config.code_sha256(), Some(local.as_str()));
     let roles = moto.iam().await.list_roles().send().await.unwrap();
@@ -427,7 +479,10 @@ async fn lost_answers_of_writes_that_mint_something_are_not_repeated() {
     for (command, call) in [
         (vec!["create"], "CreateRole"),
         (vec!["create"], "POST /2015-03-31/functions"),
-        (vec!["publish-layer"], "POST /2018-10-31/layers/bash-runtime-layer/versions"),
+        (
+            vec!["publish-layer"],
+            "POST /2018-10-31/layers/bash-runtime-layer/versions",
+        ),
         (
             vec!["publish-layer", "--share-with", "111122223333"],
             "POST /2018-10-31/layers/bash-runtime-layer/versions/1/policy",
@@ -463,7 +518,17 @@ async fn lost_answers_of_writes_that_mint_something_are_not_repeated() {
         .unwrap();
     let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
     assert_eq!(policy["Statement"].as_array().unwrap().len(), 1, "{policy}");
-    assert_eq!(moto.iam().await.list_roles().send().await.unwrap().roles().len(), 1);
+    assert_eq!(
+        moto.iam()
+            .await
+            .list_roles()
+            .send()
+            .await
+            .unwrap()
+            .roles()
+            .len(),
+        1
+    );
 }
 
 /// Starts lambda-rt, waits until the proxy holds the request `hold` matches, signals it, and
@@ -499,11 +564,15 @@ fn interrupt_at(
     }
     proxy.release();
     let output = child.wait_with_output().unwrap();
-    assert!(gone, "lambda-rt {args:?} did not stop within 20 s of {signal}");
+    assert!(
+        gone,
+        "lambda-rt {args:?} did not stop within 20 s of {signal}"
+    );
     assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
     let message = stderr(&output);
     assert!(
-        message.contains(&format!("interrupted by {signal}")) && message.contains("run the same command again"),
+        message.contains(&format!("interrupted by {signal}"))
+            && message.contains("run the same command again"),
         "{message}"
     );
     (stop_time, message)
@@ -519,9 +588,8 @@ async fn an_interrupted_command_stops_promptly_and_the_next_run_converges() {
     let lambda = moto.lambda().await;
 
     let function_path = "/2015-03-31/functions/bash-runtime";
-    let get_function = move |r: &common::faults::RequestInfo| {
-        r.method == "GET" && r.path == function_path
-    };
+    let get_function =
+        move |r: &common::faults::RequestInfo| r.method == "GET" && r.path == function_path;
     // (point, command, signal, which request is held when the signal arrives)
     type Hold = Box<dyn Fn(&common::faults::RequestInfo) -> bool + Send>;
     let points: Vec<(&str, &str, Signal, Hold)> = vec![
@@ -569,7 +637,17 @@ async fn an_interrupted_command_stops_promptly_and_the_next_run_converges() {
         );
     }
     // Converged: one role, the function with version 1 of the layer and no bootstrap in its code.
-    assert_eq!(moto.iam().await.list_roles().send().await.unwrap().roles().len(), 1);
+    assert_eq!(
+        moto.iam()
+            .await
+            .list_roles()
+            .send()
+            .await
+            .unwrap()
+            .roles()
+            .len(),
+        1
+    );
     let versions = lambda
         .list_layer_versions()
         .layer_name("bash-runtime-layer")
@@ -601,18 +679,32 @@ fn a_black_holed_endpoint_fails_within_the_documented_bound() {
         ("AWS_SECRET_ACCESS_KEY".to_string(), "testing".to_string()),
         ("AWS_REGION".to_string(), REGION.to_string()),
         ("AWS_CONFIG_FILE".to_string(), "/dev/null".to_string()),
-        ("AWS_SHARED_CREDENTIALS_FILE".to_string(), "/dev/null".to_string()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE".to_string(),
+            "/dev/null".to_string(),
+        ),
     ];
     let started = Instant::now();
     let out = lambda_rt(
         project.path(),
         &env,
-        &["update", "--endpoint-url", &url, "--read-timeout", "1", "--max-attempts", "2"],
+        &[
+            "update",
+            "--endpoint-url",
+            &url,
+            "--read-timeout",
+            "1",
+            "--max-attempts",
+            "2",
+        ],
     );
     let elapsed = started.elapsed();
     assert_exit(&out, 1);
     let message = stderr(&out);
-    assert!(message.contains("failed to read function `bash-runtime`"), "{message}");
+    assert!(
+        message.contains("failed to read function `bash-runtime`"),
+        "{message}"
+    );
     assert!(message.contains("timed out"), "{message}");
     assert!(message.contains("--read-timeout"), "{message}");
     // Bound: 2 attempts x 1 s, plus at most one backoff (jittered, at most 1 s), plus start-up.
@@ -626,7 +718,11 @@ fn a_black_holed_endpoint_fails_within_the_documented_bound() {
         &["update", "--endpoint-url", &url, "--max-attempts", "2"],
     );
     assert_exit(&out, 1);
-    assert!(stderr(&out).contains("could not reach the AWS endpoint"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("could not reach the AWS endpoint"),
+        "{}",
+        stderr(&out)
+    );
     record(
         "timeout",
         serde_json::json!({
@@ -662,10 +758,14 @@ async fn credentials_and_signatures_never_appear_in_output() {
         let out = lambda_rt(project.path(), &env, &args);
         assert_exit(&out, 0);
         let all = format!("{}{}", stdout(&out), stderr(&out));
-        assert!(all.len() > 100, "{args:?} printed almost nothing at -vv: {all}");
+        assert!(
+            all.len() > 100,
+            "{args:?} printed almost nothing at -vv: {all}"
+        );
         for marker in [secret, token, "Signature=", "x-amz-security-token"] {
             assert!(
-                !all.to_ascii_lowercase().contains(&marker.to_ascii_lowercase()),
+                !all.to_ascii_lowercase()
+                    .contains(&marker.to_ascii_lowercase()),
                 "{args:?} printed `{marker}`"
             );
         }

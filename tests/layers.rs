@@ -420,11 +420,13 @@ async fn bad_input_is_refused_before_any_change() {
         let out = lambda_rt(project.path(), &env, &args);
         assert_exit(&out, code);
         assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+        record_bad_input(&args, &out);
     }
 
     let no_runtime = Project::new();
     std::fs::remove_dir_all(no_runtime.path().join("runtime")).unwrap();
     let out = lambda_rt(no_runtime.path(), &env, &["publish-layer", "--no-attach"]);
+    record_bad_input(&["publish-layer --no-attach (no runtime/ directory)"], &out);
     assert_exit(&out, 2);
     assert!(
         stderr(&out).contains("runtime directory"),
@@ -436,6 +438,10 @@ async fn bad_input_is_refused_before_any_change() {
     std::fs::remove_file(no_bootstrap.path().join("runtime/bootstrap")).unwrap();
     no_bootstrap.write("runtime/lib/helper.sh", "true\n");
     let out = lambda_rt(no_bootstrap.path(), &env, &["publish-layer", "--no-attach"]);
+    record_bad_input(
+        &["publish-layer --no-attach (runtime/ without bootstrap)"],
+        &out,
+    );
     assert_exit(&out, 2);
     assert!(
         stderr(&out).contains("runtime/bootstrap` does not exist"),

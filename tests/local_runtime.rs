@@ -505,7 +505,7 @@ fn oversized_payloads_are_refused_before_anything_runs() {
         &[],
         &["invoke", "--local", "--payload-file", "big.json"],
     );
-    assert_exit(&out, 1);
+    assert_exit(&out, 2);
     assert!(
         stderr(&out).contains("over Lambda's 6291456-byte limit"),
         "{}",

@@ -11,11 +11,11 @@ use aws_sdk_lambda::types::{LayerVersionContentInput, Runtime};
 use aws_sdk_lambda::Client;
 
 use super::{sdk_failure, write_once};
-use aws_sdk_lambda::config::retry::RetryConfig;
 use crate::cli::SharePrincipal;
 use crate::output::{Action, ResourceReport};
 use crate::package::Package;
 use crate::settings::Architecture;
+use aws_sdk_lambda::config::retry::RetryConfig;
 
 /// Every version lambda-rt publishes says so in its description; `delete` only deletes those.
 pub const PUBLISHED_BY: &str = "published by lambda-rt";
@@ -182,7 +182,11 @@ impl Layers<'_> {
                 request = request.compatible_runtimes(Runtime::from(runtime));
             }
             async move {
-                let output = request.customize().config_override(no_retries()).send().await?;
+                let output = request
+                    .customize()
+                    .config_override(no_retries())
+                    .send()
+                    .await?;
                 Ok(LayerVersion {
                     arn: output.layer_version_arn().unwrap_or_default().to_string(),
                     version: output.version(),

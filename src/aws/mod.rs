@@ -246,7 +246,10 @@ where
             };
             return Err(sdk_failure(format_args!("{what}{note}"), &error));
         }
-        tracing::debug!("{what}: transient failure ({}); checking whether it was applied", describe(&error));
+        tracing::debug!(
+            "{what}: transient failure ({}); checking whether it was applied",
+            describe(&error)
+        );
         tokio::time::sleep(delay).await;
         if let Some(value) = applied().await? {
             return Ok(value);

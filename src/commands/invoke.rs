@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use crate::aws::lambda::{InvokeOutcome, Lambda};
 use crate::aws::{Clients, Timing};
 use crate::cli::{GlobalArgs, InvokeArgs, OutputFormat};
+use crate::emulator::api::MAX_EVENT_BYTES;
 use crate::output::Ui;
 use crate::settings::Settings;
 use crate::{emulator, exit_code, UsageError};
@@ -55,6 +56,14 @@ pub fn read_payload(args: &InvokeArgs) -> Result<Vec<u8>> {
         }
         (None, None) => (b"{}".to_vec(), String::new()),
     };
+    if bytes.len() > MAX_EVENT_BYTES {
+        return Err(UsageError(format!(
+            "the payload is {} bytes, over Lambda's {MAX_EVENT_BYTES}-byte limit for synchronous \
+             invocations: send a smaller event (e.g. a reference to the data in S3)",
+            bytes.len()
+        ))
+        .into());
+    }
     if let Err(e) = serde_json::from_slice::<serde_json::Value>(&bytes) {
         return Err(UsageError(format!(
             "{source} is not valid JSON ({e}): Lambda events are JSON documents, e.g. --payload '{{\"text\":\"Hello\"}}'"

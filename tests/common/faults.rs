@@ -303,7 +303,9 @@ fn decide(info: &RequestInfo, shared: &Arc<(Mutex<Shared>, Condvar)>) -> Decisio
     let chosen = match &plan.always {
         Some((matcher, fault)) if matcher(info) => Some(*fault),
         Some(_) => None,
-        None => (plan.rng.f64() < plan.rate).then(|| Fault::ALL[plan.rng.usize(..Fault::ALL.len())]),
+        None => {
+            (plan.rng.f64() < plan.rate).then(|| Fault::ALL[plan.rng.usize(..Fault::ALL.len())])
+        }
     };
     let delay = plan.delay;
     match chosen {
@@ -337,7 +339,9 @@ fn read_request(reader: &mut BufReader<TcpStream>, stream: &mut TcpStream) -> Op
     let header = |name: &str| {
         head.iter().skip(1).find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
         })
     };
     if header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
@@ -367,7 +371,10 @@ fn read_request(reader: &mut BufReader<TcpStream>, stream: &mut TcpStream) -> Op
     } else if let Some(action) = text
         .split('&')
         .find_map(|kv| kv.strip_prefix("Action="))
-        .filter(|_| text.starts_with("Action=") || header("authorization").is_some_and(|a| a.contains("/iam/")))
+        .filter(|_| {
+            text.starts_with("Action=")
+                || header("authorization").is_some_and(|a| a.contains("/iam/"))
+        })
     {
         RequestInfo {
             action: action.to_string(),
@@ -417,7 +424,12 @@ fn forward(request: &Request, upstream_port: u16) -> Option<Vec<u8>> {
         .ok()?;
     let mut out = format!("{}\r\n", request.head[0]);
     for line in &request.head[1..] {
-        let name = line.split(':').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let name = line
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         if matches!(
             name.as_str(),
             "connection" | "transfer-encoding" | "content-length" | "expect"
@@ -443,12 +455,20 @@ fn forward(request: &Request, upstream_port: u16) -> Option<Vec<u8>> {
     let mut headers = Vec::new();
     let mut chunked = false;
     for line in lines {
-        let name = line.split(':').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let name = line
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         if name == "transfer-encoding" {
             chunked = line.to_ascii_lowercase().contains("chunked");
             continue;
         }
-        if matches!(name.as_str(), "connection" | "content-length" | "keep-alive") {
+        if matches!(
+            name.as_str(),
+            "connection" | "content-length" | "keep-alive"
+        ) {
             continue;
         }
         headers.push(line.to_string());

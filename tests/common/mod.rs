@@ -455,3 +455,31 @@ pub fn record(kind: &str, mut value: serde_json::Value) {
         .unwrap_or_else(|e| panic!("failed to open the reliability report `{path}`: {e}"));
     writeln!(file, "{value}").unwrap();
 }
+
+/// Records one refused bad input (the command, its exit code and the first error line). The
+/// tests that call this also check that moto received no write.
+pub fn record_bad_input(args: &[&str], out: &Output) {
+    let stderr = stderr(out);
+    let message = stderr
+        .lines()
+        .find(|l| l.starts_with("error"))
+        .unwrap_or_default();
+    let shown: Vec<String> = args
+        .iter()
+        .map(|a| {
+            if a.len() > 40 {
+                format!("{}…", &a[..40])
+            } else {
+                a.to_string()
+            }
+        })
+        .collect();
+    record(
+        "bad_input",
+        serde_json::json!({
+            "command": shown.join(" "),
+            "exit": out.status.code(),
+            "message": message,
+        }),
+    );
+}
