@@ -235,17 +235,104 @@ pub fn build_zip(mut entries: Vec<Entry>, limits: Limits) -> Result<Package> {
         );
     }
 
-    let mut unzipped_size = 0u64;
+    let mut sizes = Vec::with_capacity(entries.len());
     for entry in &entries {
-        unzipped_size += std::fs::metadata(&entry.source)
-            .with_context(|| format!("failed to read `{}`", entry.source.display()))?
-            .len();
+        sizes.push(
+            std::fs::metadata(&entry.source)
+                .with_context(|| format!("failed to read `{}`", entry.source.display()))?
+                .len(),
+        );
     }
+    let unzipped_size = sizes.iter().sum();
     check_limit("unzipped", unzipped_size, limits.unzipped)?;
 
+    let bytes = zip_entries(&entries, &chunk_ranges(&sizes, CHUNK_BYTES))?;
+    check_limit("zipped", bytes.len() as u64, limits.zipped)?;
+
+    Ok(Package {
+        code_sha256: code_sha256(&bytes),
+        bytes,
+        unzipped_size,
+        entry_names: entries.into_iter().map(|e| e.name).collect(),
+    })
+}
+
+/// Input bytes per unit of parallel work: big enough that merging is cheap, small enough that
+/// both cores stay busy and little compressed data waits in memory for its turn.
+const CHUNK_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Splits the entries (given by their sizes, in order) into consecutive ranges of about
+/// `chunk_bytes` input each.
+fn chunk_ranges(sizes: &[u64], chunk_bytes: u64) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    let (mut start, mut size) = (0, 0u64);
+    for (index, entry_size) in sizes.iter().enumerate() {
+        size += entry_size;
+        if size >= chunk_bytes {
+            ranges.push(start..index + 1);
+            (start, size) = (index + 1, 0);
+        }
+    }
+    if start < sizes.len() || ranges.is_empty() {
+        ranges.push(start..sizes.len());
+    }
+    ranges
+}
+
+/// Compresses the chunks on every core, each into a small zip of its own, and merges those in
+/// order into the final zip. Merging copies the compressed entries as they are, so the bytes do
+/// not depend on how the entries were chunked or on the number of cores (a unit test checks it).
+fn zip_entries(entries: &[Entry], ranges: &[std::ops::Range<usize>]) -> Result<Vec<u8>> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(ranges.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        for _ in 0..threads {
+            let (sender, next) = (sender.clone(), &next);
+            scope.spawn(move || loop {
+                let index = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(range) = ranges.get(index) else {
+                    break;
+                };
+                if sender
+                    .send((index, zip_chunk(&entries[range.clone()])))
+                    .is_err()
+                {
+                    break;
+                }
+            });
+        }
+        drop(sender);
+        let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+        let mut ready = std::collections::BTreeMap::new();
+        let mut wanted = 0;
+        for (index, chunk) in receiver {
+            ready.insert(index, chunk?);
+            while let Some(chunk) = ready.remove(&wanted) {
+                let archive = zip::ZipArchive::new(Cursor::new(chunk))
+                    .context("failed to read back a compressed chunk")?;
+                writer
+                    .merge_archive(archive)
+                    .context("failed to assemble the zip")?;
+                wanted += 1;
+            }
+        }
+        Ok(writer
+            .finish()
+            .context("failed to finish the zip")?
+            .into_inner())
+    })
+}
+
+/// One chunk of entries as a zip of its own.
+fn zip_chunk(entries: &[Entry]) -> Result<Vec<u8>> {
     let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
     let mut buffer = Vec::new();
-    for entry in &entries {
+    for entry in entries {
         buffer.clear();
         std::fs::File::open(&entry.source)
             .and_then(|mut f| f.read_to_end(&mut buffer))
@@ -260,18 +347,10 @@ pub fn build_zip(mut entries: Vec<Entry>, limits: Limits) -> Result<Package> {
             .and_then(|()| writer.write_all(&buffer).map_err(Into::into))
             .with_context(|| format!("failed to add `{}` to the zip", entry.name))?;
     }
-    let bytes = writer
+    Ok(writer
         .finish()
-        .context("failed to finish the zip")?
-        .into_inner();
-    check_limit("zipped", bytes.len() as u64, limits.zipped)?;
-
-    Ok(Package {
-        code_sha256: code_sha256(&bytes),
-        bytes,
-        unzipped_size,
-        entry_names: entries.into_iter().map(|e| e.name).collect(),
-    })
+        .context("failed to finish a zip chunk")?
+        .into_inner())
 }
 
 fn check_limit(what: &str, size: u64, limit: u64) -> Result<()> {
@@ -534,5 +613,34 @@ mod tests {
         assert_eq!(with.entry_names, vec!["bootstrap", "function.sh"]);
         assert_eq!(without.entry_names, vec!["function.sh"]);
         assert_ne!(with.code_sha256, without.code_sha256);
+    }
+
+    #[test]
+    fn bytes_do_not_depend_on_chunking() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut entries = Vec::new();
+        for i in 0..40 {
+            let path = dir.path().join(format!("f{i:02}"));
+            write(&path, &"data ".repeat(i * 100 + 1), 0o644);
+            entries.push(Entry {
+                name: format!("f{i:02}"),
+                source: path,
+                mode: 0o644,
+            });
+        }
+        let whole = zip_entries(&entries, &[0..entries.len()]).unwrap();
+        let one_each: Vec<_> = (0..entries.len()).map(|i| i..i + 1).collect();
+        assert_eq!(whole, zip_entries(&entries, &one_each).unwrap());
+        let uneven = vec![0..3, 3..4, 4..40];
+        assert_eq!(whole, zip_entries(&entries, &uneven).unwrap());
+        // And the merged zip reads back entry by entry.
+        let mut archive = zip::ZipArchive::new(Cursor::new(&whole)).unwrap();
+        let mut text = String::new();
+        archive
+            .by_name("f39")
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "data ".repeat(3901));
     }
 }

@@ -232,7 +232,7 @@ async fn invoke(
         "DryRun" => return StatusCode::NO_CONTENT.into_response(),
         "Event" => {
             tokio::spawn(async move {
-                let _ = run_one(&pool, payload, client_context).await;
+                let _ = run_one(&pool, payload, client_context, false).await;
             });
             return StatusCode::ACCEPTED.into_response();
         }
@@ -245,7 +245,7 @@ async fn invoke(
             )
         }
     }
-    match run_one(&pool, payload, client_context).await {
+    match run_one(&pool, payload, client_context, tail).await {
         Ok((outcome, log)) => {
             let mut response = (StatusCode::OK, Body::from(outcome.payload)).into_response();
             let headers = response.headers_mut();
@@ -276,11 +276,13 @@ async fn invoke(
     }
 }
 
-/// Runs one event on a warm (or new) runtime; returns the outcome and the invocation's log.
+/// Runs one event on a warm (or new) runtime; returns the outcome and, when `want_log`, the
+/// invocation's log (the runtime's output goes to stderr either way).
 async fn run_one(
     pool: &Pool,
     payload: Bytes,
     client_context: Option<String>,
+    want_log: bool,
 ) -> Result<(crate::aws::lambda::InvokeOutcome, String)> {
     let slot = pool
         .slots
@@ -291,12 +293,18 @@ async fn run_one(
     let result = worker.invoke_with(payload, client_context).await;
     let (alive, outcome) = match result {
         Ok(invocation) => {
-            if invocation.alive {
-                worker.settle_log().await;
-            } else {
+            if !invocation.alive {
                 worker.process.kill().await;
+            } else if want_log {
+                // Only a log tail needs the runtime's last output to have arrived; waiting for it
+                // on every event would add milliseconds to each invoke.
+                worker.settle_log().await;
             }
-            let log = worker.log_of(&invocation);
+            let log = if want_log {
+                worker.log_of(&invocation)
+            } else {
+                String::new()
+            };
             (invocation.alive, Ok((invocation.outcome, log)))
         }
         Err(error) => (false, Err(error)),
