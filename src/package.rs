@@ -628,7 +628,8 @@ mod tests {
                 mode: 0o644,
             });
         }
-        let whole = zip_entries(&entries, &[0..entries.len()]).unwrap();
+        let all_in_one = std::iter::once(0..entries.len()).collect::<Vec<_>>();
+        let whole = zip_entries(&entries, &all_in_one).unwrap();
         let one_each: Vec<_> = (0..entries.len()).map(|i| i..i + 1).collect();
         assert_eq!(whole, zip_entries(&entries, &one_each).unwrap());
         let uneven = vec![0..3, 3..4, 4..40];
