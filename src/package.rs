@@ -337,20 +337,42 @@ fn zip_chunk(entries: &[Entry]) -> Result<Vec<u8>> {
         std::fs::File::open(&entry.source)
             .and_then(|mut f| f.read_to_end(&mut buffer))
             .with_context(|| format!("failed to read `{}`", entry.source.display()))?;
-        let options = SimpleFileOptions::default()
-            .compression_method(CompressionMethod::Deflated)
-            .compression_level(Some(6))
-            .last_modified_time(DateTime::default())
-            .unix_permissions(entry.mode);
+        // Like zip(1), store what deflate cannot shrink (already-compressed or random data):
+        // deflating it only adds bytes.
+        let mut single = single_entry_zip(entry, &buffer, CompressionMethod::Deflated)?;
+        if single.by_index_raw(0)?.compressed_size() >= buffer.len() as u64 {
+            single = single_entry_zip(entry, &buffer, CompressionMethod::Stored)?;
+        }
         writer
-            .start_file(entry.name.as_str(), options)
-            .and_then(|()| writer.write_all(&buffer).map_err(Into::into))
+            .merge_archive(single)
             .with_context(|| format!("failed to add `{}` to the zip", entry.name))?;
     }
     Ok(writer
         .finish()
         .context("failed to finish a zip chunk")?
         .into_inner())
+}
+
+/// A zip holding just `entry` with `contents`, compressed with `method`.
+fn single_entry_zip(
+    entry: &Entry,
+    contents: &[u8],
+    method: CompressionMethod,
+) -> Result<zip::ZipArchive<Cursor<Vec<u8>>>> {
+    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    let level = (method == CompressionMethod::Deflated).then_some(6);
+    let options = SimpleFileOptions::default()
+        .compression_method(method)
+        .compression_level(level)
+        .last_modified_time(DateTime::default())
+        .unix_permissions(entry.mode);
+    writer
+        .start_file(entry.name.as_str(), options)
+        .and_then(|()| writer.write_all(contents).map_err(Into::into))
+        .and_then(|()| writer.finish())
+        .map_err(anyhow::Error::from)
+        .and_then(|cursor| Ok(zip::ZipArchive::new(Cursor::new(cursor.into_inner()))?))
+        .with_context(|| format!("failed to compress `{}`", entry.name))
 }
 
 fn check_limit(what: &str, size: u64, limit: u64) -> Result<()> {
@@ -643,5 +665,31 @@ mod tests {
             .read_to_string(&mut text)
             .unwrap();
         assert_eq!(text, "data ".repeat(3901));
+    }
+
+    #[test]
+    fn incompressible_files_are_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        // A byte sequence deflate cannot shrink (an LCG's high bytes), and plain text.
+        let mut state = 12345u32;
+        let noise: Vec<u8> = (0..20_000)
+            .map(|_| {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (state >> 24) as u8
+            })
+            .collect();
+        std::fs::write(dir.path().join("noise.bin"), &noise).unwrap();
+        write(&dir.path().join("text.txt"), &"words ".repeat(4000), 0o644);
+        let entries = collect_dir(dir.path(), dir.path()).unwrap();
+        let package = build_zip(entries, Limits::default()).unwrap();
+        let mut archive = zip::ZipArchive::new(Cursor::new(&package.bytes)).unwrap();
+        let noise_entry = archive.by_name("noise.bin").unwrap();
+        assert_eq!(noise_entry.compression(), CompressionMethod::Stored);
+        assert_eq!(noise_entry.compressed_size(), 20_000);
+        drop(noise_entry);
+        assert_eq!(
+            archive.by_name("text.txt").unwrap().compression(),
+            CompressionMethod::Deflated
+        );
     }
 }
