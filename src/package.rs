@@ -246,7 +246,8 @@ pub fn build_zip(mut entries: Vec<Entry>, limits: Limits) -> Result<Package> {
     let unzipped_size = sizes.iter().sum();
     check_limit("unzipped", unzipped_size, limits.unzipped)?;
 
-    let bytes = zip_entries(&entries, &chunk_ranges(&sizes, CHUNK_BYTES))?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let bytes = zip_entries(&entries, &sizes, cores)?;
     check_limit("zipped", bytes.len() as u64, limits.zipped)?;
 
     Ok(Package {
@@ -257,67 +258,40 @@ pub fn build_zip(mut entries: Vec<Entry>, limits: Limits) -> Result<Package> {
     })
 }
 
-/// Input bytes per unit of parallel work: big enough that merging is cheap, small enough that
-/// both cores stay busy and little compressed data waits in memory for its turn.
-const CHUNK_BYTES: u64 = 4 * 1024 * 1024;
-
-/// Splits the entries (given by their sizes, in order) into consecutive ranges of about
-/// `chunk_bytes` input each.
-fn chunk_ranges(sizes: &[u64], chunk_bytes: u64) -> Vec<std::ops::Range<usize>> {
-    let mut ranges = Vec::new();
-    let (mut start, mut size) = (0, 0u64);
-    for (index, entry_size) in sizes.iter().enumerate() {
-        size += entry_size;
-        if size >= chunk_bytes {
-            ranges.push(start..index + 1);
-            (start, size) = (index + 1, 0);
-        }
-    }
-    if start < sizes.len() || ranges.is_empty() {
-        ranges.push(start..sizes.len());
-    }
-    ranges
-}
-
-/// Compresses the chunks on every core, each into a small zip of its own, and merges those in
-/// order into the final zip. Merging copies the compressed entries as they are, so the bytes do
-/// not depend on how the entries were chunked or on the number of cores (a unit test checks it).
-fn zip_entries(entries: &[Entry], ranges: &[std::ops::Range<usize>]) -> Result<Vec<u8>> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(ranges.len())
-        .max(1);
+/// Compresses the entries on every core, each into a one-entry zip of its own, and merges those
+/// in name order into the final zip. Merging copies the compressed entries as they are, so the
+/// bytes do not depend on the number of cores (a unit test checks it).
+fn zip_entries(entries: &[Entry], sizes: &[u64], threads: usize) -> Result<Vec<u8>> {
+    let threads = threads.min(entries.len()).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        let (sender, receiver) = std::sync::mpsc::channel();
+        let (sender, receiver) = std::sync::mpsc::sync_channel(threads * 4);
         for _ in 0..threads {
             let (sender, next) = (sender.clone(), &next);
             scope.spawn(move || loop {
                 let index = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some(range) = ranges.get(index) else {
+                let Some(entry) = entries.get(index) else {
                     break;
                 };
-                if sender
-                    .send((index, zip_chunk(&entries[range.clone()])))
-                    .is_err()
-                {
+                if sender.send((index, compress_entry(entry))).is_err() {
                     break;
                 }
             });
         }
         drop(sender);
-        let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+        // Reserved at the largest size the zip can take: pages are only touched as they are
+        // written, and the growing zip is never copied into a buffer twice its size.
+        let headers: usize = entries.iter().map(|e| 2 * e.name.len() + 128).sum();
+        let most = sizes.iter().sum::<u64>() as usize + headers + 64;
+        let mut writer = ZipWriter::new(Cursor::new(Vec::with_capacity(most)));
         let mut ready = std::collections::BTreeMap::new();
         let mut wanted = 0;
-        for (index, chunk) in receiver {
-            ready.insert(index, chunk?);
-            while let Some(chunk) = ready.remove(&wanted) {
-                let archive = zip::ZipArchive::new(Cursor::new(chunk))
-                    .context("failed to read back a compressed chunk")?;
-                writer
-                    .merge_archive(archive)
-                    .context("failed to assemble the zip")?;
+        for (index, single) in receiver {
+            ready.insert(index, single?);
+            while let Some(single) = ready.remove(&wanted) {
+                writer.merge_archive(single).with_context(|| {
+                    format!("failed to add `{}` to the zip", entries[wanted].name)
+                })?;
                 wanted += 1;
             }
         }
@@ -328,29 +302,16 @@ fn zip_entries(entries: &[Entry], ranges: &[std::ops::Range<usize>]) -> Result<V
     })
 }
 
-/// One chunk of entries as a zip of its own.
-fn zip_chunk(entries: &[Entry]) -> Result<Vec<u8>> {
-    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
-    let mut buffer = Vec::new();
-    for entry in entries {
-        buffer.clear();
-        std::fs::File::open(&entry.source)
-            .and_then(|mut f| f.read_to_end(&mut buffer))
-            .with_context(|| format!("failed to read `{}`", entry.source.display()))?;
-        // Like zip(1), store what deflate cannot shrink (already-compressed or random data):
-        // deflating it only adds bytes.
-        let mut single = single_entry_zip(entry, &buffer, CompressionMethod::Deflated)?;
-        if single.by_index_raw(0)?.compressed_size() >= buffer.len() as u64 {
-            single = single_entry_zip(entry, &buffer, CompressionMethod::Stored)?;
-        }
-        writer
-            .merge_archive(single)
-            .with_context(|| format!("failed to add `{}` to the zip", entry.name))?;
+/// One entry as a one-entry zip: deflated, or stored like zip(1) does when deflate cannot shrink
+/// it (already-compressed or random data), since deflating that only adds bytes.
+fn compress_entry(entry: &Entry) -> Result<zip::ZipArchive<Cursor<Vec<u8>>>> {
+    let contents = std::fs::read(&entry.source)
+        .with_context(|| format!("failed to read `{}`", entry.source.display()))?;
+    let mut single = single_entry_zip(entry, &contents, CompressionMethod::Deflated)?;
+    if single.by_index_raw(0)?.compressed_size() >= contents.len() as u64 {
+        single = single_entry_zip(entry, &contents, CompressionMethod::Stored)?;
     }
-    Ok(writer
-        .finish()
-        .context("failed to finish a zip chunk")?
-        .into_inner())
+    Ok(single)
 }
 
 /// A zip holding just `entry` with `contents`, compressed with `method`.
@@ -359,7 +320,9 @@ fn single_entry_zip(
     contents: &[u8],
     method: CompressionMethod,
 ) -> Result<zip::ZipArchive<Cursor<Vec<u8>>>> {
-    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    let mut writer = ZipWriter::new(Cursor::new(Vec::with_capacity(
+        contents.len() + 2 * entry.name.len() + 192,
+    )));
     let level = (method == CompressionMethod::Deflated).then_some(6);
     let options = SimpleFileOptions::default()
         .compression_method(method)
@@ -638,7 +601,7 @@ mod tests {
     }
 
     #[test]
-    fn bytes_do_not_depend_on_chunking() {
+    fn bytes_do_not_depend_on_the_number_of_threads() {
         let dir = tempfile::tempdir().unwrap();
         let mut entries = Vec::new();
         for i in 0..40 {
@@ -650,14 +613,16 @@ mod tests {
                 mode: 0o644,
             });
         }
-        let all_in_one = std::iter::once(0..entries.len()).collect::<Vec<_>>();
-        let whole = zip_entries(&entries, &all_in_one).unwrap();
-        let one_each: Vec<_> = (0..entries.len()).map(|i| i..i + 1).collect();
-        assert_eq!(whole, zip_entries(&entries, &one_each).unwrap());
-        let uneven = vec![0..3, 3..4, 4..40];
-        assert_eq!(whole, zip_entries(&entries, &uneven).unwrap());
+        let sizes: Vec<u64> = entries
+            .iter()
+            .map(|e| std::fs::metadata(&e.source).unwrap().len())
+            .collect();
+        let one = zip_entries(&entries, &sizes, 1).unwrap();
+        for threads in [2, 3, 8] {
+            assert_eq!(one, zip_entries(&entries, &sizes, threads).unwrap());
+        }
         // And the merged zip reads back entry by entry.
-        let mut archive = zip::ZipArchive::new(Cursor::new(&whole)).unwrap();
+        let mut archive = zip::ZipArchive::new(Cursor::new(&one)).unwrap();
         let mut text = String::new();
         archive
             .by_name("f39")
