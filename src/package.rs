@@ -6,7 +6,7 @@
 //! the local CodeSha256 with the function's and skip the upload, with no local state file.
 
 use std::borrow::Cow;
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -397,6 +397,7 @@ pub fn extract(bytes: &[u8], dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
     use std::os::unix::fs::symlink;
 
     fn write(path: &Path, text: &str, mode: u32) {
