@@ -8,6 +8,9 @@ scripts/setup-test-tools.sh
 export MOTO_SERVER="$PWD/.venv/bin/moto_server"
 export AWS_CLI="$PWD/.venv/bin/aws"
 
+# The benchmark helpers, for the benchmarks' smoke test (tests/bench_smoke.rs).
+cargo build --examples --quiet
+
 # With arguments (e.g. `--test faults`), runs only what they select.
 if [ $# -eq 0 ]; then
   set -- --all-targets
