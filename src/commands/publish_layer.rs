@@ -234,14 +234,7 @@ pub async fn publish(
                 lambda.update_code(&spec, &package).await?;
             }
         }
-        let action = if changes.is_empty() {
-            Action::Unchanged
-        } else {
-            Action::Updated
-        };
-        let report = ResourceReport::new("function", function_name, action)
-            .arn(remote.function_arn())
-            .changes(changes);
+        let report = function_report(function_name, remote.function_arn(), &changes);
         ui.resource(&report, dry_run);
         resources.push(report);
         attached_arn = current.as_ref().map(|v| v.arn.clone());
@@ -348,14 +341,7 @@ pub async fn detach(
             lambda.set_layers(function_name, &after).await?;
         }
     }
-    let action = if changes.is_empty() {
-        Action::Unchanged
-    } else {
-        Action::Updated
-    };
-    let report = ResourceReport::new("function", function_name, action)
-        .arn(remote.function_arn())
-        .changes(changes);
+    let report = function_report(function_name, remote.function_arn(), &changes);
     ui.resource(&report, dry_run);
     Ok(Report {
         command: "publish-layer",
@@ -364,6 +350,18 @@ pub async fn detach(
         code_sha256: Some(package.code_sha256.clone()),
         layer: None,
     })
+}
+
+/// The function's line: updated with these changes, or unchanged when there are none.
+fn function_report(name: &str, arn: Option<&str>, changes: &[String]) -> ResourceReport {
+    let action = if changes.is_empty() {
+        Action::Unchanged
+    } else {
+        Action::Updated
+    };
+    ResourceReport::new("function", name, action)
+        .arn(arn)
+        .changes(changes.to_vec())
 }
 
 /// A version can be reused for the configured architecture if it lists it, or lists none.
