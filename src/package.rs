@@ -73,7 +73,6 @@ pub struct Package {
 #[derive(Debug, Clone)]
 pub struct FunctionCode {
     files: Vec<Entry>,
-    bootstrap: Entry,
     pub with_bootstrap: Package,
 }
 
@@ -100,11 +99,10 @@ impl FunctionCode {
             .into());
         }
         let mut entries = files.clone();
-        entries.push(bootstrap.clone());
+        entries.push(bootstrap);
         let with_bootstrap = build_zip(entries, Limits::default())?;
         Ok(FunctionCode {
             files,
-            bootstrap,
             with_bootstrap,
         })
     }
@@ -120,11 +118,6 @@ impl FunctionCode {
         } else {
             Ok(Cow::Borrowed(&self.with_bootstrap))
         }
-    }
-
-    /// Where `bootstrap` comes from.
-    pub fn bootstrap(&self) -> &Entry {
-        &self.bootstrap
     }
 }
 
