@@ -507,20 +507,7 @@ fn an_unreachable_endpoint_fails_with_a_clear_message() {
         .local_addr()
         .unwrap()
         .port();
-    let env = vec![
-        (
-            "AWS_ENDPOINT_URL".to_string(),
-            format!("http://127.0.0.1:{port}"),
-        ),
-        ("AWS_ACCESS_KEY_ID".to_string(), "testing".to_string()),
-        ("AWS_SECRET_ACCESS_KEY".to_string(), "testing".to_string()),
-        ("AWS_REGION".to_string(), REGION.to_string()),
-        ("AWS_CONFIG_FILE".to_string(), "/dev/null".to_string()),
-        (
-            "AWS_SHARED_CREDENTIALS_FILE".to_string(),
-            "/dev/null".to_string(),
-        ),
-    ];
+    let env = endpoint_env(&format!("http://127.0.0.1:{port}"));
     let out = lambda_rt(project.path(), &env, &["create"]);
     assert_exit(&out, 1);
     let err = stderr(&out);

@@ -483,3 +483,19 @@ pub fn record_bad_input(args: &[&str], out: &Output) {
         }),
     );
 }
+
+/// Environment for a lambda-rt run against `url` with dummy credentials and no AWS config files,
+/// for tests of endpoints that are not moto (closed, black-holed).
+pub fn endpoint_env(url: &str) -> Vec<(String, String)> {
+    [
+        ("AWS_ENDPOINT_URL", url),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", REGION),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
