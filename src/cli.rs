@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+use crate::settings::Template;
+
 /// Deploy, manage and locally run AWS Lambda functions on a custom runtime.
 #[derive(Debug, Parser)]
 #[command(name = "lambda-rt", version, about, max_term_width = 100)]
@@ -77,6 +79,8 @@ pub enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start a new project in DIR from a template: runtime/, function/ and lambda-rt.toml
+    Init(InitArgs),
     /// Ensure the execution role and the function exist and match the local project
     Create(DeployArgs),
     /// Upload changed code and configuration to an existing function
@@ -121,7 +125,8 @@ pub struct FunctionArgs {
     #[arg(long, env = "LAMBDA_RT_LAYER_NAME", value_name = "NAME")]
     pub layer_name: Option<String>,
 
-    /// Handler as file.function: function/<file>.sh defines <function> [default: function.handler]
+    /// Handler as file.function: function/<file>.sh (bash) or <file>.ts (Deno) defines <function>
+    /// [default: function.handler]
     #[arg(long, env = "LAMBDA_RT_HANDLER")]
     pub handler: Option<String>,
 
@@ -148,6 +153,40 @@ pub struct FunctionArgs {
     /// Function description [default: empty]
     #[arg(long, env = "LAMBDA_RT_DESCRIPTION")]
     pub description: Option<String>,
+
+    /// Deno binary to put in the runtime as bin/deno (Deno template) [default: runtime/bin/deno,
+    /// else `deno` on PATH]
+    #[arg(long, env = "LAMBDA_RT_DENO", value_name = "PATH")]
+    pub deno: Option<PathBuf>,
+
+    /// Stage function and layer zips in this S3 bucket (same region) instead of sending them
+    /// inline; needed for zips over 50 MB
+    #[arg(long, env = "LAMBDA_RT_S3_BUCKET", value_name = "BUCKET")]
+    pub s3_bucket: Option<String>,
+
+    /// Key prefix for the staged zips: <prefix><function>/function.zip, <prefix><layer>/layer.zip
+    #[arg(long, env = "LAMBDA_RT_S3_KEY", value_name = "PREFIX")]
+    pub s3_key: Option<String>,
+}
+
+/// Flags of `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory for the project (created if missing)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// The runtime to start from
+    #[arg(long, value_enum, default_value_t = Template::Bash)]
+    pub template: Template,
+
+    /// Function name written to lambda-rt.toml [default: DIR's name]
+    #[arg(long, value_name = "NAME")]
+    pub function_name: Option<String>,
+
+    /// Overwrite files the template would write that already exist (other files are left alone)
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Flags of `create` and `update`.

@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod deno;
 pub mod emulator;
 pub mod output;
 pub mod package;
@@ -64,6 +65,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
     let ui = Ui::new(cli.global.output, cli.global.quiet);
     let global = &cli.global;
     match &cli.command {
+        Command::Init(args) => commands::init::run(global, args, &ui),
         Command::Create(args) => stop_on_signal(commands::create::run(global, args, &ui)).await,
         Command::Update(args) => stop_on_signal(commands::update::run(global, args, &ui)).await,
         // The local runtime and server stop their child processes on a signal themselves.

@@ -5,10 +5,10 @@
 //! files 0755, everything else 0644, whatever the local umask). That is what lets `update` compare
 //! the local CodeSha256 with the function's and skip the upload, with no local state file.
 
-use std::borrow::Cow;
 use std::io::{Cursor, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::{bail, Context, Result};
 use base64::Engine;
@@ -16,7 +16,8 @@ use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-use crate::settings::Settings;
+use crate::deno::{self, DenoSource};
+use crate::settings::{Architecture, Settings, Template};
 use crate::UsageError;
 
 /// Files named like this in `function/` (in any directory) list patterns to leave out of the zip.
@@ -32,6 +33,21 @@ pub const MAX_UNZIPPED_BYTES: u64 = 250 * 1024 * 1024;
 pub struct Limits {
     pub zipped: u64,
     pub unzipped: u64,
+}
+
+impl Limits {
+    /// Lambda's limits for how the project deploys: through S3 a zip may be larger than 50 MB
+    /// (the 250 MB unzipped limit still holds).
+    pub fn for_settings(settings: &Settings) -> Self {
+        Limits {
+            zipped: if settings.s3.is_some() {
+                u64::MAX
+            } else {
+                MAX_ZIPPED_BYTES
+            },
+            unzipped: MAX_UNZIPPED_BYTES,
+        }
+    }
 }
 
 impl Default for Limits {
@@ -64,78 +80,104 @@ pub struct Package {
     pub entry_names: Vec<String>,
 }
 
-/// The function's files, collected and checked once, and zipped with `bootstrap` up front (which
-/// also checks the size limits before any AWS call: the zip without `bootstrap` is smaller).
+/// The function's files and its runtime's, collected and checked once, zipped on demand.
 ///
-/// Whether the deployed zip carries `bootstrap` depends on the function's remote configuration
-/// (a runtime layer attached or not), which is only known after a read; [`FunctionCode::package`]
-/// then picks the right zip.
-#[derive(Debug, Clone)]
+/// Whether the deployed zip carries the runtime (`runtime/`, `bootstrap` at its root) depends on
+/// the function's remote configuration (a runtime layer attached or not), which is only known after
+/// a read; [`FunctionCode::package`] then builds the right zip, once. The Deno binary of a Deno
+/// project is only looked for when the zip with the runtime is wanted, so updating the handler of a
+/// function whose runtime is in a layer needs no local Deno.
+#[derive(Debug)]
 pub struct FunctionCode {
     files: Vec<Entry>,
-    pub with_bootstrap: Package,
+    runtime: Vec<Entry>,
+    /// The settings to find the Deno binary with, for projects that may need one.
+    deno_for: Option<Settings>,
+    limits: Limits,
+    with_runtime: OnceLock<Package>,
+    without_runtime: OnceLock<Package>,
 }
 
 impl FunctionCode {
-    /// Collects `function/` (minus `.lambdaignore` patterns) and `runtime/bootstrap`.
+    /// Collects `function/` and `runtime/` (minus `.lambdaignore` patterns).
     pub fn build(settings: &Settings) -> Result<Self> {
         let files = collect_dir(&settings.function_dir(), &settings.project_dir)?;
-        let bootstrap = Entry {
-            name: "bootstrap".into(),
-            source: settings.bootstrap_path(),
-            mode: 0o755,
-        };
-        Self::from_entries(files, bootstrap)
+        let runtime = runtime_dir_entries(settings)?;
+        let mut code = Self::from_entries(files, runtime, Limits::for_settings(settings))?;
+        if settings.template == Template::Deno || settings.deno.is_some() {
+            code.deno_for = Some(settings.clone());
+        }
+        Ok(code)
     }
 
     /// The same from explicit entries (for tests).
-    pub fn from_entries(files: Vec<Entry>, bootstrap: Entry) -> Result<Self> {
-        if let Some(clash) = files.iter().find(|e| e.name == "bootstrap") {
+    pub fn from_entries(files: Vec<Entry>, runtime: Vec<Entry>, limits: Limits) -> Result<Self> {
+        if let Some(clash) = files
+            .iter()
+            .find(|f| runtime.iter().any(|r| r.name == f.name))
+        {
             return Err(UsageError(format!(
-                "`{}` would replace the runtime: Lambda runs the bootstrap at the zip root, which \
-                 must come from runtime/bootstrap; rename or remove it",
-                clash.source.display()
+                "`{}` would replace runtime/{} in the function zip, where Lambda expects the \
+                 runtime's file; rename or remove it",
+                clash.source.display(),
+                clash.name
             ))
             .into());
         }
-        let mut entries = files.clone();
-        entries.push(bootstrap);
-        let with_bootstrap = build_zip(entries, Limits::default())?;
         Ok(FunctionCode {
             files,
-            with_bootstrap,
+            runtime,
+            deno_for: None,
+            limits,
+            with_runtime: OnceLock::new(),
+            without_runtime: OnceLock::new(),
         })
     }
 
-    /// The zip to deploy: without `bootstrap` while the runtime comes from a layer (a bootstrap in
-    /// the function code would win over the layer's), with it otherwise.
-    pub fn package(&self, runtime_in_layer: bool) -> Result<Cow<'_, Package>> {
-        if runtime_in_layer {
-            Ok(Cow::Owned(build_zip(
-                self.files.clone(),
-                Limits::default(),
-            )?))
+    /// The zip to deploy: only `function/` while the runtime comes from a layer (a bootstrap in
+    /// the function code would win over the layer's), `function/` plus the runtime otherwise.
+    pub fn package(&self, runtime_in_layer: bool) -> Result<&Package> {
+        let (cell, entries) = if runtime_in_layer {
+            (&self.without_runtime, self.files.clone())
         } else {
-            Ok(Cow::Borrowed(&self.with_bootstrap))
+            let mut entries = self.files.clone();
+            entries.extend(self.runtime.iter().cloned());
+            if let Some(settings) = &self.deno_for {
+                add_deno(&mut entries, settings, settings.architecture)?;
+            }
+            (&self.with_runtime, entries)
+        };
+        if let Some(package) = cell.get() {
+            return Ok(package);
         }
+        let package = build_zip(entries, self.limits)?;
+        Ok(cell.get_or_init(|| package))
     }
 }
 
-/// Builds the function zip: `runtime/bootstrap` (when `with_bootstrap`) plus everything in
-/// `function/` that `.lambdaignore` does not exclude.
-pub fn function_zip(settings: &Settings, with_bootstrap: bool) -> Result<Package> {
+/// Builds the function zip: `function/` (minus `.lambdaignore` patterns), plus the runtime
+/// (as [`layer_zip`] has it) when `with_runtime`.
+pub fn function_zip(settings: &Settings, with_runtime: bool) -> Result<Package> {
     let code = FunctionCode::build(settings)?;
-    Ok(code.package(!with_bootstrap)?.into_owned())
+    Ok(code.package(!with_runtime)?.clone())
 }
 
 /// Builds the runtime layer zip: everything in `runtime/` (minus `.lambdaignore` patterns), which
-/// Lambda extracts to `/opt`. `bootstrap` and files under `bin/` are always executable.
+/// Lambda extracts to `/opt`, plus `bin/deno` for a Deno project. `bootstrap` and files under
+/// `bin/` are always executable.
 pub fn layer_zip(settings: &Settings) -> Result<Package> {
+    let mut entries = runtime_dir_entries(settings)?;
+    add_deno(&mut entries, settings, settings.architecture)?;
+    build_zip(entries, Limits::for_settings(settings))
+}
+
+/// The files of `runtime/` as zip entries (`bootstrap` and `bin/*` made executable), without the
+/// Deno binary that [`layer_zip`] adds; local runs link that in instead of copying it.
+pub fn runtime_dir_entries(settings: &Settings) -> Result<Vec<Entry>> {
     let mut entries = collect_dir(&settings.runtime_dir(), &settings.project_dir)?;
     if !entries.iter().any(|e| e.name == "bootstrap") {
         return Err(UsageError(format!(
-            "`{}` is missing or left out by .lambdaignore: the runtime layer needs bootstrap at \
-             its root",
+            "`{}` is missing or left out by .lambdaignore: the runtime needs bootstrap at its root",
             settings.bootstrap_path().display()
         ))
         .into());
@@ -145,7 +187,24 @@ pub fn layer_zip(settings: &Settings) -> Result<Package> {
             entry.mode = 0o755;
         }
     }
-    build_zip(entries, Limits::default())
+    Ok(entries)
+}
+
+/// Adds the Deno binary as `bin/deno` when the project needs one from outside `runtime/`.
+fn add_deno(
+    entries: &mut Vec<Entry>,
+    settings: &Settings,
+    architecture: Architecture,
+) -> Result<()> {
+    if let Some(DenoSource::External(path)) = deno::resolve(settings, architecture)? {
+        entries.retain(|e| e.name != deno::LAYER_PATH);
+        entries.push(Entry {
+            name: deno::LAYER_PATH.to_string(),
+            source: path,
+            mode: 0o755,
+        });
+    }
+    Ok(())
 }
 
 /// Lists the files under `dir` as zip entries named relative to `dir`, honouring `.lambdaignore`.
@@ -333,9 +392,14 @@ fn single_entry_zip(
 
 fn check_limit(what: &str, size: u64, limit: u64) -> Result<()> {
     if size > limit {
+        let remedy = if what == "zipped" {
+            "stage the zip in S3 with --s3-bucket (Lambda takes larger zips from there), or leave \
+             large files out with a .lambdaignore file"
+        } else {
+            "leave large files out with a .lambdaignore file in function/ or runtime/"
+        };
         return Err(UsageError(format!(
-            "the package is {} {what}, over Lambda's {} {what} limit by {}: leave large files out \
-             with a .lambdaignore file in function/",
+            "the package is {} {what}, over Lambda's {} {what} limit by {}: {remedy}",
             human_bytes(size),
             human_bytes(limit),
             human_bytes(size - limit)

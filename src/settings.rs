@@ -43,6 +43,10 @@ pub struct FileSettings {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
+    pub template: Option<Template>,
+    pub deno: Option<PathBuf>,
+    pub s3_bucket: Option<String>,
+    pub s3_key: Option<String>,
 }
 
 impl FileSettings {
@@ -89,6 +93,47 @@ impl fmt::Display for Architecture {
     }
 }
 
+/// Which runtime template the project follows (`init --template`, `template` in lambda-rt.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Template {
+    /// runtime/bootstrap is a bash script; handlers are function/<file>.sh
+    #[default]
+    Bash,
+    /// runtime/bootstrap starts Deno on runtime/runtime.ts; handlers are function/<file>.ts, and
+    /// the Deno binary goes into the runtime as bin/deno
+    Deno,
+}
+
+impl Template {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Template::Bash => "bash",
+            Template::Deno => "deno",
+        }
+    }
+}
+
+/// Where deployment zips are staged in S3 instead of being sent inline (needed above 50 MB).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Staging {
+    pub bucket: String,
+    /// Prepended to every object key; empty, or ending in `/`.
+    pub key_prefix: String,
+}
+
+impl S3Staging {
+    /// The object key of the function zip.
+    pub fn function_key(&self, function_name: &str) -> String {
+        format!("{}{function_name}/function.zip", self.key_prefix)
+    }
+
+    /// The object key of the layer zip.
+    pub fn layer_key(&self, layer_name: &str) -> String {
+        format!("{}{layer_name}/layer.zip", self.key_prefix)
+    }
+}
+
 /// Which execution role the function uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoleChoice {
@@ -126,6 +171,11 @@ pub struct Settings {
     pub timeout_seconds: i32,
     pub environment: BTreeMap<String, String>,
     pub description: String,
+    pub template: Template,
+    /// The Deno binary asked for with `--deno` (else `runtime/bin/deno` or `deno` on PATH).
+    pub deno: Option<PathBuf>,
+    /// `None`: zips go to Lambda inline.
+    pub s3: Option<S3Staging>,
     pub aws: AwsSettings,
 }
 
@@ -236,6 +286,26 @@ impl Settings {
             ));
         }
 
+        let template = file.template.unwrap_or_default();
+        let deno = args.deno.clone().or(file.deno.map(|p| project_dir.join(p)));
+        let s3 = match (args.s3_bucket.clone().or(file.s3_bucket), args.s3_key.clone().or(file.s3_key)) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(usage(
+                    "--s3-key is a key prefix inside the staging bucket: give the bucket too (--s3-bucket)",
+                ))
+            }
+            (Some(bucket), prefix) => {
+                validate_bucket_name(&bucket)?;
+                let prefix = prefix.unwrap_or_default();
+                let mut key_prefix = prefix.trim_start_matches('/').to_string();
+                if !key_prefix.is_empty() && !key_prefix.ends_with('/') {
+                    key_prefix.push('/');
+                }
+                Some(S3Staging { bucket, key_prefix })
+            }
+        };
+
         let aws = AwsSettings {
             region: global.region.clone().or(file.region),
             profile: global.profile.clone().or(file.profile),
@@ -263,6 +333,9 @@ impl Settings {
             timeout_seconds: timeout as i32,
             environment,
             description,
+            template,
+            deno,
+            s3,
             aws,
         })
     }
@@ -282,14 +355,27 @@ impl Settings {
         self.project_dir.join("function")
     }
 
-    /// The file the bash runtime loads for the handler: `function/<file>.sh`.
+    /// The handler's file in `function/`: `<file>.sh` for the bash template, the first of
+    /// `<file>.ts`, `.mts`, `.js`, `.mjs` that exists for Deno (the runtime's own search order).
     pub fn handler_file(&self) -> PathBuf {
         let file = self
             .handler
             .split_once('.')
             .map(|(f, _)| f)
             .unwrap_or_default();
-        self.function_dir().join(format!("{file}.sh"))
+        let extensions: &[&str] = match self.template {
+            Template::Bash => &["sh"],
+            Template::Deno => &["ts", "mts", "js", "mjs"],
+        };
+        let candidates: Vec<PathBuf> = extensions
+            .iter()
+            .map(|ext| self.function_dir().join(format!("{file}.{ext}")))
+            .collect();
+        candidates
+            .iter()
+            .find(|path| path.is_file())
+            .unwrap_or(&candidates[0])
+            .clone()
     }
 
     /// Checks the project files a deployment or local run needs, before any AWS call.
@@ -307,8 +393,12 @@ impl Settings {
         if !handler_file.is_file() {
             return Err(usage(format!(
                 "the handler file `{}` does not exist: create it, or set --handler to \
-                 <file>.<function> for an existing function/<file>.sh",
-                handler_file.display()
+                 <file>.<function> for an existing function/<file>.{}",
+                handler_file.display(),
+                match self.template {
+                    Template::Bash => "sh",
+                    Template::Deno => "ts",
+                }
             )));
         }
         Ok(())
@@ -353,7 +443,7 @@ fn usage(message: impl Into<String>) -> anyhow::Error {
     UsageError(message.into()).into()
 }
 
-fn validate_function_name(name: &str) -> Result<()> {
+pub fn validate_function_name(name: &str) -> Result<()> {
     let ok = (1..=64).contains(&name.len())
         && name
             .chars()
@@ -393,6 +483,24 @@ fn validate_layer_name(name: &str) -> Result<()> {
         Err(usage(format!(
             "invalid layer name `{name}`: use 1 to {MAX_LAYER_NAME_LEN} letters, digits, `-` or `_` \
              (--layer-name); note the default is <function-name>-layer"
+        )))
+    }
+}
+
+/// S3's bucket naming rules, checked here so a typo fails before anything is built or sent.
+fn validate_bucket_name(bucket: &str) -> Result<()> {
+    let ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "invalid S3 bucket name `{bucket}`: use 3 to 63 lowercase letters, digits, `-` or `.`, \
+             starting and ending with a letter or digit (--s3-bucket)"
         )))
     }
 }

@@ -292,14 +292,15 @@ async fn a_no_op_create_makes_only_read_calls() {
     std::fs::write(&bootstrap, "#!/bin/bash\n").unwrap();
     let code = FunctionCode::from_entries(
         Vec::new(),
-        Entry {
+        vec![Entry {
             name: "bootstrap".into(),
             source: bootstrap,
             mode: 0o755,
-        },
+        }],
+        Limits::default(),
     )
     .unwrap();
-    let sha = code.with_bootstrap.code_sha256.clone();
+    let sha = code.package(false).unwrap().code_sha256.clone();
     let get = mock!(aws_sdk_lambda::Client::get_function).then_output(move || {
         GetFunctionOutput::builder()
             .configuration(
@@ -358,6 +359,12 @@ async fn a_no_op_create_makes_only_read_calls() {
                 .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
                 .build(),
         ),
+        s3: aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::Config::builder()
+                .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+                .region(aws_sdk_s3::config::Region::new("us-east-1"))
+                .build(),
+        ),
         region: "us-east-1".into(),
         max_attempts: 3,
     };
@@ -373,6 +380,9 @@ async fn a_no_op_create_makes_only_read_calls() {
         timeout_seconds: 3,
         environment: Default::default(),
         description: String::new(),
+        template: Default::default(),
+        deno: None,
+        s3: None,
         aws: Default::default(),
     };
     let ui = ui();

@@ -20,6 +20,7 @@ use aws_sdk_lambda::Client;
 use base64::Engine;
 
 use super::{retry, sdk_failure, Retried, Timing};
+use crate::aws::s3::Upload;
 use crate::output::{Action, ResourceReport, Ui};
 use crate::package::Package;
 use crate::settings::{Architecture, Settings};
@@ -305,7 +306,7 @@ impl Lambda<'_> {
     pub async fn create(
         &self,
         spec: &FunctionSpec,
-        package: &Package,
+        upload: &Upload<'_>,
         role_just_created: bool,
     ) -> Result<String> {
         let name = spec.name.as_str();
@@ -340,11 +341,15 @@ impl Lambda<'_> {
                     .timeout(spec.timeout_seconds)
                     .description(&spec.description)
                     .environment(environment(&spec.environment))
-                    .code(
-                        FunctionCode::builder()
-                            .zip_file(Blob::new(package.bytes.clone()))
+                    .code(match &upload.s3 {
+                        Some(object) => FunctionCode::builder()
+                            .s3_bucket(&object.bucket)
+                            .s3_key(&object.key)
                             .build(),
-                    )
+                        None => FunctionCode::builder()
+                            .zip_file(Blob::new(upload.package.bytes.clone()))
+                            .build(),
+                    })
                     .send()
             },
         )
@@ -380,7 +385,7 @@ impl Lambda<'_> {
     }
 
     /// Uploads new code (and the architecture, which Lambda sets together with the code).
-    pub async fn update_code(&self, spec: &FunctionSpec, package: &Package) -> Result<()> {
+    pub async fn update_code(&self, spec: &FunctionSpec, upload: &Upload<'_>) -> Result<()> {
         let name = spec.name.as_str();
         self.wait_ready(name, false).await?;
         retry(
@@ -393,12 +398,16 @@ impl Lambda<'_> {
                     })
             },
             || {
-                self.client
+                let request = self
+                    .client
                     .update_function_code()
                     .function_name(name)
-                    .zip_file(Blob::new(package.bytes.clone()))
-                    .architectures(spec.architecture.as_str().into())
-                    .send()
+                    .architectures(spec.architecture.as_str().into());
+                match &upload.s3 {
+                    Some(object) => request.s3_bucket(&object.bucket).s3_key(&object.key),
+                    None => request.zip_file(Blob::new(upload.package.bytes.clone())),
+                }
+                .send()
             },
         )
         .await

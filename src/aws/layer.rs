@@ -10,10 +10,10 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{LayerVersionContentInput, Runtime};
 use aws_sdk_lambda::Client;
 
+use super::s3::Upload;
 use super::{sdk_failure, write_once};
 use crate::cli::SharePrincipal;
 use crate::output::{Action, ResourceReport};
-use crate::package::Package;
 use crate::settings::Architecture;
 use aws_sdk_lambda::config::retry::RetryConfig;
 
@@ -161,7 +161,7 @@ impl Layers<'_> {
     pub async fn publish(
         &self,
         name: &str,
-        package: &Package,
+        upload: &Upload<'_>,
         architecture: Architecture,
         description: &str,
         newest_before: Option<i64>,
@@ -172,11 +172,15 @@ impl Layers<'_> {
                 .publish_layer_version()
                 .layer_name(name)
                 .description(description)
-                .content(
-                    LayerVersionContentInput::builder()
-                        .zip_file(Blob::new(package.bytes.clone()))
+                .content(match &upload.s3 {
+                    Some(object) => LayerVersionContentInput::builder()
+                        .s3_bucket(&object.bucket)
+                        .s3_key(&object.key)
                         .build(),
-                )
+                    None => LayerVersionContentInput::builder()
+                        .zip_file(Blob::new(upload.package.bytes.clone()))
+                        .build(),
+                })
                 .compatible_architectures(architecture.as_str().into());
             for runtime in COMPATIBLE_RUNTIMES {
                 request = request.compatible_runtimes(Runtime::from(runtime));
@@ -201,7 +205,7 @@ impl Layers<'_> {
                     break;
                 }
                 if self.code_sha256(name, version.version).await?.as_deref()
-                    == Some(package.code_sha256.as_str())
+                    == Some(upload.package.code_sha256.as_str())
                 {
                     return Ok(Some(version));
                 }

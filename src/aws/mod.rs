@@ -5,6 +5,7 @@ pub mod iam;
 pub mod lambda;
 pub mod layer;
 pub mod logs;
+pub mod s3;
 
 use std::error::Error as StdError;
 use std::fmt::Display;
@@ -36,6 +37,8 @@ pub struct Clients {
     pub lambda: aws_sdk_lambda::Client,
     pub iam: aws_sdk_iam::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// For `--s3-bucket` staging only.
+    pub s3: aws_sdk_s3::Client,
     pub region: String,
     /// Attempts per API call, for the calls lambda-rt retries itself (see [`layer`]).
     pub max_attempts: u32,
@@ -76,7 +79,13 @@ impl Clients {
             )
             .into());
         };
+        // A custom endpoint (an emulator, a VPC endpoint) rarely serves virtual-hosted buckets
+        // (`bucket.host`), so address buckets by path there.
+        let s3_config = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(settings.endpoint_url.is_some())
+            .build();
         Ok(Clients {
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
             lambda: aws_sdk_lambda::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),

@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use crate::aws::lambda::{FunctionSpec, Lambda};
-use crate::aws::{iam, partition, Clients, Timing};
+use crate::aws::{iam, partition, s3, Clients, Timing};
 use crate::cli::{DeployArgs, GlobalArgs};
 use crate::output::{Action, Report, ResourceReport, Ui};
 use crate::package::FunctionCode;
@@ -37,6 +37,22 @@ pub async fn create(
     timing: Timing,
     ui: &Ui,
 ) -> Result<Report> {
+    let lambda = Lambda {
+        client: &clients.lambda,
+        timing,
+        ui,
+    };
+    let stager = super::stager(clients, settings, ui);
+    let name = &settings.function_name;
+    let remote = lambda.get(name).await?;
+    // A new function gets the runtime in its code; an existing one keeps its layout (see
+    // `converge_function`). Building the new function's zip before the role is made means a
+    // project over Lambda's limits changes nothing.
+    let new_function_code = match remote {
+        None => Some(code.package(false)?),
+        Some(_) => None,
+    };
+
     let mut resources = Vec::new();
     let (role_arn, role_just_created) = match &settings.role {
         RoleChoice::Existing(arn) => {
@@ -56,36 +72,33 @@ pub async fn create(
         }
     };
 
-    let lambda = Lambda {
-        client: &clients.lambda,
-        timing,
-        ui,
-    };
-    let name = &settings.function_name;
-    let remote = lambda.get(name).await?;
-    // A new function gets bootstrap in its code; an existing one keeps its layout (see
-    // `converge_function`).
-    let new_function_sha = code.with_bootstrap.code_sha256.clone();
-    let (report, code_sha256) = match (remote, role_arn) {
-        (None, Some(role_arn)) if !dry_run => {
+    let (report, code_sha256) = match (remote, role_arn, new_function_code) {
+        (None, Some(role_arn), Some(package)) if !dry_run => {
             let spec = FunctionSpec::new(settings, role_arn);
-            let arn = lambda
-                .create(&spec, &code.with_bootstrap, role_just_created)
-                .await?;
+            let upload = s3::prepare(stager.as_ref(), |s| s.function_key(name), package).await?;
+            let arn = lambda.create(&spec, &upload, role_just_created).await?;
             let report = ResourceReport::new("function", name, Action::Created).arn(Some(arn));
-            (report, new_function_sha)
+            (report, package.code_sha256.clone())
         }
-        (None, _) => (
+        (None, _, package) => (
             ResourceReport::new("function", name, Action::Created),
-            new_function_sha,
+            package.map(|p| p.code_sha256.clone()).unwrap_or_default(),
         ),
-        (Some(remote), role_arn) => {
+        (Some(remote), role_arn, _) => {
             // In a dry run that would create the role, compare against the role's future name.
             let role_arn =
                 role_arn.unwrap_or_else(|| remote.role().unwrap_or_default().to_string());
             let spec = FunctionSpec::new(settings, role_arn);
-            super::converge_function(&lambda, &remote, &spec, code, &settings.layer_name, dry_run)
-                .await?
+            super::converge_function(
+                &lambda,
+                stager.as_ref(),
+                &remote,
+                &spec,
+                code,
+                &settings.layer_name,
+                dry_run,
+            )
+            .await?
         }
     };
     ui.resource(&report, dry_run);

@@ -3,6 +3,7 @@
 
 pub mod create;
 pub mod delete;
+pub mod init;
 pub mod invoke;
 pub mod publish_layer;
 pub mod serve;
@@ -12,9 +13,20 @@ use anyhow::Result;
 use aws_sdk_lambda::types::FunctionConfiguration;
 
 use crate::aws::lambda::{diff, FunctionSpec, Lambda};
-use crate::aws::layer;
-use crate::output::{Action, ResourceReport};
+use crate::aws::s3::{self, Stager};
+use crate::aws::{layer, Clients};
+use crate::output::{Action, ResourceReport, Ui};
 use crate::package::FunctionCode;
+use crate::settings::Settings;
+
+/// The stager for `--s3-bucket`, if the project stages its zips in S3.
+pub fn stager<'a>(clients: &'a Clients, settings: &'a Settings, ui: &'a Ui) -> Option<Stager<'a>> {
+    settings.s3.as_ref().map(|staging| Stager {
+        client: &clients.s3,
+        staging,
+        ui,
+    })
+}
 
 /// The function's layers as version ARNs, in order.
 pub fn layer_arns(remote: &FunctionConfiguration) -> Vec<String> {
@@ -37,6 +49,7 @@ pub fn attached_runtime_layer(remote: &FunctionConfiguration, layer_name: &str) 
 /// the CodeSha256 of the zip that matches the function's layout (with or without bootstrap).
 pub async fn converge_function(
     lambda: &Lambda<'_>,
+    stager: Option<&Stager<'_>>,
     remote: &FunctionConfiguration,
     spec: &FunctionSpec,
     code: &FunctionCode,
@@ -52,7 +65,8 @@ pub async fn converge_function(
     } else {
         if !dry_run {
             if diff.code {
-                lambda.update_code(spec, &package).await?;
+                let upload = s3::prepare(stager, |s| s.function_key(&spec.name), package).await?;
+                lambda.update_code(spec, &upload).await?;
             }
             if !diff.config.is_empty() {
                 lambda.update_configuration(spec, &diff.config).await?;

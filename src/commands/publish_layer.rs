@@ -14,7 +14,7 @@ use anyhow::{anyhow, Result};
 
 use crate::aws::lambda::{FunctionSpec, Lambda};
 use crate::aws::layer::{self, LayerVersion, Layers};
-use crate::aws::{Clients, Timing};
+use crate::aws::{s3, Clients, Timing};
 use crate::cli::{GlobalArgs, PublishLayerArgs, SharePrincipal};
 use crate::output::{Action, LayerSummary, Report, ResourceReport, Ui};
 use crate::package::{self, FunctionCode, Package};
@@ -98,6 +98,7 @@ pub async fn publish(
         client: &clients.lambda,
         max_attempts: clients.max_attempts,
     };
+    let stager = super::stager(clients, settings, ui);
     let name = settings.layer_name.as_str();
     let function_name = settings.function_name.as_str();
     let mut resources = Vec::new();
@@ -159,10 +160,11 @@ pub async fn publish(
                 "Custom runtime (runtime/) of function {function_name}, {}",
                 layer::PUBLISHED_BY
             );
+            let upload = s3::prepare(stager.as_ref(), |s| s.layer_key(name), layer_zip).await?;
             let version = layers
                 .publish(
                     name,
-                    layer_zip,
+                    &upload,
                     settings.architecture,
                     &description,
                     versions.first().map(|v| v.version),
@@ -231,7 +233,10 @@ pub async fn publish(
             if code_changes {
                 let role = remote.role().unwrap_or_default().to_string();
                 let spec = FunctionSpec::new(settings, role);
-                lambda.update_code(&spec, &package).await?;
+                let upload =
+                    s3::prepare(stager.as_ref(), |s| s.function_key(function_name), package)
+                        .await?;
+                lambda.update_code(&spec, &upload).await?;
             }
         }
         let report = function_report(function_name, remote.function_arn(), &changes);
@@ -332,8 +337,11 @@ pub async fn detach(
     if !dry_run {
         if code_changes {
             let role = remote.role().unwrap_or_default().to_string();
+            let stager = super::stager(clients, settings, ui);
+            let upload =
+                s3::prepare(stager.as_ref(), |s| s.function_key(function_name), package).await?;
             lambda
-                .update_code(&FunctionSpec::new(settings, role), &package)
+                .update_code(&FunctionSpec::new(settings, role), &upload)
                 .await?;
         }
         if let Some(arn) = &attached {

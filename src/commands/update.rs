@@ -53,9 +53,17 @@ pub async fn update(
         RoleChoice::Managed(role_name) => managed_role_arn(remote_role, role_name),
     };
     let spec = FunctionSpec::new(settings, role_arn);
-    let (report, code_sha256) =
-        super::converge_function(&lambda, &remote, &spec, code, &settings.layer_name, dry_run)
-            .await?;
+    let stager = super::stager(clients, settings, ui);
+    let (report, code_sha256) = super::converge_function(
+        &lambda,
+        stager.as_ref(),
+        &remote,
+        &spec,
+        code,
+        &settings.layer_name,
+        dry_run,
+    )
+    .await?;
     ui.resource(&report, dry_run);
     Ok(Report {
         command: "update",

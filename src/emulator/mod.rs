@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use axum::body::Bytes;
 
 use crate::aws::lambda::InvokeOutcome;
+use crate::deno::{self, DenoSource};
 use crate::package;
 use crate::settings::Settings;
 use api::{InvocationResult, RuntimeApi};
@@ -40,9 +41,17 @@ impl Environment {
     /// Lambda), and finds the bootstrap the way Lambda does: the task root first, then the layer.
     /// The layer layout works for every runtime, including ones that ship more than `bootstrap`
     /// (e.g. `bin/deno`); for a runtime that is only `bootstrap` it behaves like the layer-less one.
+    ///
+    /// A Deno project's binary is linked into the layer directory as `bin/deno` rather than
+    /// zipped and extracted (it is ~100 MB); it must run on this machine's architecture.
     pub fn prepare(settings: &Settings) -> Result<Self> {
         let package = package::function_zip(settings, false)?;
-        let layer = package::layer_zip(settings)?;
+        let layer = package::build_zip(
+            package::runtime_dir_entries(settings)?,
+            package::Limits::for_settings(settings),
+        )?;
+        let host = deno::host_architecture().unwrap_or(settings.architecture);
+        let deno = deno::resolve(settings, host)?;
         let dir = tempfile::Builder::new()
             .prefix("lambda-rt-local.")
             .tempdir()
@@ -52,6 +61,18 @@ impl Environment {
         std::fs::create_dir_all(&layer_dir)?;
         package::extract(&package.bytes, &task_root)?;
         package::extract(&layer.bytes, &layer_dir)?;
+        if let Some(DenoSource::External(path)) = deno {
+            let target = path
+                .canonicalize()
+                .with_context(|| format!("failed to resolve `{}`", path.display()))?;
+            let link = layer_dir.join(deno::LAYER_PATH);
+            std::fs::create_dir_all(link.parent().expect("bin/deno has a parent"))?;
+            std::os::unix::fs::symlink(&target, &link)
+                .with_context(|| format!("failed to link `{}`", link.display()))?;
+        }
+        // Lambda's /tmp: private to the environment, empty at a cold start.
+        let tmp_dir = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp_dir)?;
         let bootstrap = find_bootstrap(&task_root, &layer_dir)?;
 
         let region = settings
@@ -91,7 +112,7 @@ impl Environment {
         );
         set("TZ", "UTC".into());
         set("LANG", "C.UTF-8".into());
-        set("TMPDIR", std::env::temp_dir().display().to_string());
+        set("TMPDIR", tmp_dir.display().to_string());
         // Lambda's PATH, with the layer directory in place of /opt.
         set("PATH", format!("/usr/local/bin:/usr/bin:/bin:{layer}/bin"));
         set("LD_LIBRARY_PATH", format!("{layer}/lib"));

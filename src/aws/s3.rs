@@ -1,0 +1,198 @@
+//! Staging deployment zips in S3 (`--s3-bucket`), for zips over Lambda's 50 MB inline limit.
+//!
+//! Each zip has one fixed key (`<prefix><function>/function.zip`, `<prefix><layer>/layer.zip`) and
+//! carries its CodeSha256 as object metadata, so a run only uploads when the object's content
+//! differs — re-running after a failure between the upload and the Lambda call uploads nothing.
+//! Lambda copies the object when the function or layer version is made; the object is only a
+//! hand-over, so overwriting it later changes nothing that was deployed.
+
+use anyhow::{anyhow, Result};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::Client;
+
+use super::{describe, sdk_failure};
+use crate::output::{Action, ResourceReport, Ui};
+use crate::package::Package;
+use crate::settings::S3Staging;
+
+/// Object metadata key holding the zip's CodeSha256 (stored as `x-amz-meta-code-sha256`).
+pub const SHA_METADATA: &str = "code-sha256";
+
+/// An S3 object Lambda takes a zip from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Object {
+    pub bucket: String,
+    pub key: String,
+}
+
+/// A zip on its way to Lambda: inline in the request, or staged in S3.
+#[derive(Debug, Clone)]
+pub struct Upload<'a> {
+    pub package: &'a Package,
+    pub s3: Option<S3Object>,
+}
+
+impl<'a> Upload<'a> {
+    pub fn inline(package: &'a Package) -> Self {
+        Upload { package, s3: None }
+    }
+}
+
+/// Gets `package` ready to hand to Lambda: inline without a staging bucket, else staged under
+/// the key `key` picks (uploaded only if the object differs).
+pub async fn prepare<'p>(
+    stager: Option<&Stager<'_>>,
+    key: impl FnOnce(&S3Staging) -> String,
+    package: &'p Package,
+) -> Result<Upload<'p>> {
+    let Some(stager) = stager else {
+        return Ok(Upload::inline(package));
+    };
+    let (object, uploaded) = stager.stage(key(stager.staging), package).await?;
+    let action = if uploaded {
+        Action::Updated
+    } else {
+        Action::Unchanged
+    };
+    let report = ResourceReport::new(
+        "staged zip",
+        format!("s3://{}/{}", object.bucket, object.key),
+        action,
+    );
+    stager.ui.resource(&report, false);
+    Ok(Upload {
+        package,
+        s3: Some(object),
+    })
+}
+
+/// Puts zips into the staging bucket.
+pub struct Stager<'a> {
+    pub client: &'a Client,
+    pub staging: &'a S3Staging,
+    pub ui: &'a Ui,
+}
+
+impl Stager<'_> {
+    /// Makes sure `key` holds exactly `package`: a HeadObject, and a PutObject only when the
+    /// object is missing or holds something else. Returns the object and whether it was uploaded.
+    pub async fn stage(&self, key: String, package: &Package) -> Result<(S3Object, bool)> {
+        let bucket = self.staging.bucket.as_str();
+        let object = S3Object {
+            bucket: bucket.to_string(),
+            key,
+        };
+        let key = object.key.as_str();
+        let head = self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await;
+        let current = match head {
+            Ok(head) => {
+                let sha = head.metadata().and_then(|m| m.get(SHA_METADATA)).cloned();
+                Some((sha, head.content_length()))
+            }
+            Err(e)
+                if e.as_service_error().is_some_and(|s| s.is_not_found())
+                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+            {
+                None
+            }
+            Err(e) => {
+                return Err(self.explain(
+                    sdk_failure(format_args!("read s3://{bucket}/{key}"), &e),
+                    &describe(&e),
+                ))
+            }
+        };
+        if let Some((Some(sha), Some(size))) = &current {
+            if *sha == package.code_sha256 && *size == package.bytes.len() as i64 {
+                return Ok((object, false));
+            }
+        }
+        let _waiting = self.ui.waiting(format!(
+            "uploading {} to s3://{bucket}/{key}",
+            human_size(package.bytes.len())
+        ));
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("application/zip")
+            .metadata(SHA_METADATA, &package.code_sha256)
+            .body(ByteStream::from(package.bytes.clone()))
+            .send()
+            .await
+            .map_err(|e| {
+                self.explain(
+                    sdk_failure(format_args!("upload s3://{bucket}/{key}"), &e),
+                    &describe(&e),
+                )
+            })?;
+        Ok((object, true))
+    }
+
+    /// Deletes a staged object (nothing to do if it is gone); `true` if it was there.
+    pub async fn delete(&self, key: &str, dry_run: bool) -> Result<bool> {
+        let bucket = self.staging.bucket.as_str();
+        let head = self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await;
+        match head {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error().is_some_and(|s| s.is_not_found())
+                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+            {
+                return Ok(false)
+            }
+            Err(e) => {
+                return Err(self.explain(
+                    sdk_failure(format_args!("read s3://{bucket}/{key}"), &e),
+                    &describe(&e),
+                ))
+            }
+        }
+        if !dry_run {
+            self.client
+                .delete_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| sdk_failure(format_args!("delete s3://{bucket}/{key}"), &e))?;
+        }
+        Ok(true)
+    }
+
+    /// Adds what to do about the two mistakes people make with a staging bucket.
+    fn explain(&self, error: anyhow::Error, detail: &str) -> anyhow::Error {
+        let bucket = &self.staging.bucket;
+        if detail.contains("NoSuchBucket") {
+            anyhow!(
+                "{error}\nhint: the staging bucket `{bucket}` does not exist: create it in the \
+                 function's region (e.g. `aws s3 mb s3://{bucket}`), or pass another --s3-bucket"
+            )
+        } else if detail.contains("PermanentRedirect")
+            || detail.contains("AuthorizationHeaderMalformed")
+        {
+            anyhow!(
+                "{error}\nhint: the staging bucket `{bucket}` is in another region; Lambda only \
+                 takes code from a bucket in the function's region"
+            )
+        } else {
+            error
+        }
+    }
+}
+
+fn human_size(bytes: usize) -> String {
+    format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+}

@@ -1,0 +1,219 @@
+//! `lambda-rt init DIR`: scaffolds a new project from a bundled template — `runtime/`,
+//! `function/` and a `lambda-rt.toml` — without overwriting anything unless `--force`.
+//!
+//! The templates are compiled into the binary: the bash one is this repository's own `runtime/`
+//! and `function/`, the Deno one lives in `templates/deno/`.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::cli::{GlobalArgs, InitArgs, OutputFormat};
+use crate::output::Ui;
+use crate::settings::{validate_function_name, Template, CONFIG_FILE};
+use crate::UsageError;
+
+/// One file of a template.
+struct TemplateFile {
+    path: &'static str,
+    contents: &'static str,
+    mode: u32,
+}
+
+const BASH_FILES: &[TemplateFile] = &[
+    TemplateFile {
+        path: "runtime/bootstrap",
+        contents: include_str!("../../runtime/bootstrap"),
+        mode: 0o755,
+    },
+    TemplateFile {
+        path: "function/function.sh",
+        contents: include_str!("../../function/function.sh"),
+        mode: 0o644,
+    },
+];
+
+const DENO_FILES: &[TemplateFile] = &[
+    TemplateFile {
+        path: "runtime/bootstrap",
+        contents: include_str!("../../templates/deno/runtime/bootstrap"),
+        mode: 0o755,
+    },
+    TemplateFile {
+        path: "runtime/runtime.ts",
+        contents: include_str!("../../templates/deno/runtime/runtime.ts"),
+        mode: 0o644,
+    },
+    TemplateFile {
+        path: "function/function.ts",
+        contents: include_str!("../../templates/deno/function/function.ts"),
+        mode: 0o644,
+    },
+];
+
+/// What `init` did, for `--output json`.
+#[derive(Debug, Serialize)]
+struct InitReport {
+    command: &'static str,
+    project_dir: PathBuf,
+    template: &'static str,
+    function_name: String,
+    files: Vec<FileReport>,
+}
+
+#[derive(Debug, Serialize)]
+struct FileReport {
+    path: String,
+    /// `created`, or `overwritten` with `--force`.
+    action: &'static str,
+}
+
+pub fn run(global: &GlobalArgs, args: &InitArgs, ui: &Ui) -> Result<i32> {
+    let dir = &args.dir;
+    let function_name = match &args.function_name {
+        Some(name) => name.clone(),
+        None => default_function_name(dir)?,
+    };
+    validate_function_name(&function_name)?;
+
+    let templates = match args.template {
+        Template::Bash => BASH_FILES,
+        Template::Deno => DENO_FILES,
+    };
+    let config = config_file(args.template, &function_name);
+    let mut files: Vec<(&str, &str, u32)> = templates
+        .iter()
+        .map(|f| (f.path, f.contents, f.mode))
+        .collect();
+    files.push((CONFIG_FILE, config.as_str(), 0o644));
+
+    // Every check before the first write: a refusal leaves the directory exactly as it was.
+    if dir.exists() && !dir.is_dir() {
+        return Err(UsageError(format!(
+            "`{}` exists and is not a directory: pick another place for the project",
+            dir.display()
+        ))
+        .into());
+    }
+    let existing: Vec<&str> = files
+        .iter()
+        .map(|(path, _, _)| *path)
+        .filter(|path| dir.join(path).symlink_metadata().is_ok())
+        .collect();
+    if !existing.is_empty() && !args.force {
+        return Err(UsageError(format!(
+            "`{}` already has {}: lambda-rt init does not overwrite files; pass --force to replace \
+             them with the {} template's, or pick an empty directory",
+            dir.display(),
+            existing
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            args.template.as_str()
+        ))
+        .into());
+    }
+
+    let mut reports = Vec::new();
+    for (path, contents, mode) in &files {
+        let target = dir.join(path);
+        let existed = existing.contains(path);
+        write_file(&target, contents, *mode)?;
+        let action = if existed { "overwritten" } else { "created" };
+        ui.info(&format!("{action:>12}  {path}"));
+        reports.push(FileReport {
+            path: path.to_string(),
+            action,
+        });
+    }
+
+    if global.output == OutputFormat::Json {
+        let report = InitReport {
+            command: "init",
+            project_dir: dir.clone(),
+            template: args.template.as_str(),
+            function_name,
+            files: reports,
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        ui.info(&next_steps(dir, args.template));
+    }
+    Ok(crate::exit_code::SUCCESS)
+}
+
+/// The directory's own name, when it is a valid function name.
+fn default_function_name(dir: &Path) -> Result<String> {
+    let absolute = std::path::absolute(dir)
+        .with_context(|| format!("failed to resolve `{}`", dir.display()))?;
+    let name = absolute
+        .components()
+        .next_back()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if validate_function_name(&name).is_ok() {
+        Ok(name)
+    } else {
+        Err(UsageError(format!(
+            "the directory name `{name}` is not a valid Lambda function name: pass \
+             --function-name NAME (1 to 64 letters, digits, `-` or `_`)"
+        ))
+        .into())
+    }
+}
+
+fn config_file(template: Template, function_name: &str) -> String {
+    let mut text = format!(
+        "# lambda-rt settings for this project. Every key is optional; flags and LAMBDA_RT_*\n\
+         # environment variables override them. See `lambda-rt create --help`.\n\
+         function-name = \"{function_name}\"\n\
+         template = \"{}\"\n\
+         # handler = \"function.handler\"\n\
+         # memory = 128\n\
+         # timeout = 3\n",
+        template.as_str()
+    );
+    if template == Template::Deno {
+        text.push_str(
+            "# The Deno binary publish-layer puts in the layer as bin/deno [default: `deno` on PATH]\n\
+             # deno = \"/path/to/linux/deno\"\n\
+             # The layer zip is ~40 MB; stage zips in S3 when they pass Lambda's 50 MB upload limit:\n\
+             # s3-bucket = \"my-deployment-bucket\"\n",
+        );
+    }
+    text
+}
+
+fn next_steps(dir: &Path, template: Template) -> String {
+    let cd = format!("cd {}", dir.display());
+    match template {
+        Template::Bash => format!(
+            "next: `{cd} && lambda-rt invoke --local` runs it here; `lambda-rt create` deploys it"
+        ),
+        Template::Deno => format!(
+            "next: `{cd} && lambda-rt invoke --local` runs it here (needs `deno` on PATH); \
+             `lambda-rt create` deploys it, and `lambda-rt publish-layer` moves runtime/ and Deno \
+             into a layer so later updates upload only function/"
+        ),
+    }
+}
+
+fn write_file(target: &Path, contents: &str, mode: u32) -> Result<()> {
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("failed to create `{}`", parent.display()))?;
+    }
+    // A symlink in place of a template file is replaced, never followed.
+    if target.symlink_metadata().is_ok_and(|m| m.is_symlink()) {
+        std::fs::remove_file(target)
+            .with_context(|| format!("failed to replace `{}`", target.display()))?;
+    }
+    std::fs::write(target, contents)
+        .with_context(|| format!("failed to write `{}`", target.display()))?;
+    std::fs::set_permissions(target, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("failed to set the mode of `{}`", target.display()))?;
+    Ok(())
+}
