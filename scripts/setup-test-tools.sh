@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs the tools the tests and benchmarks drive, pinned, into .venv (first run only): the AWS
-# API emulator moto_server, and the AWS CLI (a real client for `serve`, and the benchmarks'
-# baseline). Needs only Python 3. Prints nothing when everything is already there.
+# API emulator moto_server, the AWS CLI (a real client for `serve`, and the benchmarks'
+# baseline), and Deno (PyPI's `deno` ships the official binary) for the Deno template's tests.
+# Needs only Python 3. Prints nothing when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MOTO_VERSION="5.2.5"
 AWSCLI_VERSION="1.46.3"
-if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/aws ]; then
-  echo "installing moto[server]==$MOTO_VERSION and awscli==$AWSCLI_VERSION into .venv (first run only)" >&2
+DENO_VERSION="2.9.8"
+if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/aws ] || [ ! -x .venv/bin/deno ]; then
+  echo "installing moto[server]==$MOTO_VERSION, awscli==$AWSCLI_VERSION and deno==$DENO_VERSION into .venv (first run only)" >&2
   [ -d .venv ] || python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check \
-    "moto[server]==$MOTO_VERSION" "awscli==$AWSCLI_VERSION"
+    "moto[server]==$MOTO_VERSION" "awscli==$AWSCLI_VERSION" "deno==$DENO_VERSION"
 fi

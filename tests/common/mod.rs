@@ -54,6 +54,38 @@ pub fn require_runtime_tools() {
     }
 }
 
+/// The Deno binary the Deno-template tests use: `$DENO`, the project's `.venv` (where
+/// `scripts/setup-test-tools.sh` installs it from PyPI), or `PATH`.
+pub fn deno_path() -> PathBuf {
+    if let Ok(path) = std::env::var("DENO") {
+        return PathBuf::from(path);
+    }
+    let venv = repo_root().join(".venv/bin/deno");
+    if venv.exists() {
+        return venv;
+    }
+    if let Ok(path) = which("deno") {
+        return path;
+    }
+    panic!(
+        "deno was not found: run the test suite with `scripts/test.sh`, which installs it into \
+         .venv, or `.venv/bin/pip install deno` (or `npm install -g deno`)"
+    );
+}
+
+/// A scratch project made by the real `lambda-rt init --template deno`.
+pub fn deno_project() -> Project {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lambda-rt"))
+        .args(["init", "--template", "deno", "--function-name", "deno-fn", "-q"])
+        .arg(dir.path())
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "init failed: {out:?}");
+    Project { dir }
+}
+
 /// A running moto_server, killed on drop.
 pub struct Moto {
     child: Child,
