@@ -121,7 +121,10 @@ async fn the_handler_gets_the_event_and_a_context_and_its_result_is_the_response
         );
         assert_eq!(doc["functionName"], "deno-fn");
         assert_eq!(doc["memoryLimitInMB"], "128");
-        assert!(doc["trace"].as_str().unwrap().starts_with("Root=1-"), "{doc}");
+        assert!(
+            doc["trace"].as_str().unwrap().starts_with("Root=1-"),
+            "{doc}"
+        );
         // Deno's cache and HOME are in the writable temp dir, not the (read-only on Lambda)
         // task root.
         let tmpdir = doc["tmpdir"].as_str().unwrap();
@@ -199,9 +202,21 @@ async fn import_failures_go_to_init_error_and_the_runtime_exits() {
     );
     let cases = [
         ("syntax.handler", "Runtime.ImportModuleError", "syntax.ts"),
-        ("throws.handler", "Runtime.ImportModuleError", "top-level failure"),
-        ("remote.handler", "Runtime.ImportModuleError", "example.invalid"),
-        ("nofile.handler", "Runtime.HandlerNotFound", "does not exist"),
+        (
+            "throws.handler",
+            "Runtime.ImportModuleError",
+            "top-level failure",
+        ),
+        (
+            "remote.handler",
+            "Runtime.ImportModuleError",
+            "example.invalid",
+        ),
+        (
+            "nofile.handler",
+            "Runtime.HandlerNotFound",
+            "does not exist",
+        ),
         (
             "test.missing",
             "Runtime.HandlerNotFound",
@@ -235,12 +250,17 @@ async fn import_failures_go_to_init_error_and_the_runtime_exits() {
 async fn unicode_events_reach_the_handler_byte_exact() {
     let project = project();
     let (_env, mut worker) = start_worker(&project, "test.echo", 10).await;
-    let text = "line1\nline2 'single' \"double\" \\ back $(id) ü 日本語 🎉 \u{1F468}\u{200D}\u{1F469}";
-    let event = serde_json::to_string(&serde_json::json!({ "text": text, "n": [1, 2.5, null, true] }))
-        .unwrap();
+    let text =
+        "line1\nline2 'single' \"double\" \\ back $(id) ü 日本語 🎉 \u{1F468}\u{200D}\u{1F469}";
+    let event =
+        serde_json::to_string(&serde_json::json!({ "text": text, "n": [1, 2.5, null, true] }))
+            .unwrap();
     let result = worker.invoke(Bytes::from(event.clone())).await.unwrap();
     assert_eq!(result.outcome.function_error, None);
-    assert_eq!(String::from_utf8(result.outcome.payload.to_vec()).unwrap(), event);
+    assert_eq!(
+        String::from_utf8(result.outcome.payload.to_vec()).unwrap(),
+        event
+    );
     worker.stop().await;
 
     // The handler sees the same characters: UTF-8 length and code points as Rust counts them.
@@ -262,7 +282,10 @@ async fn the_remaining_time_counts_down_to_the_deadline_header() {
     let after = now_ms();
     assert_eq!(result.outcome.function_error, None);
     let doc = json(&result.outcome.payload);
-    let (first, second) = (doc["first"].as_i64().unwrap(), doc["second"].as_i64().unwrap());
+    let (first, second) = (
+        doc["first"].as_i64().unwrap(),
+        doc["second"].as_i64().unwrap(),
+    );
     let deadline = doc["deadlineMs"].as_i64().unwrap();
     // The deadline is the invocation's start plus the 10 s timeout.
     assert!(
@@ -286,7 +309,14 @@ fn invoke_local_and_serve_run_the_template_as_created_by_init() {
     let out = lambda_rt(
         project.path(),
         &[],
-        &["invoke", "--local", "--deno", deno, "--payload", r#"{"hello":"wörld"}"#],
+        &[
+            "invoke",
+            "--local",
+            "--deno",
+            deno,
+            "--payload",
+            r#"{"hello":"wörld"}"#,
+        ],
     );
     assert_exit(&out, 0);
     assert_eq!(
@@ -299,7 +329,11 @@ fn invoke_local_and_serve_run_the_template_as_created_by_init() {
     let path = vec![("PATH".to_string(), empty.path().display().to_string())];
     let out = lambda_rt(project.path(), &path, &["invoke", "--local"]);
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("pip install deno"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pip install deno"),
+        "{}",
+        stderr(&out)
+    );
 
     // serve: the same template behind the Invoke API, warm across requests.
     let mut child = Command::new(env!("CARGO_BIN_EXE_lambda-rt"))
@@ -312,11 +346,9 @@ fn invoke_local_and_serve_run_the_template_as_created_by_init() {
         .unwrap();
     let url = read_listening_line(&mut child);
     for n in 0..3 {
-        let mut response = ureq::post(format!(
-            "{url}/2015-03-31/functions/deno-fn/invocations"
-        ))
-        .send(format!(r#"{{"n":{n}}}"#))
-        .unwrap();
+        let mut response = ureq::post(format!("{url}/2015-03-31/functions/deno-fn/invocations"))
+            .send(format!(r#"{{"n":{n}}}"#))
+            .unwrap();
         assert_eq!(response.status(), 200);
         let body = response.body_mut().read_to_string().unwrap();
         assert_eq!(

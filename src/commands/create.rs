@@ -4,7 +4,8 @@
 use anyhow::Result;
 
 use crate::aws::lambda::{FunctionSpec, Lambda};
-use crate::aws::{iam, partition, s3, Clients, Timing};
+use crate::aws::s3::{self, Upload};
+use crate::aws::{iam, partition, Clients, Timing};
 use crate::cli::{DeployArgs, GlobalArgs};
 use crate::output::{Action, Report, ResourceReport, Ui};
 use crate::package::FunctionCode;
@@ -46,11 +47,15 @@ pub async fn create(
     let name = &settings.function_name;
     let remote = lambda.get(name).await?;
     // A new function gets the runtime in its code; an existing one keeps its layout (see
-    // `converge_function`). Building the new function's zip before the role is made means a
-    // project over Lambda's limits changes nothing.
+    // `converge_function`). The new function's zip is built (and staged in S3) before the role is
+    // made, so a project over Lambda's limits or a missing bucket changes nothing in IAM.
     let new_function_code = match remote {
-        None => Some(code.package(false)?),
         Some(_) => None,
+        None if dry_run => Some(Upload::inline(code.package(false)?)),
+        None => {
+            let package = code.package(false)?;
+            Some(s3::prepare(stager.as_ref(), |s| s.function_key(name), package).await?)
+        }
     };
 
     let mut resources = Vec::new();
@@ -73,16 +78,17 @@ pub async fn create(
     };
 
     let (report, code_sha256) = match (remote, role_arn, new_function_code) {
-        (None, Some(role_arn), Some(package)) if !dry_run => {
+        (None, Some(role_arn), Some(upload)) if !dry_run => {
             let spec = FunctionSpec::new(settings, role_arn);
-            let upload = s3::prepare(stager.as_ref(), |s| s.function_key(name), package).await?;
             let arn = lambda.create(&spec, &upload, role_just_created).await?;
             let report = ResourceReport::new("function", name, Action::Created).arn(Some(arn));
-            (report, package.code_sha256.clone())
+            (report, upload.package.code_sha256.clone())
         }
-        (None, _, package) => (
+        (None, _, upload) => (
             ResourceReport::new("function", name, Action::Created),
-            package.map(|p| p.code_sha256.clone()).unwrap_or_default(),
+            upload
+                .map(|u| u.package.code_sha256.clone())
+                .unwrap_or_default(),
         ),
         (Some(remote), role_arn, _) => {
             // In a dry run that would create the role, compare against the role's future name.

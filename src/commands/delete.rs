@@ -1,6 +1,6 @@
 //! `lambda-rt delete`: the function, its log group (unless `--keep-logs`), the versions of its
 //! runtime layer that lambda-rt published (unless `--keep-layer`), and the role only if lambda-rt
-//! created it. Whatever is already gone is reported as absent; a second run exits 0.
+//! created it, and with `--s3-bucket` the zips staged for them. Whatever is already gone is reported as absent; a second run exits 0.
 
 use anyhow::Result;
 
@@ -47,6 +47,28 @@ pub async fn run(global: &GlobalArgs, args: &DeleteArgs, ui: &Ui) -> Result<i32>
             max_attempts: clients.max_attempts,
         };
         for report in layers.delete_all(&settings.layer_name, dry_run).await? {
+            ui.resource(&report, dry_run);
+            resources.push(report);
+        }
+    }
+
+    // The zips staged for this function and its layer (the bucket itself is the user's).
+    if let Some(stager) = super::stager(&clients, &settings, ui) {
+        let mut keys = vec![stager.staging.function_key(name)];
+        if !args.keep_layer {
+            keys.push(stager.staging.layer_key(&settings.layer_name));
+        }
+        for key in keys {
+            let action = if stager.delete(&key, dry_run).await? {
+                Action::Deleted
+            } else {
+                Action::Absent
+            };
+            let report = ResourceReport::new(
+                "staged zip",
+                format!("s3://{}/{key}", stager.staging.bucket),
+                action,
+            );
             ui.resource(&report, dry_run);
             resources.push(report);
         }

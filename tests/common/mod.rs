@@ -77,7 +77,14 @@ pub fn deno_path() -> PathBuf {
 pub fn deno_project() -> Project {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_lambda-rt"))
-        .args(["init", "--template", "deno", "--function-name", "deno-fn", "-q"])
+        .args([
+            "init",
+            "--template",
+            "deno",
+            "--function-name",
+            "deno-fn",
+            "-q",
+        ])
         .arg(dir.path())
         .env_clear()
         .output()
@@ -194,6 +201,9 @@ impl Moto {
             .call()
             .unwrap()
             .body_mut()
+            .with_config()
+            // Recorded uploads of the S3 tests' 50 MB zips are in there too.
+            .limit(1 << 30)
             .read_to_string()
             .unwrap();
         text.lines()
@@ -240,6 +250,13 @@ impl Moto {
     pub async fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
         aws_sdk_cloudwatchlogs::Client::new(&self.sdk_config().await)
     }
+
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
 }
 
 /// One AWS API call moto received.
@@ -247,7 +264,7 @@ impl Moto {
 pub struct Call {
     pub method: String,
     pub path: String,
-    /// IAM `Action=`, CloudWatch Logs `X-Amz-Target` operation, or `METHOD path` for Lambda.
+    /// IAM `Action=`, CloudWatch Logs `X-Amz-Target` operation, or `METHOD path` for Lambda and S3.
     pub action: String,
     pub service: &'static str,
 }
@@ -284,6 +301,14 @@ impl Call {
                 service: "logs",
             };
         }
+        if authorization.contains("/s3/aws4_request") {
+            return Call {
+                action: format!("{method} {path}"),
+                method,
+                path,
+                service: "s3",
+            };
+        }
         if authorization.contains("/iam/") || body.starts_with("Action=") {
             let action = body
                 .split('&')
@@ -311,6 +336,7 @@ impl Call {
         match self.service {
             "iam" => !(self.action.starts_with("Get") || self.action.starts_with("List")),
             "logs" => !self.action.starts_with("Describe"),
+            "s3" => !matches!(self.method.as_str(), "GET" | "HEAD"),
             _ => self.method != "GET" && !self.path.ends_with("/invocations"),
         }
     }

@@ -1,0 +1,362 @@
+//! Deploying through S3 (`--s3-bucket`) and the Deno layer: the real binary against a real
+//! moto_server (which implements S3), counting the calls moto received.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use lambda_rt::cli::{FunctionArgs, GlobalArgs};
+use lambda_rt::package;
+use lambda_rt::settings::Settings;
+
+const BUCKET: &str = "lambda-rt-staging";
+
+fn settings(project: &Path, extra: FunctionArgs) -> Settings {
+    let args = FunctionArgs {
+        project_dir: Some(project.to_path_buf()),
+        ..extra
+    };
+    Settings::resolve(&GlobalArgs::default(), &args).unwrap()
+}
+
+async fn create_bucket(moto: &Moto) -> aws_sdk_s3::Client {
+    let s3 = moto.s3().await;
+    s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    s3
+}
+
+/// The keys in the staging bucket.
+async fn keys(s3: &aws_sdk_s3::Client) -> Vec<String> {
+    let listed = s3.list_objects_v2().bucket(BUCKET).send().await.unwrap();
+    let mut keys: Vec<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect();
+    keys.sort();
+    keys
+}
+
+async fn object(s3: &aws_sdk_s3::Client, key: &str) -> Vec<u8> {
+    let object = s3
+        .get_object()
+        .bucket(BUCKET)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    object.body.collect().await.unwrap().into_bytes().to_vec()
+}
+
+async fn function_code(lambda: &aws_sdk_lambda::Client, name: &str) -> (String, i64) {
+    let config = lambda
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap();
+    (
+        config.code_sha256().unwrap_or_default().to_string(),
+        config.code_size(),
+    )
+}
+
+/// Random bytes deflate cannot shrink, so the zip really is over 50 MB.
+fn write_random(path: &Path, bytes: usize, seed: u64) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut data = vec![0u8; bytes];
+    rng.fill(&mut data);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, data).unwrap();
+}
+
+fn s3_puts(calls: &[Call]) -> Vec<&Call> {
+    calls
+        .iter()
+        .filter(|c| c.service == "s3" && c.method == "PUT")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_and_update_a_function_zip_over_50_mb_through_s3() {
+    require_runtime_tools();
+    let moto = Moto::start();
+    let s3 = create_bucket(&moto).await;
+    let lambda = moto.lambda().await;
+    let project = Project::new();
+    write_random(
+        &project.path().join("function/data.bin"),
+        51 * 1024 * 1024,
+        1,
+    );
+    let env = moto.env();
+    let run = |args: &[&str]| lambda_rt(project.path(), &env, args);
+
+    // Inline, Lambda would refuse it: lambda-rt says so before any write, and how to fix it.
+    moto.start_recording();
+    let out = run(&["create"]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("--s3-bucket"), "{}", stderr(&out));
+    assert!(writes(&moto.calls()).is_empty());
+
+    // Through S3: staged under <prefix><function>/function.zip, created from there.
+    let out = run(&["create", "--s3-bucket", BUCKET, "--s3-key", "deploy"]);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains(&format!("s3://{BUCKET}/deploy/bash-runtime/function.zip")),
+        "{}",
+        stderr(&out)
+    );
+    let local = package::function_zip(
+        &settings(
+            project.path(),
+            FunctionArgs {
+                s3_bucket: Some(BUCKET.into()),
+                ..Default::default()
+            },
+        ),
+        true,
+    )
+    .unwrap();
+    assert!(local.bytes.len() > 50 * 1024 * 1024);
+    assert_eq!(
+        function_code(&lambda, "bash-runtime").await,
+        (local.code_sha256.clone(), local.bytes.len() as i64)
+    );
+    assert_eq!(keys(&s3).await, vec!["deploy/bash-runtime/function.zip"]);
+    assert!(object(&s3, "deploy/bash-runtime/function.zip").await == local.bytes);
+
+    // Unchanged: no upload, no write at all.
+    let staged = ["--s3-bucket", BUCKET, "--s3-key", "deploy"];
+    for command in ["update", "create"] {
+        moto.start_recording();
+        let out = run(&[&[command][..], &staged[..]].concat());
+        assert_exit(&out, 0);
+        let calls = moto.calls();
+        assert!(writes(&calls).is_empty(), "{command}: {:?}", writes(&calls));
+    }
+
+    // Changed: one upload, one UpdateFunctionCode from S3.
+    write_random(
+        &project.path().join("function/data.bin"),
+        51 * 1024 * 1024,
+        2,
+    );
+    moto.start_recording();
+    let out = run(&[&["update"][..], &staged[..]].concat());
+    assert_exit(&out, 0);
+    let calls = moto.calls();
+    let writes: Vec<String> = writes(&calls).iter().map(|c| c.action.clone()).collect();
+    assert_eq!(
+        writes,
+        vec![
+            format!("PUT /{BUCKET}/deploy/bash-runtime/function.zip"),
+            "PUT /2015-03-31/functions/bash-runtime/code".to_string()
+        ]
+    );
+    let (sha, size) = function_code(&lambda, "bash-runtime").await;
+    assert_ne!(sha, local.code_sha256);
+    assert!(size > 50 * 1024 * 1024);
+
+    // delete removes the staged zip too, and leaves the bucket.
+    let out = run(&[&["delete"][..], &staged[..]].concat());
+    assert_exit(&out, 0);
+    assert!(keys(&s3).await.is_empty());
+    s3.head_bucket().bucket(BUCKET).send().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_that_lambda_never_used_is_not_repeated() {
+    require_runtime_tools();
+    let moto = Moto::start();
+    let s3 = create_bucket(&moto).await;
+    let project = Project::new();
+    let env = moto.env();
+    let staged = ["--s3-bucket", BUCKET];
+    assert_exit(
+        &lambda_rt(
+            project.path(),
+            &env,
+            &[&["create"][..], &staged[..]].concat(),
+        ),
+        0,
+    );
+
+    // The handler changes; the upload succeeds but UpdateFunctionCode fails every time.
+    project.write("function/function.sh", "handler () { echo changed; }\n");
+    let proxy = faults::FaultProxy::start(moto.port);
+    proxy.always(faults::Fault::ServerError, |r| {
+        r.method == "PUT" && r.path.ends_with("/functions/bash-runtime/code")
+    });
+    let out = lambda_rt(
+        project.path(),
+        &proxy.env(&env),
+        &[&["update", "--max-attempts", "1"][..], &staged[..]].concat(),
+    );
+    assert_exit(&out, 1);
+    let staged_sha = s3
+        .head_object()
+        .bucket(BUCKET)
+        .key("bash-runtime/function.zip")
+        .send()
+        .await
+        .unwrap()
+        .metadata()
+        .and_then(|m| m.get("code-sha256").cloned());
+
+    // The re-run finds the object already holds this zip: it only calls Lambda.
+    moto.start_recording();
+    let out = lambda_rt(
+        project.path(),
+        &env,
+        &[&["update"][..], &staged[..]].concat(),
+    );
+    assert_exit(&out, 0);
+    let calls = moto.calls();
+    assert!(s3_puts(&calls).is_empty(), "{calls:?}");
+    let (sha, _) = function_code(&moto.lambda().await, "bash-runtime").await;
+    assert_eq!(Some(sha), staged_sha);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publish_layer_stages_the_deno_layer_in_s3_and_a_rerun_uploads_nothing() {
+    let moto = Moto::start();
+    let s3 = create_bucket(&moto).await;
+    let lambda = moto.lambda().await;
+    let project = deno_project();
+    let env = moto.env();
+    let deno = deno_path();
+    let deno = deno.to_str().unwrap();
+    let staged = ["--s3-bucket", BUCKET, "--deno", deno];
+    let run = |args: &[&str]| lambda_rt(project.path(), &env, &[args, &staged[..]].concat());
+
+    // A new function carries the whole runtime, Deno included.
+    assert_exit(&run(&["create"]), 0);
+    let with_runtime = settings(
+        project.path(),
+        FunctionArgs {
+            deno: Some(deno_path()),
+            ..Default::default()
+        },
+    );
+    let zip = package::function_zip(&with_runtime, true).unwrap();
+    assert_eq!(
+        zip.entry_names,
+        vec!["bin/deno", "bootstrap", "function.ts", "runtime.ts"]
+    );
+    assert_eq!(function_code(&lambda, "deno-fn").await.0, zip.code_sha256);
+
+    // publish-layer: the layer (runtime/ + bin/deno) goes through S3, then the function's code
+    // without the runtime.
+    let out = run(&["publish-layer", "--output", "json"]);
+    assert_exit(&out, 0);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["layer"]["version"], 1, "{report}");
+    let layer = package::layer_zip(&with_runtime).unwrap();
+    assert_eq!(
+        layer.entry_names,
+        vec!["bin/deno", "bootstrap", "runtime.ts"]
+    );
+    assert_eq!(report["layer"]["code_sha256"], layer.code_sha256.as_str());
+    let version = lambda
+        .get_layer_version()
+        .layer_name("deno-fn-layer")
+        .version_number(1)
+        .send()
+        .await
+        .unwrap();
+    let content = version.content().unwrap();
+    assert_eq!(content.code_sha256(), Some(layer.code_sha256.as_str()));
+    assert_eq!(content.code_size(), layer.bytes.len() as i64);
+    assert_eq!(
+        keys(&s3).await,
+        vec!["deno-fn-layer/layer.zip", "deno-fn/function.zip"]
+    );
+    assert!(object(&s3, "deno-fn-layer/layer.zip").await == layer.bytes);
+    let function_only = package::function_zip(&with_runtime, false).unwrap();
+    assert_eq!(
+        function_code(&lambda, "deno-fn").await.0,
+        function_only.code_sha256
+    );
+
+    // Re-running publish-layer (and update) uploads nothing and writes nothing.
+    for command in ["publish-layer", "update"] {
+        moto.start_recording();
+        assert_exit(&run(&[command]), 0);
+        let calls = moto.calls();
+        assert!(writes(&calls).is_empty(), "{command}: {:?}", writes(&calls));
+    }
+
+    // A Deno binary that cannot run on the function's architecture is refused before any call.
+    moto.start_recording();
+    let out = run(&["publish-layer", "--architecture", "arm64"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("built for x86_64") && stderr(&out).contains("arm64"),
+        "{}",
+        stderr(&out)
+    );
+    let script = project.path().join("deno-wrapper");
+    std::fs::write(&script, "#!/bin/sh\nexec deno \"$@\"\n").unwrap();
+    let out = lambda_rt(
+        project.path(),
+        &env,
+        &[
+            "publish-layer",
+            "--s3-bucket",
+            BUCKET,
+            "--deno",
+            script.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("not a Linux executable"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(moto.calls().is_empty(), "{:?}", moto.calls());
+
+    let out = run(&["delete"]);
+    assert_exit(&out, 0);
+    assert!(keys(&s3).await.is_empty());
+}
+
+#[test]
+fn a_missing_bucket_or_a_bad_bucket_name_is_explained() {
+    require_runtime_tools();
+    let moto = Moto::start();
+    let project = Project::new();
+    let env = moto.env();
+    moto.start_recording();
+    let out = lambda_rt(
+        project.path(),
+        &env,
+        &["create", "--s3-bucket", "no-such-bucket"],
+    );
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("aws s3 mb s3://no-such-bucket"),
+        "{}",
+        stderr(&out)
+    );
+    // The zip is staged before the role is made: nothing was created.
+    let calls = moto.calls();
+    assert!(
+        writes(&calls).iter().all(|c| c.service == "s3"),
+        "{:?}",
+        writes(&calls)
+    );
+
+    for args in [
+        &["create", "--s3-bucket", "Bad_Bucket"][..],
+        &["create", "--s3-key", "prefix/"][..],
+    ] {
+        moto.start_recording();
+        let out = lambda_rt(project.path(), &env, args);
+        assert_exit(&out, 2);
+        assert!(stderr(&out).contains("--s3-bucket"), "{}", stderr(&out));
+        assert!(moto.calls().is_empty());
+    }
+}
