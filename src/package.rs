@@ -649,11 +649,16 @@ mod tests {
     fn function_code_with_and_without_bootstrap() {
         let dir = tempfile::tempdir().unwrap();
         write(&dir.path().join("runtime/bootstrap"), "#!/bin/bash", 0o755);
+        write(&dir.path().join("runtime/lib/helper.sh"), "y", 0o644);
         write(&dir.path().join("function/function.sh"), "x", 0o644);
         let code = FunctionCode::build(&settings_for(dir.path())).unwrap();
         let with = code.package(false).unwrap();
         let without = code.package(true).unwrap();
-        assert_eq!(with.entry_names, vec!["bootstrap", "function.sh"]);
+        // Without a layer the function zip carries the whole runtime, as the layer would.
+        assert_eq!(
+            with.entry_names,
+            vec!["bootstrap", "function.sh", "lib/helper.sh"]
+        );
         assert_eq!(without.entry_names, vec!["function.sh"]);
         assert_ne!(with.code_sha256, without.code_sha256);
     }

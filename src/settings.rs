@@ -790,4 +790,71 @@ mod tests {
             assert!(err.contains("--layer-name"), "{err}");
         }
     }
+
+    #[test]
+    fn s3_staging_needs_a_valid_bucket_and_normalises_the_prefix() {
+        let s = merge(FunctionArgs::default(), "").unwrap();
+        assert_eq!(s.s3, None);
+        let s = merge(FunctionArgs::default(), "s3-bucket = \"my-bucket\"").unwrap();
+        let staging = s.s3.unwrap();
+        assert_eq!(staging.function_key("f"), "f/function.zip");
+        assert_eq!(staging.layer_key("f-layer"), "f-layer/layer.zip");
+        for (prefix, expected) in [("deploy", "deploy/"), ("/a/b/", "a/b/"), ("", "")] {
+            let args = FunctionArgs {
+                s3_bucket: Some("my.bucket-1".into()),
+                s3_key: Some(prefix.into()),
+                ..Default::default()
+            };
+            let staging = merge(args, "").unwrap().s3.unwrap();
+            assert_eq!(staging.key_prefix, expected, "{prefix}");
+        }
+        for (args, needle) in [
+            (
+                FunctionArgs {
+                    s3_key: Some("p".into()),
+                    ..Default::default()
+                },
+                "--s3-bucket",
+            ),
+            (
+                FunctionArgs {
+                    s3_bucket: Some("Upper_Case".into()),
+                    ..Default::default()
+                },
+                "invalid S3 bucket name",
+            ),
+            (
+                FunctionArgs {
+                    s3_bucket: Some("ab".into()),
+                    ..Default::default()
+                },
+                "invalid S3 bucket name",
+            ),
+        ] {
+            let err = merge(args, "").unwrap_err();
+            assert!(err.downcast_ref::<UsageError>().is_some());
+            assert!(err.to_string().contains(needle), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_template_picks_the_handler_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("function")).unwrap();
+        let resolve = |file: &str| {
+            let text: FileSettings = toml::from_str(file).unwrap();
+            let args = FunctionArgs::default();
+            Settings::merge(&global(), &args, text, dir.path().to_path_buf()).unwrap()
+        };
+        let bash = resolve("");
+        assert_eq!(bash.template, Template::Bash);
+        assert!(bash.handler_file().ends_with("function/function.sh"));
+        let deno = resolve("template = \"deno\"");
+        assert_eq!(deno.template, Template::Deno);
+        // None exists yet: the first candidate is named in errors.
+        assert!(deno.handler_file().ends_with("function/function.ts"));
+        std::fs::write(dir.path().join("function/function.js"), "").unwrap();
+        assert!(deno.handler_file().ends_with("function/function.js"));
+        assert!(toml::from_str::<FileSettings>("template = \"python\"").is_err());
+    }
 }

@@ -19,6 +19,7 @@ fn help(args: &[&str]) -> String {
 fn help_texts() {
     insta::assert_snapshot!("main", help(&[]));
     for command in [
+        "init",
         "create",
         "update",
         "invoke",
