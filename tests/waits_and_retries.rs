@@ -13,6 +13,7 @@ use aws_sdk_lambda::types::error::{InvalidParameterValueException, ResourceConfl
 use aws_sdk_lambda::types::{FunctionConfiguration, LastUpdateStatus, State};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use lambda_rt::aws::lambda::{FunctionSpec, Lambda};
+use lambda_rt::aws::s3::Upload;
 use lambda_rt::aws::{Backoff, Timing};
 use lambda_rt::cli::OutputFormat;
 use lambda_rt::output::Ui;
@@ -135,7 +136,10 @@ async fn create_function_is_retried_while_the_role_cannot_be_assumed() {
         timing: fast(),
         ui: &ui,
     };
-    let arn = lambda.create(&spec(), &package(), true).await.unwrap();
+    let arn = lambda
+        .create(&spec(), &Upload::inline(&package()), true)
+        .await
+        .unwrap();
     assert_eq!(arn, "arn:f");
     assert_eq!(create.num_calls(), 3);
     assert_eq!(get.num_calls(), 2, "waited for Pending to become Active");
@@ -155,7 +159,10 @@ async fn role_propagation_retries_give_up_after_the_bound_with_a_hint() {
         timing: fast(),
         ui: &ui,
     };
-    let err = lambda.create(&spec(), &package(), true).await.unwrap_err();
+    let err = lambda
+        .create(&spec(), &Upload::inline(&package()), true)
+        .await
+        .unwrap_err();
     let text = format!("{err:#}");
     assert!(text.contains("failed to create function `f`"), "{text}");
     assert!(text.contains("still failing after retrying"), "{text}");
@@ -184,7 +191,10 @@ async fn a_conflicting_update_waits_and_is_retried() {
         timing: fast(),
         ui: &ui,
     };
-    lambda.update_code(&spec(), &package()).await.unwrap();
+    lambda
+        .update_code(&spec(), &Upload::inline(&package()))
+        .await
+        .unwrap();
     assert_eq!(update.num_calls(), 2, "the conflict was retried once");
     assert_eq!(
         get.num_calls(),
