@@ -511,8 +511,9 @@ fn an_unreachable_endpoint_fails_with_a_clear_message() {
     let out = lambda_rt(project.path(), &env, &["create"]);
     assert_exit(&out, 1);
     let err = stderr(&out);
+    // create reads the function first (its zip is built and staged before the role is made).
     assert!(
-        err.contains("failed to read role `bash-runtime-role`"),
+        err.contains("failed to read function `bash-runtime`"),
         "{err}"
     );
     assert!(err.contains("could not reach the AWS endpoint"), "{err}");
@@ -556,8 +557,9 @@ fn missing_credentials_get_a_hint_on_how_to_configure_them() {
     let out = lambda_rt(project.path(), &env, &["create"]);
     assert_exit(&out, 1);
     let err = stderr(&out);
+    // create reads the function first (its zip is built and staged before the role is made).
     assert!(
-        err.contains("failed to read role `bash-runtime-role`"),
+        err.contains("failed to read function `bash-runtime`"),
         "{err}"
     );
     assert!(err.contains("hint: configure AWS credentials"), "{err}");

@@ -58,7 +58,7 @@ pub async fn converge_function(
 ) -> Result<(ResourceReport, String)> {
     let runtime_layer = attached_runtime_layer(remote, layer_name);
     let package = code.package(runtime_layer.is_some())?;
-    let diff = diff(remote, spec, &package);
+    let diff = diff(remote, spec, package);
     let arn = remote.function_arn().map(str::to_string);
     let mut report = if diff.is_empty() {
         ResourceReport::new("function", &spec.name, Action::Unchanged).arn(arn)
