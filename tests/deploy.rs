@@ -563,6 +563,11 @@ fn missing_credentials_get_a_hint_on_how_to_configure_them() {
         "{err}"
     );
     assert!(err.contains("hint: configure AWS credentials"), "{err}");
+    assert!(err.contains("no AWS credentials were found"), "{err}");
+    assert!(
+        !err.contains("connection"),
+        "not a connection problem: {err}"
+    );
     assert!(
         moto.calls().is_empty(),
         "nothing was sent without credentials"

@@ -306,6 +306,9 @@ where
                 format!("the AWS endpoint did not answer in time ({text})")
             } else if failure.is_io() {
                 format!("could not reach the AWS endpoint ({text})")
+            } else if text.contains("credential") {
+                // Signing failed before anything was sent: not a connection problem.
+                format!("no AWS credentials were found ({text})")
             } else {
                 format!("the connection to the AWS endpoint failed ({text})")
             }
