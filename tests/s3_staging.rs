@@ -253,6 +253,32 @@ async fn publish_layer_stages_the_deno_layer_in_s3_and_a_rerun_uploads_nothing()
     assert_exit(&out, 0);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["layer"]["version"], 1, "{report}");
+    let staged: Vec<(String, String)> = report["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "staged zip")
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        staged,
+        vec![
+            (
+                format!("s3://{BUCKET}/deno-fn-layer/layer.zip"),
+                "updated".to_string()
+            ),
+            (
+                format!("s3://{BUCKET}/deno-fn/function.zip"),
+                "updated".to_string()
+            ),
+        ],
+        "{report}"
+    );
     let layer = package::layer_zip(&with_runtime).unwrap();
     assert_eq!(
         layer.entry_names,

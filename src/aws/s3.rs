@@ -6,6 +6,8 @@
 //! Lambda copies the object when the function or layer version is made; the object is only a
 //! hand-over, so overwriting it later changes nothing that was deployed.
 
+use std::cell::RefCell;
+
 use anyhow::{anyhow, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
@@ -60,20 +62,36 @@ pub async fn prepare<'p>(
         action,
     );
     stager.ui.resource(&report, false);
+    stager.reports.borrow_mut().push(report);
     Ok(Upload {
         package,
         s3: Some(object),
     })
 }
 
-/// Puts zips into the staging bucket.
+/// Puts zips into the staging bucket, and remembers what it did for the command's report.
 pub struct Stager<'a> {
     pub client: &'a Client,
     pub staging: &'a S3Staging,
     pub ui: &'a Ui,
+    pub reports: RefCell<Vec<ResourceReport>>,
 }
 
-impl Stager<'_> {
+impl<'a> Stager<'a> {
+    pub fn new(client: &'a Client, staging: &'a S3Staging, ui: &'a Ui) -> Self {
+        Stager {
+            client,
+            staging,
+            ui,
+            reports: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The `staged zip` lines of the uploads decided so far (each printed when it happened).
+    pub fn take_reports(&self) -> Vec<ResourceReport> {
+        self.reports.take()
+    }
+
     /// Makes sure `key` holds exactly `package`: a HeadObject, and a PutObject only when the
     /// object is missing or holds something else. Returns the object and whether it was uploaded.
     pub async fn stage(&self, key: String, package: &Package) -> Result<(S3Object, bool)> {

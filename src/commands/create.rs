@@ -109,6 +109,7 @@ pub async fn create(
     };
     ui.resource(&report, dry_run);
     resources.push(report);
+    resources.extend(super::staged_reports(stager.as_ref()));
     Ok(Report {
         command: "create",
         dry_run,

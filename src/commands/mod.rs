@@ -21,11 +21,15 @@ use crate::settings::Settings;
 
 /// The stager for `--s3-bucket`, if the project stages its zips in S3.
 pub fn stager<'a>(clients: &'a Clients, settings: &'a Settings, ui: &'a Ui) -> Option<Stager<'a>> {
-    settings.s3.as_ref().map(|staging| Stager {
-        client: &clients.s3,
-        staging,
-        ui,
-    })
+    settings
+        .s3
+        .as_ref()
+        .map(|staging| Stager::new(&clients.s3, staging, ui))
+}
+
+/// The `staged zip` lines for the command's JSON report (text output printed them already).
+pub fn staged_reports(stager: Option<&Stager<'_>>) -> Vec<ResourceReport> {
+    stager.map(Stager::take_reports).unwrap_or_default()
 }
 
 /// The function's layers as version ARNs, in order.

@@ -285,6 +285,7 @@ pub async fn publish(
         // A dry run that would publish a new version and attach it.
         None => code.is_some(),
     };
+    resources.extend(super::staged_reports(stager.as_ref()));
     Ok(Report {
         command: "publish-layer",
         dry_run,
@@ -334,10 +335,10 @@ pub async fn detach(
     if let Some(arn) = &attached {
         changes.push(format!("layers: without `{}`", short_version(name, arn)));
     }
+    let stager = super::stager(clients, settings, ui);
     if !dry_run {
         if code_changes {
             let role = remote.role().unwrap_or_default().to_string();
-            let stager = super::stager(clients, settings, ui);
             let upload =
                 s3::prepare(stager.as_ref(), |s| s.function_key(function_name), package).await?;
             lambda
@@ -351,10 +352,12 @@ pub async fn detach(
     }
     let report = function_report(function_name, remote.function_arn(), &changes);
     ui.resource(&report, dry_run);
+    let mut resources = vec![report];
+    resources.extend(super::staged_reports(stager.as_ref()));
     Ok(Report {
         command: "publish-layer",
         dry_run,
-        resources: vec![report],
+        resources,
         code_sha256: Some(package.code_sha256.clone()),
         layer: None,
     })

@@ -65,10 +65,12 @@ pub async fn update(
     )
     .await?;
     ui.resource(&report, dry_run);
+    let mut resources = vec![report];
+    resources.extend(super::staged_reports(stager.as_ref()));
     Ok(Report {
         command: "update",
         dry_run,
-        resources: vec![report],
+        resources,
         code_sha256: Some(code_sha256),
         layer: None,
     })
