@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use common::*;
@@ -344,7 +344,7 @@ fn invoke_local_and_serve_run_the_template_as_created_by_init() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let url = read_listening_line(&mut child);
+    let url = listening_url(&mut child);
     for n in 0..3 {
         let mut response = ureq::post(format!("{url}/2015-03-31/functions/deno-fn/invocations"))
             .send(format!(r#"{{"n":{n}}}"#))
@@ -358,22 +358,4 @@ fn invoke_local_and_serve_run_the_template_as_created_by_init() {
     }
     let _ = child.kill();
     let _ = child.wait();
-}
-
-fn read_listening_line(child: &mut std::process::Child) -> String {
-    use std::io::{BufRead, BufReader};
-    let stdout = child.stdout.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = sender.send(line);
-    });
-    let line = receiver
-        .recv_timeout(Duration::from_secs(30))
-        .expect("serve did not report its address within 30 s");
-    line.trim()
-        .strip_prefix("listening on ")
-        .expect("address line")
-        .to_string()
 }

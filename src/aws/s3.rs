@@ -9,6 +9,7 @@
 use std::cell::RefCell;
 
 use anyhow::{anyhow, Result};
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 
@@ -101,31 +102,10 @@ impl<'a> Stager<'a> {
             key,
         };
         let key = object.key.as_str();
-        let head = self
-            .client
-            .head_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await;
-        let current = match head {
-            Ok(head) => {
-                let sha = head.metadata().and_then(|m| m.get(SHA_METADATA)).cloned();
-                Some((sha, head.content_length()))
-            }
-            Err(e)
-                if e.as_service_error().is_some_and(|s| s.is_not_found())
-                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
-            {
-                None
-            }
-            Err(e) => {
-                return Err(self.explain(
-                    sdk_failure(format_args!("read s3://{bucket}/{key}"), &e),
-                    &describe(&e),
-                ))
-            }
-        };
+        let current = self.head(key).await?.map(|head| {
+            let sha = head.metadata().and_then(|m| m.get(SHA_METADATA)).cloned();
+            (sha, head.content_length())
+        });
         if let Some((Some(sha), Some(size))) = &current {
             if *sha == package.code_sha256 && *size == package.bytes.len() as i64 {
                 return Ok((object, false));
@@ -156,27 +136,8 @@ impl<'a> Stager<'a> {
     /// Deletes a staged object (nothing to do if it is gone); `true` if it was there.
     pub async fn delete(&self, key: &str, dry_run: bool) -> Result<bool> {
         let bucket = self.staging.bucket.as_str();
-        let head = self
-            .client
-            .head_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await;
-        match head {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error().is_some_and(|s| s.is_not_found())
-                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
-            {
-                return Ok(false)
-            }
-            Err(e) => {
-                return Err(self.explain(
-                    sdk_failure(format_args!("read s3://{bucket}/{key}"), &e),
-                    &describe(&e),
-                ))
-            }
+        if self.head(key).await?.is_none() {
+            return Ok(false);
         }
         if !dry_run {
             self.client
@@ -188,6 +149,32 @@ impl<'a> Stager<'a> {
                 .map_err(|e| sdk_failure(format_args!("delete s3://{bucket}/{key}"), &e))?;
         }
         Ok(true)
+    }
+
+    /// The object's metadata, or `None` if there is no such object.
+    async fn head(&self, key: &str) -> Result<Option<HeadObjectOutput>> {
+        let bucket = self.staging.bucket.as_str();
+        match self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(head) => Ok(Some(head)),
+            // HEAD answers have no body, so a missing object is just a 404.
+            Err(e)
+                if e.as_service_error().is_some_and(|s| s.is_not_found())
+                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(self.explain(
+                sdk_failure(format_args!("read s3://{bucket}/{key}"), &e),
+                &describe(&e),
+            )),
+        }
     }
 
     /// Adds what to do about the two mistakes people make with a staging bucket.

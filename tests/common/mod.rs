@@ -93,6 +93,26 @@ pub fn deno_project() -> Project {
     Project { dir }
 }
 
+/// The URL a `lambda-rt serve` child (stdout piped) reports on its first line,
+/// `listening on http://HOST:PORT`; waits at most 30 s.
+pub fn listening_url(child: &mut Child) -> String {
+    use std::io::{BufRead, BufReader};
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = sender.send(line);
+    });
+    let line = receiver
+        .recv_timeout(Duration::from_secs(30))
+        .expect("serve did not report its address within 30 s");
+    line.trim()
+        .strip_prefix("listening on ")
+        .expect("address line")
+        .to_string()
+}
+
 /// A running moto_server, killed on drop.
 pub struct Moto {
     child: Child,
