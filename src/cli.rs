@@ -1,60 +1,76 @@
-//! Every command-line type: the subcommands, their flags, and the global options.
+//! Every command-line type: the subcommands, their flags, and the options they share.
 //!
-//! Settings flags are all `Option`s without clap defaults: `settings.rs` applies the precedence
-//! flag > `LAMBDA_RT_*` environment variable > `lambda-rt.toml` > default, and clap's `env`
-//! attribute already folds the first two together.
+//! Each subcommand flattens only the groups of flags it uses (`delete` has no `--memory`, `init` no
+//! AWS options). Settings flags are all `Option`s without clap defaults: `settings` applies the
+//! precedence flag > `LAMBDA_RT_*` environment variable > `lambda-rt.toml` > default, and clap's
+//! `env` attribute already folds the first two together. [`Cli::parse_args`] also records which
+//! values came from the environment, so an error can name its source. Of the crate this module
+//! uses only [`crate::template`]; `settings` reads it, never the other way round.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::settings::Template;
+use crate::template::Template;
 
-/// Deploy, manage and locally run AWS Lambda functions on a custom runtime.
+/// Deploy, manage and locally run AWS Lambda functions on a custom runtime (bash by default).
 #[derive(Debug, Parser)]
-#[command(name = "lambda-rt", version, about, max_term_width = 100)]
+#[command(
+    name = "lambda-rt",
+    version,
+    about,
+    max_term_width = 100,
+    after_help = "Run `lambda-rt <command> --help` for a command's flags and examples."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
 
     #[command(subcommand)]
     pub command: Command,
+
+    /// Ids of the arguments whose value came from a `LAMBDA_RT_*` variable, not the command line.
+    #[arg(skip)]
+    pub from_env: BTreeSet<String>,
 }
 
-/// Options that apply to every subcommand.
-#[derive(Debug, Args, Default)]
-#[command(next_help_heading = "Global options")]
+impl Cli {
+    /// Parses `std::env::args` (exiting with clap's message on bad input) and records which
+    /// values came from environment variables.
+    pub fn parse_args() -> Cli {
+        Self::parse_from_args(std::env::args_os())
+    }
+
+    /// [`Cli::parse_args`] on explicit arguments.
+    pub fn parse_from_args<I, T>(args: I) -> Cli
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Cli::command().get_matches_from(args);
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        if let Some((_, sub)) = matches.subcommand() {
+            cli.from_env = env_sourced(sub);
+        }
+        cli
+    }
+}
+
+fn env_sourced(matches: &ArgMatches) -> BTreeSet<String> {
+    matches
+        .ids()
+        .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::EnvVariable))
+        .map(|id| id.to_string())
+        .collect()
+}
+
+/// Options of every subcommand: how much to print, and in which format.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Output")]
 pub struct GlobalArgs {
-    /// AWS region (else AWS_REGION or the profile's region)
-    #[arg(long, global = true, env = "LAMBDA_RT_REGION")]
-    pub region: Option<String>,
-
-    /// AWS shared-config profile to use
-    #[arg(long, global = true, env = "LAMBDA_RT_PROFILE")]
-    pub profile: Option<String>,
-
-    /// Send AWS API calls to this endpoint, e.g. a local AWS emulator (else AWS_ENDPOINT_URL)
-    #[arg(
-        long,
-        global = true,
-        env = "LAMBDA_RT_ENDPOINT_URL",
-        value_name = "URL"
-    )]
-    pub endpoint_url: Option<String>,
-
-    /// Attempts per AWS API call for transient errors (throttling, 5xx, timeouts, dropped
-    /// connections), with exponential backoff [default: 5]
-    #[arg(long, global = true, env = "LAMBDA_RT_MAX_ATTEMPTS", value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_attempts: Option<u32>,
-
-    /// Give up on one attempt of an AWS API call after this many seconds without an answer
-    /// (includes uploading the request) [default: 60]
-    #[arg(long, global = true, env = "LAMBDA_RT_READ_TIMEOUT", value_name = "SECONDS",
-          value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub read_timeout: Option<u64>,
-
-    /// Show more detail on stderr (-v: debug, -vv: also the AWS SDK's debug log)
+    /// More detail on stderr: -v each AWS call with its duration, -vv also the AWS SDK's debug log
     #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 
@@ -62,52 +78,63 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
-    /// Result format on stdout
-    #[arg(long, global = true, value_enum, env = "LAMBDA_RT_OUTPUT", default_value_t = OutputFormat::Text)]
+    /// Result format on stdout: text, or one JSON document (see README "JSON output")
+    #[arg(long, global = true, value_enum, env = "LAMBDA_RT_OUTPUT", default_value_t = OutputFormat::Text, hide_possible_values = true)]
     pub output: OutputFormat,
 }
 
 /// How results are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum OutputFormat {
-    /// Human-readable lines on stderr; invoke responses raw on stdout
     #[default]
     Text,
-    /// One JSON document on stdout
     Json,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Start a new project in DIR from a template: runtime/, function/ and lambda-rt.toml
-    Init(InitArgs),
-    /// Ensure the execution role and the function exist and match the local project
-    Create(DeployArgs),
-    /// Upload changed code and configuration to an existing function
-    Update(DeployArgs),
-    /// Invoke the function (in AWS, or locally with --local) and print its response on stdout
-    Invoke(InvokeArgs),
-    /// Publish runtime/ as a Lambda layer (only when it changed) and attach it to the function
-    PublishLayer(PublishLayerArgs),
-    /// Delete the function, its log group, its runtime layer's versions, and the role if lambda-rt
-    /// created it
-    Delete(DeleteArgs),
-    /// Serve the Lambda Invoke API locally, with warm runtimes, for the AWS CLI and SDKs
-    Serve(ServeArgs),
+/// How to reach AWS; `None` leaves each choice to the standard AWS configuration.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "AWS options")]
+pub struct AwsArgs {
+    /// AWS region (else AWS_REGION or the profile's region)
+    #[arg(long, env = "LAMBDA_RT_REGION")]
+    pub region: Option<String>,
+
+    /// AWS shared-config profile to use
+    #[arg(long, env = "LAMBDA_RT_PROFILE")]
+    pub profile: Option<String>,
+
+    /// Send AWS API calls to this endpoint, e.g. a local AWS emulator (else AWS_ENDPOINT_URL)
+    #[arg(long, env = "LAMBDA_RT_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Attempts per AWS API call for throttling, 5xx and dropped connections [default: 5]
+    #[arg(long, env = "LAMBDA_RT_MAX_ATTEMPTS", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: Option<u32>,
+
+    /// Seconds one attempt of an AWS API call may take, upload included [default: 60]
+    #[arg(long, env = "LAMBDA_RT_READ_TIMEOUT", value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub read_timeout: Option<u64>,
 }
 
-/// Where the project is and what the function should look like.
+/// Which project and which function.
 #[derive(Debug, Args, Default, Clone)]
-#[command(next_help_heading = "Function settings (flag > LAMBDA_RT_* > lambda-rt.toml > default)")]
-pub struct FunctionArgs {
-    /// Project directory holding runtime/, function/ and an optional lambda-rt.toml [default: .]
+#[command(next_help_heading = "Project (flag > LAMBDA_RT_* > lambda-rt.toml > default)")]
+pub struct ProjectArgs {
+    /// Project directory with runtime/, function/ and lambda-rt.toml [default: .]
     #[arg(long, env = "LAMBDA_RT_PROJECT_DIR", value_name = "DIR")]
     pub project_dir: Option<PathBuf>,
 
-    /// Function name [default: bash-runtime]
+    /// Function name [default: `function-name` in lambda-rt.toml, else bash-runtime]
     #[arg(long, env = "LAMBDA_RT_FUNCTION_NAME", value_name = "NAME")]
     pub function_name: Option<String>,
+}
 
+/// The execution role.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Role")]
+pub struct RoleArgs {
     /// Execution role that lambda-rt creates and owns [default: <function-name>-role]
     #[arg(
         long,
@@ -117,16 +144,34 @@ pub struct FunctionArgs {
     )]
     pub role_name: Option<String>,
 
-    /// Use this existing role instead; lambda-rt never modifies or deletes it
+    /// Use this existing role instead; lambda-rt never reads, modifies or deletes it
     #[arg(long, env = "LAMBDA_RT_ROLE_ARN", value_name = "ARN")]
     pub role_arn: Option<String>,
+}
 
+/// The runtime layer.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Runtime layer")]
+pub struct LayerArgs {
     /// Layer that publish-layer puts runtime/ in [default: <function-name>-layer]
     #[arg(long, env = "LAMBDA_RT_LAYER_NAME", value_name = "NAME")]
     pub layer_name: Option<String>,
+}
 
-    /// Handler as file.function: function/<file>.sh (bash) or <file>.ts (Deno) defines <function>
-    /// [default: function.handler]
+/// The instruction set, for commands that need nothing else of the configuration.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Function configuration")]
+pub struct ArchitectureArgs {
+    /// Instruction set: x86_64 or arm64 [default: x86_64]
+    #[arg(long, env = "LAMBDA_RT_ARCHITECTURE", value_name = "ARCH")]
+    pub architecture: Option<String>,
+}
+
+/// What the function looks like in Lambda.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Function configuration")]
+pub struct ConfigArgs {
+    /// Handler as file.function, passed to the runtime as _HANDLER [default: function.handler]
     #[arg(long, env = "LAMBDA_RT_HANDLER")]
     pub handler: Option<String>,
 
@@ -134,9 +179,8 @@ pub struct FunctionArgs {
     #[arg(long, env = "LAMBDA_RT_RUNTIME")]
     pub runtime: Option<String>,
 
-    /// Instruction set: x86_64 or arm64 [default: x86_64]
-    #[arg(long, env = "LAMBDA_RT_ARCHITECTURE")]
-    pub architecture: Option<String>,
+    #[command(flatten)]
+    pub architecture: ArchitectureArgs,
 
     /// Memory in MB, 128-10240 [default: 128]
     #[arg(long, env = "LAMBDA_RT_MEMORY", value_name = "MB")]
@@ -146,27 +190,145 @@ pub struct FunctionArgs {
     #[arg(long, env = "LAMBDA_RT_TIMEOUT", value_name = "SECONDS")]
     pub timeout: Option<i64>,
 
-    /// Environment variable for the function, KEY=VALUE (repeatable; replaces the file's set)
+    /// Environment variable KEY=VALUE (repeatable; replaces the [env] table of lambda-rt.toml)
     #[arg(long = "env", env = "LAMBDA_RT_ENV", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
 
     /// Function description [default: empty]
     #[arg(long, env = "LAMBDA_RT_DESCRIPTION")]
     pub description: Option<String>,
+}
 
-    /// Deno binary to put in the runtime as bin/deno (Deno template) [default: runtime/bin/deno,
-    /// else `deno` on PATH]
+/// Files that travel with the runtime.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Runtime")]
+pub struct DenoArgs {
+    /// Deno binary added to a Deno runtime as bin/deno [default: runtime/bin/deno, else PATH]
     #[arg(long, env = "LAMBDA_RT_DENO", value_name = "PATH")]
     pub deno: Option<PathBuf>,
+}
 
-    /// Stage function and layer zips in this S3 bucket (same region) instead of sending them
-    /// inline; needed for zips over 50 MB
+/// Staging zips in S3.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "S3 staging")]
+pub struct StagingArgs {
+    /// Stage zips in this S3 bucket (same region) instead of sending them inline (over 50 MB)
     #[arg(long, env = "LAMBDA_RT_S3_BUCKET", value_name = "BUCKET")]
     pub s3_bucket: Option<String>,
 
-    /// Key prefix for the staged zips: <prefix><function>/function.zip, <prefix><layer>/layer.zip
+    /// Key prefix for staged zips: <prefix><function>/function.zip, <prefix><layer>/layer.zip
     #[arg(long, env = "LAMBDA_RT_S3_KEY", value_name = "PREFIX")]
     pub s3_key: Option<String>,
+}
+
+/// Every settings input of every command, as one plain struct: each command fills in the groups it
+/// has (see [`Command::settings_input`]); `settings` merges it with lambda-rt.toml and defaults.
+#[derive(Debug, Default, Clone)]
+pub struct SettingsInput {
+    pub project: ProjectArgs,
+    pub role: RoleArgs,
+    pub layer: LayerArgs,
+    pub config: ConfigArgs,
+    pub deno: DenoArgs,
+    pub staging: StagingArgs,
+    pub aws: AwsArgs,
+    /// Argument ids whose value came from a `LAMBDA_RT_*` variable (see [`Cli::parse_args`]).
+    pub from_env: BTreeSet<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a new project in DIR: runtime/, function/ and lambda-rt.toml from a template
+    #[command(after_help = "Examples:
+  lambda-rt init my-function                  # bash runtime and handler
+  lambda-rt init my-function --template deno  # Deno runtime, TypeScript handler
+  lambda-rt init . --function-name api        # in the current directory")]
+    Init(InitArgs),
+    /// Create the execution role and the function, or bring them in line with the project
+    #[command(after_help = "Examples:
+  lambda-rt create                    # role + function from runtime/ and function/
+  lambda-rt create --dry-run          # print the plan, change nothing
+  lambda-rt create --memory 256 --env LOG_LEVEL=debug")]
+    Create(DeployArgs),
+    /// Upload changed code and configuration to an existing function
+    #[command(after_help = "Examples:
+  lambda-rt update                    # uploads only what changed; a re-run changes nothing
+  lambda-rt update --timeout 10
+  lambda-rt update --dry-run --output json")]
+    Update(DeployArgs),
+    /// Invoke the function (in AWS, or here with --local) and print its response on stdout
+    #[command(after_help = "Examples:
+  lambda-rt invoke --local --payload '{\"text\":\"Hello\"}'   # here, no AWS account needed
+  lambda-rt invoke --payload-file event.json --log          # in AWS, with the log tail
+  lambda-rt invoke --function-name other-fn --out response.json")]
+    Invoke(InvokeArgs),
+    /// Publish runtime/ as a layer version (only when it changed) and attach it to the function
+    #[command(after_help = "Examples:
+  lambda-rt publish-layer                      # publish if changed, attach, code without bootstrap
+  lambda-rt publish-layer --share-with 111122223333 --keep 3
+  lambda-rt publish-layer --detach             # back to bootstrap in the function's code")]
+    PublishLayer(PublishLayerArgs),
+    /// Delete the function and what lambda-rt made for it: log group, layer versions, role
+    #[command(after_help = "Examples:
+  lambda-rt delete                     # in a project: everything lambda-rt made for it
+  lambda-rt delete --dry-run           # what would go
+  lambda-rt delete --function-name old-fn --keep-logs")]
+    Delete(DeleteArgs),
+    /// Serve the Lambda Invoke API on 127.0.0.1 with warm runtimes, for the AWS CLI and SDKs
+    #[command(after_help = "Examples:
+  lambda-rt serve --watch              # then: aws lambda invoke --endpoint-url http://127.0.0.1:9001 ...
+  lambda-rt serve --port 0 --concurrency 4")]
+    Serve(ServeArgs),
+}
+
+impl Command {
+    /// The settings inputs this command takes (groups it lacks stay empty).
+    pub fn settings_input(&self, from_env: &BTreeSet<String>) -> SettingsInput {
+        let mut input = SettingsInput {
+            from_env: from_env.clone(),
+            ..Default::default()
+        };
+        match self {
+            Command::Init(_) => {}
+            Command::Create(args) | Command::Update(args) => {
+                input.project = args.project.clone();
+                input.role = args.role.clone();
+                input.layer = args.layer.clone();
+                input.config = args.config.clone();
+                input.deno = args.deno.clone();
+                input.staging = args.staging.clone();
+                input.aws = args.aws.clone();
+            }
+            Command::Invoke(args) => {
+                input.project = args.project.clone();
+                input.config = args.config.clone();
+                input.deno = args.deno.clone();
+                input.aws = args.aws.clone();
+            }
+            Command::PublishLayer(args) => {
+                input.project = args.project.clone();
+                input.layer = args.layer.clone();
+                input.config.architecture = args.architecture.clone();
+                input.deno = args.deno.clone();
+                input.staging = args.staging.clone();
+                input.aws = args.aws.clone();
+            }
+            Command::Delete(args) => {
+                input.project = args.project.clone();
+                input.role = args.role.clone();
+                input.layer = args.layer.clone();
+                input.staging = args.staging.clone();
+                input.aws = args.aws.clone();
+            }
+            Command::Serve(args) => {
+                input.project = args.project.clone();
+                input.config = args.config.clone();
+                input.deno = args.deno.clone();
+                input.aws.region = args.region.clone();
+            }
+        }
+        input
+    }
 }
 
 /// Flags of `init`.
@@ -176,15 +338,15 @@ pub struct InitArgs {
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 
-    /// The runtime to start from
-    #[arg(long, value_enum, default_value_t = Template::Bash)]
+    /// The template to start from: bash or deno
+    #[arg(long, value_enum, default_value_t = Template::Bash, hide_possible_values = true)]
     pub template: Template,
 
     /// Function name written to lambda-rt.toml [default: DIR's name]
     #[arg(long, value_name = "NAME")]
     pub function_name: Option<String>,
 
-    /// Overwrite files the template would write that already exist (other files are left alone)
+    /// Overwrite the template's files where they exist (other files are left alone)
     #[arg(long)]
     pub force: bool,
 }
@@ -197,7 +359,19 @@ pub struct DeployArgs {
     pub dry_run: bool,
 
     #[command(flatten)]
-    pub function: FunctionArgs,
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub role: RoleArgs,
+    #[command(flatten)]
+    pub layer: LayerArgs,
+    #[command(flatten)]
+    pub deno: DenoArgs,
+    #[command(flatten)]
+    pub staging: StagingArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Flags of `invoke`.
@@ -224,7 +398,13 @@ pub struct InvokeArgs {
     pub local: bool,
 
     #[command(flatten)]
-    pub function: FunctionArgs,
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub deno: DenoArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Flags of `publish-layer`.
@@ -238,12 +418,12 @@ pub struct PublishLayerArgs {
     #[arg(long, conflicts_with_all = ["no_attach", "share_with", "keep"])]
     pub detach: bool,
 
-    /// Let an account id, every account (*), or an organization (o-...) use the layer version
+    /// Let an account id, every account (*), or an organization (o-...) use the version
     /// (repeatable)
     #[arg(long, value_name = "PRINCIPAL", value_parser = parse_share_principal)]
     pub share_with: Vec<SharePrincipal>,
 
-    /// Delete older versions of the layer beyond the newest N (never the attached one)
+    /// Delete versions older than the newest N (never the attached one)
     #[arg(long, value_name = "N", value_parser = parse_keep)]
     pub keep: Option<u32>,
 
@@ -252,7 +432,17 @@ pub struct PublishLayerArgs {
     pub dry_run: bool,
 
     #[command(flatten)]
-    pub function: FunctionArgs,
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub layer: LayerArgs,
+    #[command(flatten)]
+    pub architecture: ArchitectureArgs,
+    #[command(flatten)]
+    pub deno: DenoArgs,
+    #[command(flatten)]
+    pub staging: StagingArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Who `--share-with` grants `lambda:GetLayerVersion` to.
@@ -334,7 +524,15 @@ pub struct DeleteArgs {
     pub dry_run: bool,
 
     #[command(flatten)]
-    pub function: FunctionArgs,
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub role: RoleArgs,
+    #[command(flatten)]
+    pub layer: LayerArgs,
+    #[command(flatten)]
+    pub staging: StagingArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Flags of `serve`.
@@ -356,8 +554,16 @@ pub struct ServeArgs {
     #[arg(long)]
     pub watch: bool,
 
+    /// Region the runtime sees as AWS_REGION [default: AWS_REGION, else us-east-1]
+    #[arg(long, env = "LAMBDA_RT_REGION")]
+    pub region: Option<String>,
+
     #[command(flatten)]
-    pub function: FunctionArgs,
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub deno: DenoArgs,
 }
 
 #[cfg(test)]
@@ -407,5 +613,18 @@ mod tests {
         assert_eq!(parse_keep("3"), Ok(3));
         assert!(parse_keep("0").unwrap_err().contains("at least 1"));
         assert!(parse_keep("-1").is_err());
+    }
+
+    #[test]
+    fn values_from_the_environment_are_told_apart_from_flags() {
+        // SAFETY: this test is the only one in this crate that touches LAMBDA_RT_MEMORY.
+        unsafe { std::env::set_var("LAMBDA_RT_MEMORY", "256") };
+        let cli = Cli::parse_from_args(["lambda-rt", "update", "--timeout", "5"]);
+        unsafe { std::env::remove_var("LAMBDA_RT_MEMORY") };
+        assert!(cli.from_env.contains("memory"), "{:?}", cli.from_env);
+        assert!(!cli.from_env.contains("timeout"), "{:?}", cli.from_env);
+        let input = cli.command.settings_input(&cli.from_env);
+        assert_eq!(input.config.memory, Some(256));
+        assert_eq!(input.config.timeout, Some(5));
     }
 }

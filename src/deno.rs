@@ -2,11 +2,11 @@
 //! `runtime/bin/deno`, or `deno` on PATH) and a check that it is an ELF executable Lambda (or this
 //! machine, for local runs) can execute.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
+use crate::elf::{self, ElfKind};
 use crate::settings::{Architecture, Settings, Template};
 use crate::UsageError;
 
@@ -51,15 +51,6 @@ pub fn resolve(settings: &Settings, architecture: Architecture) -> Result<Option
     Ok(Some(source))
 }
 
-/// The architecture of this machine, for runtimes started locally.
-pub fn host_architecture() -> Option<Architecture> {
-    match std::env::consts::ARCH {
-        "x86_64" => Some(Architecture::X86_64),
-        "aarch64" => Some(Architecture::Arm64),
-        _ => None,
-    }
-}
-
 fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -67,86 +58,47 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// ELF `e_machine` values of the two Lambda architectures.
-const EM_X86_64: u16 = 62;
-const EM_AARCH64: u16 = 183;
-
 /// Checks that `path` is a 64-bit little-endian ELF executable for `architecture`, so that a macOS
 /// build, a wrapper script or the wrong architecture is refused here rather than failing on Lambda
 /// with an exec format error.
 pub fn check_executable(path: &Path, architecture: Architecture) -> Result<()> {
-    let mut header = [0u8; 20];
-    let mut file = std::fs::File::open(path).map_err(|e| {
+    let header = elf::read_head(path, 64).map_err(|e| {
         UsageError(format!(
             "cannot read the Deno binary `{}`: {e} (--deno)",
             path.display()
         ))
     })?;
-    let read = read_up_to(&mut file, &mut header)
-        .with_context(|| format!("failed to read `{}`", path.display()))?;
-    let header = &header[..read];
-    if !header.starts_with(b"\x7fELF") {
-        return Err(UsageError(format!(
-            "`{}` is not a Linux executable (no ELF header): Lambda needs the Linux {} build of \
-             Deno; a macOS or Windows build, or a wrapper script, cannot run there (--deno)",
-            path.display(),
-            architecture
-        ))
-        .into());
-    }
-    if header.len() < 20 || header[4] != 2 || header[5] != 1 {
-        return Err(UsageError(format!(
-            "`{}` is not a 64-bit little-endian ELF file: Lambda needs the Linux {} build of Deno \
-             (--deno)",
-            path.display(),
-            architecture
-        ))
-        .into());
-    }
-    let machine = u16::from_le_bytes([header[18], header[19]]);
-    let found = match machine {
-        EM_X86_64 => Some(Architecture::X86_64),
-        EM_AARCH64 => Some(Architecture::Arm64),
-        _ => None,
-    };
-    if found != Some(architecture) {
-        let found = found.map_or_else(
-            || format!("ELF machine {machine}"),
-            |a| a.as_str().to_string(),
-        );
-        return Err(UsageError(format!(
-            "`{}` is built for {found}, but the function runs on {architecture}: use the Deno build \
-             for {architecture} (--deno), or change --architecture",
+    let kind = elf::classify(&header);
+    match kind {
+        ElfKind::NotElf => Err(UsageError(format!(
+            "`{}` is not a Linux executable (no ELF header): Lambda needs the Linux {architecture} \
+             build of Deno; a macOS or Windows build, or a wrapper script, cannot run there (--deno)",
             path.display()
         ))
-        .into());
+        .into()),
+        ElfKind::Unsupported => Err(UsageError(format!(
+            "`{}` is not a 64-bit little-endian ELF file: Lambda needs the Linux {architecture} \
+             build of Deno (--deno)",
+            path.display()
+        ))
+        .into()),
+        ElfKind::Machine(_) if kind.architecture() == Some(architecture) => Ok(()),
+        ElfKind::Machine(_) => Err(UsageError(format!(
+            "`{}` is built for {}, but the function runs on {architecture}: use the Deno build \
+             for {architecture} (--deno), or change --architecture",
+            path.display(),
+            kind.describe()
+        ))
+        .into()),
     }
-    Ok(())
-}
-
-fn read_up_to(file: &mut std::fs::File, buffer: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match file.read(&mut buffer[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn elf(machine: u16) -> Vec<u8> {
-        let mut header = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0];
-        header.resize(16, 0);
-        header.extend_from_slice(&2u16.to_le_bytes()); // e_type: executable
-        header.extend_from_slice(&machine.to_le_bytes());
-        header.resize(64, 0);
-        header
-    }
+    use crate::elf::tests::elf;
+    use crate::elf::{EM_AARCH64, EM_X86_64};
 
     fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
         let path = dir.join(name);

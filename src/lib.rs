@@ -5,10 +5,14 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod deno;
+pub mod elf;
 pub mod emulator;
+pub mod invocation;
 pub mod output;
 pub mod package;
+pub mod project;
 pub mod settings;
+pub mod template;
 
 use anyhow::Result;
 
@@ -63,19 +67,19 @@ pub async fn shutdown_signal() -> &'static str {
 /// Runs one parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> Result<i32> {
     let ui = Ui::new(cli.global.output, cli.global.quiet);
-    let global = &cli.global;
+    let input = cli.command.settings_input(&cli.from_env);
     match &cli.command {
-        Command::Init(args) => commands::init::run(global, args, &ui),
-        Command::Create(args) => stop_on_signal(commands::create::run(global, args, &ui)).await,
-        Command::Update(args) => stop_on_signal(commands::update::run(global, args, &ui)).await,
+        Command::Init(args) => commands::init::run(args, &ui),
+        Command::Create(args) => stop_on_signal(commands::create::run(&input, args, &ui)).await,
+        Command::Update(args) => stop_on_signal(commands::update::run(&input, args, &ui)).await,
         // The local runtime and server stop their child processes on a signal themselves.
-        Command::Invoke(args) if args.local => commands::invoke::run(global, args, &ui).await,
-        Command::Invoke(args) => stop_on_signal(commands::invoke::run(global, args, &ui)).await,
+        Command::Invoke(args) if args.local => commands::invoke::run(&input, args, &ui).await,
+        Command::Invoke(args) => stop_on_signal(commands::invoke::run(&input, args, &ui)).await,
         Command::PublishLayer(args) => {
-            stop_on_signal(commands::publish_layer::run(global, args, &ui)).await
+            stop_on_signal(commands::publish_layer::run(&input, args, &ui)).await
         }
-        Command::Delete(args) => stop_on_signal(commands::delete::run(global, args, &ui)).await,
-        Command::Serve(args) => commands::serve::run(global, args, &ui).await,
+        Command::Delete(args) => stop_on_signal(commands::delete::run(&input, args, &ui)).await,
+        Command::Serve(args) => commands::serve::run(&input, args, &ui).await,
     }
 }
 

@@ -1,13 +1,12 @@
 //! The `lambda-rt` binary: parse the command line, set up logging, run, print the error chain once,
 //! and turn the outcome into an exit code.
 
-use clap::Parser;
 use lambda_rt::cli::Cli;
 use lambda_rt::{exit_code, Interrupted, InterruptedRemote, UsageError};
 use tracing_subscriber::EnvFilter;
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     init_logging(cli.global.verbose, cli.global.quiet);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

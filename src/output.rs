@@ -196,3 +196,30 @@ impl Drop for Waiting {
         }
     }
 }
+
+/// A size for people, in the units Lambda's limits are written in ("50 MB" = 50 × 1024 × 1024
+/// bytes): `1.5 MB`, `312 kB`. The one size formatter of lambda-rt.
+pub fn human_size(bytes: u64) -> String {
+    humansize::format_size(bytes, humansize::WINDOWS)
+}
+
+/// [`human_size`] with the exact byte count, for limits where the last byte matters.
+pub fn exact_size(bytes: u64) -> String {
+    if bytes < 1024 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{} ({bytes} bytes)", human_size(bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_use_lambdas_units() {
+        assert_eq!(human_size(50 * 1024 * 1024), "50 MB");
+        assert_eq!(exact_size(1000), "1000 bytes");
+        assert_eq!(exact_size(1536 * 1024), "1.50 MB (1572864 bytes)");
+    }
+}

@@ -11,7 +11,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use common::*;
-use lambda_rt::cli::{FunctionArgs, GlobalArgs};
 use lambda_rt::emulator::{Environment, Worker};
 use lambda_rt::settings::Settings;
 
@@ -61,19 +60,9 @@ export const notAFunction = 42;
 "#;
 
 fn settings(project: &Path, handler: &str, timeout: i64) -> Settings {
-    let global = GlobalArgs {
-        region: Some("eu-west-1".into()),
-        quiet: true,
-        ..Default::default()
-    };
-    let args = FunctionArgs {
-        project_dir: Some(project.to_path_buf()),
-        handler: Some(handler.into()),
-        timeout: Some(timeout),
-        deno: Some(deno_path()),
-        ..Default::default()
-    };
-    Settings::resolve(&global, &args).unwrap()
+    let mut settings = local_settings(project, handler, timeout);
+    settings.deno = Some(deno_path());
+    settings
 }
 
 fn project() -> Project {

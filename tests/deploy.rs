@@ -465,7 +465,7 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
     record_bad_input(&["create (no function/ directory)"], &out);
     assert_exit(&out, 2);
     assert!(
-        stderr(&out).contains("function directory"),
+        stderr(&out).contains("`function/` does not exist"),
         "{}",
         stderr(&out)
     );

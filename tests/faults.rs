@@ -236,7 +236,10 @@ fn cycle(
             .map(|a| a.to_string())
             .collect();
         all.extend(["--function-name".to_string(), function.to_string()]);
-        all.extend(role.iter().map(|a| a.to_string()));
+        // Only the commands that deal with the role take role flags.
+        if matches!(args[0], "create" | "update" | "delete") {
+            all.extend(role.iter().map(|a| a.to_string()));
+        }
         all
     };
     let steps: Vec<(&str, Vec<String>)> = vec![
@@ -452,12 +455,7 @@ async fn a_fault_retries_cannot_outlast_names_the_step_and_the_next_run_converge
         .await
         .unwrap();
     let local = {
-        let global = lambda_rt::cli::GlobalArgs::default();
-        let args = lambda_rt::cli::FunctionArgs {
-            project_dir: Some(project.path().to_path_buf()),
-            ..Default::default()
-        };
-        let settings = lambda_rt::settings::Settings::resolve(&global, &args).unwrap();
+        let settings = settings_with(project.path(), |_| {});
         lambda_rt::package::function_zip(&settings, true)
             .unwrap()
             .code_sha256

@@ -6,9 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use lambda_rt::cli::{FunctionArgs, GlobalArgs};
 use lambda_rt::package;
-use lambda_rt::settings::Settings;
 
 const FUNCTION: &str = "bash-runtime";
 const LAYER: &str = "bash-runtime-layer";
@@ -20,12 +18,7 @@ fn json(output: &std::process::Output) -> serde_json::Value {
 
 /// The CodeSha256 and size of the project's function zip, built by lambda-rt's own packager.
 fn function_zip(project: &Path, with_bootstrap: bool) -> (String, i64) {
-    let global = GlobalArgs::default();
-    let args = FunctionArgs {
-        project_dir: Some(project.to_path_buf()),
-        ..Default::default()
-    };
-    let settings = Settings::resolve(&global, &args).unwrap();
+    let settings = settings_with(project, |_| {});
     let zip = package::function_zip(&settings, with_bootstrap).unwrap();
     (zip.code_sha256, zip.bytes.len() as i64)
 }
@@ -429,7 +422,7 @@ async fn bad_input_is_refused_before_any_change() {
     record_bad_input(&["publish-layer --no-attach (no runtime/ directory)"], &out);
     assert_exit(&out, 2);
     assert!(
-        stderr(&out).contains("runtime directory"),
+        stderr(&out).contains("`runtime/` does not exist"),
         "{}",
         stderr(&out)
     );

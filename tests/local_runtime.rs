@@ -9,23 +9,11 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use common::*;
-use lambda_rt::cli::{FunctionArgs, GlobalArgs};
 use lambda_rt::emulator::{Environment, Worker};
 use lambda_rt::settings::Settings;
 
 fn settings(project: &Path, handler: &str, timeout: i64) -> Settings {
-    let global = GlobalArgs {
-        region: Some("eu-west-1".into()),
-        quiet: true,
-        ..Default::default()
-    };
-    let args = FunctionArgs {
-        project_dir: Some(project.to_path_buf()),
-        handler: Some(handler.into()),
-        timeout: Some(timeout),
-        ..Default::default()
-    };
-    Settings::resolve(&global, &args).unwrap()
+    local_settings(project, handler, timeout)
 }
 
 /// A scratch project with an extra handler file `function/test.sh`.

@@ -6,19 +6,9 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use lambda_rt::cli::{FunctionArgs, GlobalArgs};
 use lambda_rt::package;
-use lambda_rt::settings::Settings;
 
 const BUCKET: &str = "lambda-rt-staging";
-
-fn settings(project: &Path, extra: FunctionArgs) -> Settings {
-    let args = FunctionArgs {
-        project_dir: Some(project.to_path_buf()),
-        ..extra
-    };
-    Settings::resolve(&GlobalArgs::default(), &args).unwrap()
-}
 
 async fn create_bucket(moto: &Moto) -> aws_sdk_s3::Client {
     let s3 = moto.s3().await;
@@ -109,13 +99,9 @@ async fn create_and_update_a_function_zip_over_50_mb_through_s3() {
         stderr(&out)
     );
     let local = package::function_zip(
-        &settings(
-            project.path(),
-            FunctionArgs {
-                s3_bucket: Some(BUCKET.into()),
-                ..Default::default()
-            },
-        ),
+        &settings_with(project.path(), |input| {
+            input.staging.s3_bucket = Some(BUCKET.into())
+        }),
         true,
     )
     .unwrap();
@@ -233,13 +219,7 @@ async fn publish_layer_stages_the_deno_layer_in_s3_and_a_rerun_uploads_nothing()
 
     // A new function carries the whole runtime, Deno included.
     assert_exit(&run(&["create"]), 0);
-    let with_runtime = settings(
-        project.path(),
-        FunctionArgs {
-            deno: Some(deno_path()),
-            ..Default::default()
-        },
-    );
+    let with_runtime = settings_with(project.path(), |input| input.deno.deno = Some(deno_path()));
     let zip = package::function_zip(&with_runtime, true).unwrap();
     assert_eq!(
         zip.entry_names,
@@ -344,7 +324,7 @@ async fn publish_layer_stages_the_deno_layer_in_s3_and_a_rerun_uploads_nothing()
     );
     assert!(moto.calls().is_empty(), "{:?}", moto.calls());
 
-    let out = run(&["delete"]);
+    let out = lambda_rt(project.path(), &env, &["delete", "--s3-bucket", BUCKET]);
     assert_exit(&out, 0);
     assert!(keys(&s3).await.is_empty());
 }

@@ -380,7 +380,9 @@ async fn a_no_op_create_makes_only_read_calls() {
     };
     let settings = lambda_rt::settings::Settings {
         project_dir: ".".into(),
+        in_project: true,
         function_name: "f".into(),
+        function_name_origin: lambda_rt::settings::Origin::Default,
         role: lambda_rt::settings::RoleChoice::Managed("f-role".into()),
         layer_name: "f-layer".into(),
         handler: "function.handler".into(),

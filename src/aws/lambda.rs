@@ -21,6 +21,7 @@ use base64::Engine;
 
 use super::{retry, sdk_failure, Retried, Timing};
 use crate::aws::s3::Upload;
+use crate::invocation::InvokeOutcome;
 use crate::output::{Action, ResourceReport, Ui};
 use crate::package::Package;
 use crate::settings::{Architecture, Settings};
@@ -180,17 +181,6 @@ pub fn diff(
             .push(format!("environment ({})", keys.join(", ")));
     }
     diff
-}
-
-/// The result of an Invoke call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvokeOutcome {
-    pub payload: Vec<u8>,
-    /// `Handled` or `Unhandled` when the function reported an error.
-    pub function_error: Option<String>,
-    /// The decoded log tail (last 4 KB), when asked for.
-    pub log_tail: Option<String>,
-    pub executed_version: Option<String>,
 }
 
 /// Lambda operations with the waits and retries they need.

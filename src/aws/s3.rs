@@ -14,7 +14,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 
 use super::{describe, sdk_failure};
-use crate::output::{Action, ResourceReport, Ui};
+use crate::output::{human_size, Action, ResourceReport, Ui};
 use crate::package::Package;
 use crate::settings::S3Staging;
 
@@ -113,7 +113,7 @@ impl<'a> Stager<'a> {
         }
         let _waiting = self.ui.waiting(format!(
             "uploading {} to s3://{bucket}/{key}",
-            human_size(package.bytes.len())
+            human_size(package.bytes.len() as u64)
         ));
         self.client
             .put_object()
@@ -196,8 +196,4 @@ impl<'a> Stager<'a> {
             error
         }
     }
-}
-
-fn human_size(bytes: usize) -> String {
-    format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
 }

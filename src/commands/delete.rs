@@ -7,12 +7,12 @@ use anyhow::Result;
 use crate::aws::lambda::Lambda;
 use crate::aws::layer::Layers;
 use crate::aws::{iam, logs, Clients, Timing};
-use crate::cli::{DeleteArgs, GlobalArgs};
+use crate::cli::{DeleteArgs, SettingsInput};
 use crate::output::{Action, Report, ResourceReport, Ui};
 use crate::settings::{RoleChoice, Settings};
 
-pub async fn run(global: &GlobalArgs, args: &DeleteArgs, ui: &Ui) -> Result<i32> {
-    let settings = Settings::resolve(global, &args.function)?;
+pub async fn run(input: &SettingsInput, args: &DeleteArgs, ui: &Ui) -> Result<i32> {
+    let settings = Settings::resolve(input)?;
     let clients = Clients::load(&settings.aws).await?;
     let dry_run = args.dry_run;
     let lambda = Lambda {

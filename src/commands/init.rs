@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::cli::{GlobalArgs, InitArgs, OutputFormat};
+use crate::cli::{InitArgs, OutputFormat};
 use crate::output::Ui;
-use crate::settings::{validate_function_name, Template, CONFIG_FILE};
+use crate::settings::{validate, Origin, Template, CONFIG_FILE};
 use crate::UsageError;
 
 /// One file of a template.
@@ -70,13 +70,13 @@ struct FileReport {
     action: &'static str,
 }
 
-pub fn run(global: &GlobalArgs, args: &InitArgs, ui: &Ui) -> Result<i32> {
+pub fn run(args: &InitArgs, ui: &Ui) -> Result<i32> {
     let dir = &args.dir;
     let function_name = match &args.function_name {
         Some(name) => name.clone(),
         None => default_function_name(dir)?,
     };
-    validate_function_name(&function_name)?;
+    validate::function_name(&function_name, &Origin::Flag("--function-name".into()))?;
 
     let templates = match args.template {
         Template::Bash => BASH_FILES,
@@ -130,7 +130,7 @@ pub fn run(global: &GlobalArgs, args: &InitArgs, ui: &Ui) -> Result<i32> {
         });
     }
 
-    if global.output == OutputFormat::Json {
+    if ui.format == OutputFormat::Json {
         let report = InitReport {
             command: "init",
             project_dir: dir.clone(),
@@ -154,7 +154,7 @@ fn default_function_name(dir: &Path) -> Result<String> {
         .next_back()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .unwrap_or_default();
-    if validate_function_name(&name).is_ok() {
+    if validate::function_name(&name, &Origin::Default).is_ok() {
         Ok(name)
     } else {
         Err(UsageError(format!(

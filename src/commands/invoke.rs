@@ -6,19 +6,22 @@ use std::io::{IsTerminal, Read, Write};
 
 use anyhow::{Context, Result};
 
-use crate::aws::lambda::{InvokeOutcome, Lambda};
+use crate::aws::lambda::Lambda;
 use crate::aws::{Clients, Timing};
-use crate::cli::{GlobalArgs, InvokeArgs, OutputFormat};
+use crate::cli::{InvokeArgs, OutputFormat, SettingsInput};
 use crate::emulator::api::MAX_EVENT_BYTES;
+use crate::invocation::InvokeOutcome;
 use crate::output::Ui;
+use crate::project;
 use crate::settings::Settings;
 use crate::{emulator, exit_code, UsageError};
 
-pub async fn run(global: &GlobalArgs, args: &InvokeArgs, ui: &Ui) -> Result<i32> {
-    let settings = Settings::resolve(global, &args.function)?;
+pub async fn run(input: &SettingsInput, args: &InvokeArgs, ui: &Ui) -> Result<i32> {
+    let settings = Settings::resolve(input)?;
     let payload = read_payload(args)?;
     let outcome = if args.local {
-        settings.check_project_files()?;
+        project::check_project_files(&settings)?;
+        project::check_runs_here(&settings)?;
         emulator::invoke_once(&settings, payload).await?
     } else {
         let clients = Clients::load(&settings.aws).await?;

@@ -15,23 +15,24 @@ use anyhow::{anyhow, Result};
 use crate::aws::lambda::{FunctionSpec, Lambda};
 use crate::aws::layer::{self, LayerVersion, Layers};
 use crate::aws::{s3, Clients, Timing};
-use crate::cli::{GlobalArgs, PublishLayerArgs, SharePrincipal};
+use crate::cli::{PublishLayerArgs, SettingsInput, SharePrincipal};
 use crate::output::{Action, LayerSummary, Report, ResourceReport, Ui};
 use crate::package::{self, FunctionCode, Package};
+use crate::project;
 use crate::settings::Settings;
 
 /// Lambda's limit on the number of layers of one function.
 pub const MAX_LAYERS_PER_FUNCTION: usize = 5;
 
-pub async fn run(global: &GlobalArgs, args: &PublishLayerArgs, ui: &Ui) -> Result<i32> {
-    let settings = Settings::resolve(global, &args.function)?;
+pub async fn run(input: &SettingsInput, args: &PublishLayerArgs, ui: &Ui) -> Result<i32> {
+    let settings = Settings::resolve(input)?;
     let attach = !args.no_attach;
     // Everything local is checked and zipped before the first AWS call.
     let code = if attach || args.detach {
-        settings.check_project_files()?;
+        project::check_project_files(&settings)?;
         Some(FunctionCode::build(&settings)?)
     } else {
-        settings.check_runtime_files()?;
+        project::check_runtime_files(&settings)?;
         None
     };
     let clients = Clients::load(&settings.aws).await?;

@@ -20,17 +20,19 @@ use axum::Router;
 use base64::Engine;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::cli::{GlobalArgs, ServeArgs};
+use crate::cli::{ServeArgs, SettingsInput};
 use crate::emulator::{api::MAX_EVENT_BYTES, Environment, Worker};
 use crate::output::Ui;
+use crate::project;
 use crate::settings::Settings;
 
 /// Lambda returns at most the last 4 KB of the log with `LogType: Tail`.
 const LOG_TAIL_BYTES: usize = 4096;
 
-pub async fn run(global: &GlobalArgs, args: &ServeArgs, ui: &Ui) -> Result<i32> {
-    let settings = Settings::resolve(global, &args.function)?;
-    settings.check_project_files()?;
+pub async fn run(input: &SettingsInput, args: &ServeArgs, ui: &Ui) -> Result<i32> {
+    let settings = Settings::resolve(input)?;
+    project::check_project_files(&settings)?;
+    project::check_runs_here(&settings)?;
     if args.concurrency == 0 {
         return Err(crate::UsageError("--concurrency must be at least 1".into()).into());
     }
@@ -283,7 +285,7 @@ async fn run_one(
     payload: Bytes,
     client_context: Option<String>,
     want_log: bool,
-) -> Result<(crate::aws::lambda::InvokeOutcome, String)> {
+) -> Result<(crate::invocation::InvokeOutcome, String)> {
     let slot = pool
         .slots
         .acquire()

@@ -5,14 +5,15 @@ use anyhow::{anyhow, Result};
 
 use crate::aws::lambda::{FunctionSpec, Lambda};
 use crate::aws::{Clients, Timing};
-use crate::cli::{DeployArgs, GlobalArgs};
+use crate::cli::{DeployArgs, SettingsInput};
 use crate::output::{Report, Ui};
 use crate::package::FunctionCode;
+use crate::project;
 use crate::settings::{RoleChoice, Settings};
 
-pub async fn run(global: &GlobalArgs, args: &DeployArgs, ui: &Ui) -> Result<i32> {
-    let settings = Settings::resolve(global, &args.function)?;
-    settings.check_project_files()?;
+pub async fn run(input: &SettingsInput, args: &DeployArgs, ui: &Ui) -> Result<i32> {
+    let settings = Settings::resolve(input)?;
+    project::check_project_files(&settings)?;
     let code = FunctionCode::build(&settings)?;
     let clients = Clients::load(&settings.aws).await?;
     let report = update(

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use axum::body::Bytes;
 
-use crate::aws::lambda::InvokeOutcome;
 use crate::deno::{self, DenoSource};
+use crate::invocation::InvokeOutcome;
 use crate::package;
 use crate::settings::Settings;
 use api::{InvocationResult, RuntimeApi};
@@ -50,7 +50,7 @@ impl Environment {
             package::runtime_dir_entries(settings)?,
             package::Limits::for_settings(settings),
         )?;
-        let host = deno::host_architecture().unwrap_or(settings.architecture);
+        let host = crate::elf::host_architecture().unwrap_or(settings.architecture);
         let deno = deno::resolve(settings, host)?;
         let dir = tempfile::Builder::new()
             .prefix("lambda-rt-local.")

@@ -577,3 +577,28 @@ pub fn endpoint_env(url: &str) -> Vec<(String, String)> {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect()
 }
+
+/// The settings lambda-rt resolves for `project` (lambda-rt.toml included) with `edit` applied to
+/// the command-line inputs first.
+pub fn settings_with(
+    project: &Path,
+    edit: impl FnOnce(&mut lambda_rt::cli::SettingsInput),
+) -> lambda_rt::settings::Settings {
+    let mut input = lambda_rt::cli::SettingsInput::default();
+    input.project.project_dir = Some(project.to_path_buf());
+    edit(&mut input);
+    lambda_rt::settings::Settings::resolve(&input).unwrap()
+}
+
+/// Settings for a local run of `handler` with `timeout` seconds, in region eu-west-1.
+pub fn local_settings(
+    project: &Path,
+    handler: &str,
+    timeout: i64,
+) -> lambda_rt::settings::Settings {
+    settings_with(project, |input| {
+        input.aws.region = Some("eu-west-1".into());
+        input.config.handler = Some(handler.into());
+        input.config.timeout = Some(timeout);
+    })
+}

@@ -1,0 +1,293 @@
+//! Which files go into a zip: everything under a directory of the project, minus `.lambdaignore`
+//! patterns, each with an explicit mode.
+//!
+//! Symbolic links (to files or directories, at any depth) are followed only when they resolve
+//! inside the project: a link to a home directory, a dangling link or a link loop is refused with
+//! its name and target, so a deployment can never pick up files from elsewhere on the machine.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use super::{Entry, IGNORE_FILE};
+use crate::UsageError;
+
+/// Lists the files under `dir` (a directory of the project at `project_dir`) as zip entries named
+/// relative to `dir`, honouring `.lambdaignore`. Executable files are stored 0755, all others 0644:
+/// no setuid, setgid or sticky bit, and nothing that depends on the local umask.
+pub fn collect_dir(dir: &Path, project_dir: &Path) -> Result<Vec<Entry>> {
+    let root = project_dir.canonicalize().with_context(|| {
+        format!(
+            "failed to read the project directory `{}`",
+            project_dir.display()
+        )
+    })?;
+    let shown = |path: &Path| shown(path, project_dir);
+    if dir.symlink_metadata().is_ok_and(|m| m.is_symlink()) {
+        check_link(dir, &root, &shown)?;
+    }
+    let mut entries = Vec::new();
+    let walker = ignore::WalkBuilder::new(dir)
+        .standard_filters(false)
+        .add_custom_ignore_filename(IGNORE_FILE)
+        .follow_links(true)
+        .build();
+    for item in walker {
+        let item = item.map_err(|e| walk_error(&e, dir, &root, &shown))?;
+        let path = item.path();
+        if path == dir {
+            continue;
+        }
+        // Checked before anything else: a linked directory is where a walk would leave the project.
+        if item.path_is_symlink() {
+            check_link(path, &root, &shown)?;
+        }
+        if item.file_type().is_some_and(|t| t.is_dir()) || item.file_name() == IGNORE_FILE {
+            continue;
+        }
+        let relative = path
+            .strip_prefix(dir)
+            .expect("the walker yields paths under its root");
+        let name = zip_name(relative)?;
+        let metadata =
+            std::fs::metadata(path).with_context(|| format!("failed to read `{}`", shown(path)))?;
+        let executable = metadata.permissions().mode() & 0o111 != 0;
+        entries.push(Entry {
+            name,
+            source: path.to_path_buf(),
+            mode: if executable { 0o755 } else { 0o644 },
+        });
+    }
+    Ok(entries)
+}
+
+/// `path` relative to the project directory, as the user knows it.
+fn shown(path: &Path, project_dir: &Path) -> String {
+    path.strip_prefix(project_dir)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Refuses a link that leads outside the project, nowhere, or round in circles.
+fn check_link(path: &Path, root: &Path, shown: &dyn Fn(&Path) -> String) -> Result<()> {
+    let target = std::fs::read_link(path)
+        .map(|t| t.display().to_string())
+        .unwrap_or_else(|_| "?".into());
+    match path.canonicalize() {
+        Ok(resolved) if resolved.starts_with(root) => Ok(()),
+        Ok(resolved) => Err(UsageError(format!(
+            "`{}` is a symbolic link to `{}`, outside the project: lambda-rt only follows links \
+             that stay inside the project, so nothing from elsewhere on this machine is uploaded; \
+             copy the files in instead, or leave the link out with .lambdaignore",
+            shown(path),
+            resolved.display()
+        ))
+        .into()),
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => Err(loop_error(path, shown)),
+        Err(_) => Err(UsageError(format!(
+            "`{}` is a symbolic link to `{target}`, which does not exist: fix or remove the link",
+            shown(path)
+        ))
+        .into()),
+    }
+}
+
+fn loop_error(path: &Path, shown: &dyn Fn(&Path) -> String) -> anyhow::Error {
+    UsageError(format!(
+        "`{}` is a symbolic link loop (following it leads back to where it started): remove the link",
+        shown(path)
+    ))
+    .into()
+}
+
+/// Explains a failed step of the walk: a link loop, a broken link, or an unreadable file.
+fn walk_error(
+    error: &ignore::Error,
+    dir: &Path,
+    root: &Path,
+    shown: &dyn Fn(&Path) -> String,
+) -> anyhow::Error {
+    let mut current = error;
+    let mut path: Option<PathBuf> = None;
+    loop {
+        match current {
+            ignore::Error::Loop { child, .. } => return loop_error(child, shown),
+            ignore::Error::WithPath { path: p, err } => {
+                path = Some(p.clone());
+                current = err;
+            }
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                current = err;
+            }
+            _ => break,
+        }
+    }
+    if let Some(path) = &path {
+        if path.symlink_metadata().is_ok_and(|m| m.is_symlink()) {
+            if let Err(refused) = check_link(path, root, shown) {
+                return refused;
+            }
+        }
+    }
+    let place = path.as_deref().unwrap_or(dir);
+    anyhow::anyhow!("failed to list `{}`: {error}", shown(place))
+}
+
+/// Turns a relative path into a zip entry name, refusing anything that could escape the zip root.
+fn zip_name(relative: &Path) -> Result<String> {
+    let mut parts = Vec::new();
+    for component in relative.components() {
+        match component {
+            std::path::Component::Normal(part) => match part.to_str() {
+                Some(part) => parts.push(part),
+                None => bail!(UsageError(format!(
+                    "`{}` is not valid UTF-8: rename it, zip entry names must be UTF-8",
+                    relative.display()
+                ))),
+            },
+            _ => bail!("`{}` would escape the zip root", relative.display()),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn write(path: &Path, text: &str, mode: u32) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    fn names(dir: &Path, project: &Path) -> Vec<String> {
+        let mut names: Vec<_> = collect_dir(dir, project)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn refusal(dir: &Path, project: &Path) -> String {
+        let err = collect_dir(dir, project).unwrap_err();
+        assert!(err.downcast_ref::<UsageError>().is_some(), "{err:#}");
+        format!("{err:#}")
+    }
+
+    #[test]
+    fn lambdaignore_patterns_are_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("function");
+        write(&f.join(".lambdaignore"), "*.log\nbuild/\n", 0o644);
+        write(&f.join("function.sh"), "x", 0o644);
+        write(&f.join("debug.log"), "x", 0o644);
+        write(&f.join("build/out"), "x", 0o644);
+        write(&f.join("lib/keep.sh"), "x", 0o644);
+        assert_eq!(names(&f, dir.path()), vec!["function.sh", "lib/keep.sh"]);
+    }
+
+    #[test]
+    fn modes_are_0755_or_0644_without_special_bits() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("function");
+        write(&f.join("setuid"), "x", 0o4755);
+        write(&f.join("sticky"), "x", 0o1644);
+        write(&f.join("private"), "x", 0o600);
+        let mut modes: Vec<_> = collect_dir(&f, dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.name, e.mode))
+            .collect();
+        modes.sort();
+        assert_eq!(
+            modes,
+            vec![
+                ("private".to_string(), 0o644),
+                ("setuid".to_string(), 0o755),
+                ("sticky".to_string(), 0o644)
+            ]
+        );
+    }
+
+    #[test]
+    fn links_outside_the_project_are_refused_at_any_depth() {
+        let outside = tempfile::tempdir().unwrap();
+        write(&outside.path().join("secret"), "s", 0o644);
+        write(&outside.path().join("home/.ssh/id_rsa"), "key", 0o600);
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("function");
+        write(&f.join("function.sh"), "x", 0o644);
+
+        // A link to a file outside.
+        symlink(outside.path().join("secret"), f.join("link")).unwrap();
+        let text = refusal(&f, dir.path());
+        assert!(text.contains("function/link"), "{text}");
+        assert!(text.contains("outside the project"), "{text}");
+        std::fs::remove_file(f.join("link")).unwrap();
+
+        // A link to a directory outside, nested.
+        std::fs::create_dir_all(f.join("lib")).unwrap();
+        symlink(outside.path().join("home"), f.join("lib/vendor")).unwrap();
+        let text = refusal(&f, dir.path());
+        assert!(text.contains("function/lib/vendor"), "{text}");
+        assert!(
+            text.contains(
+                &outside
+                    .path()
+                    .join("home")
+                    .canonicalize()
+                    .unwrap()
+                    .display()
+                    .to_string()
+            ),
+            "{text}"
+        );
+        std::fs::remove_file(f.join("lib/vendor")).unwrap();
+
+        // Links that stay inside are followed.
+        write(&dir.path().join("shared/util.sh"), "u", 0o644);
+        symlink(dir.path().join("shared"), f.join("shared")).unwrap();
+        symlink(f.join("function.sh"), f.join("alias.sh")).unwrap();
+        assert_eq!(
+            names(&f, dir.path()),
+            vec!["alias.sh", "function.sh", "shared/util.sh"]
+        );
+    }
+
+    #[test]
+    fn dangling_links_and_loops_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("function");
+        write(&f.join("function.sh"), "x", 0o644);
+        symlink(dir.path().join("nowhere"), f.join("dangling")).unwrap();
+        let text = refusal(&f, dir.path());
+        assert!(text.contains("function/dangling"), "{text}");
+        std::fs::remove_file(f.join("dangling")).unwrap();
+
+        symlink(f.join("self"), f.join("self")).unwrap();
+        let text = refusal(&f, dir.path());
+        assert!(text.contains("loop"), "{text}");
+        std::fs::remove_file(f.join("self")).unwrap();
+
+        symlink(&f, f.join("again")).unwrap();
+        let text = refusal(&f, dir.path());
+        assert!(text.contains("function/again"), "{text}");
+        assert!(text.contains("loop"), "{text}");
+    }
+
+    #[test]
+    fn a_linked_function_directory_must_stay_inside_too() {
+        let outside = tempfile::tempdir().unwrap();
+        write(&outside.path().join("function.sh"), "x", 0o644);
+        let dir = tempfile::tempdir().unwrap();
+        symlink(outside.path(), dir.path().join("function")).unwrap();
+        let text = refusal(&dir.path().join("function"), dir.path());
+        assert!(text.contains("outside the project"), "{text}");
+    }
+}

@@ -1,0 +1,288 @@
+//! Deterministic deployment zips and their CodeSha256: what goes in ([`collect`]), how it is zipped
+//! ([`archive`]), and the two zips lambda-rt deploys — the function code (with or without the runtime)
+//! and the runtime layer.
+//!
+//! The same input files always give the same bytes: entries are sorted by name, every entry has
+//! the zip epoch (1980-01-01 00:00) as its time, and modes are explicit (`bootstrap` and executable
+//! files 0755, everything else 0644, whatever the local umask). That is what lets `update` compare
+//! the local CodeSha256 with the function's and skip the upload, with no local state file.
+
+pub mod archive;
+pub mod collect;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use anyhow::Result;
+
+use crate::deno::{self, DenoSource};
+use crate::settings::{Architecture, Settings, Template};
+use crate::UsageError;
+pub use archive::{build_zip, code_sha256, extract};
+pub use collect::collect_dir;
+
+/// Files named like this in `function/` (in any directory) list patterns to leave out of the zip.
+pub const IGNORE_FILE: &str = ".lambdaignore";
+
+/// Lambda's direct-upload limit for a zip (50 MB).
+pub const MAX_ZIPPED_BYTES: u64 = 50 * 1024 * 1024;
+/// Lambda's limit on unzipped code, layers included (250 MB).
+pub const MAX_UNZIPPED_BYTES: u64 = 250 * 1024 * 1024;
+
+/// Size limits a package must respect.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub zipped: u64,
+    pub unzipped: u64,
+}
+
+impl Limits {
+    /// Lambda's limits for how the project deploys: through S3 a zip may be larger than 50 MB
+    /// (the 250 MB unzipped limit still holds).
+    pub fn for_settings(settings: &Settings) -> Self {
+        Limits {
+            zipped: if settings.s3.is_some() {
+                u64::MAX
+            } else {
+                MAX_ZIPPED_BYTES
+            },
+            unzipped: MAX_UNZIPPED_BYTES,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            zipped: MAX_ZIPPED_BYTES,
+            unzipped: MAX_UNZIPPED_BYTES,
+        }
+    }
+}
+
+/// One file to put in a zip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Name inside the zip, `/`-separated, relative to the zip root.
+    pub name: String,
+    /// Where the bytes come from.
+    pub source: PathBuf,
+    /// Unix mode bits stored in the zip.
+    pub mode: u32,
+}
+
+/// A built zip.
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub bytes: Vec<u8>,
+    /// base64(sha256(bytes)), the form Lambda reports as CodeSha256.
+    pub code_sha256: String,
+    pub unzipped_size: u64,
+    pub entry_names: Vec<String>,
+}
+
+/// The function's files and its runtime's, collected and checked once, zipped on demand.
+///
+/// Whether the deployed zip carries the runtime (`runtime/`, `bootstrap` at its root) depends on
+/// the function's remote configuration (a runtime layer attached or not), which is only known after
+/// a read; [`FunctionCode::package`] then builds the right zip, once. The Deno binary of a Deno
+/// project is only looked for when the zip with the runtime is wanted, so updating the handler of a
+/// function whose runtime is in a layer needs no local Deno.
+#[derive(Debug)]
+pub struct FunctionCode {
+    files: Vec<Entry>,
+    runtime: Vec<Entry>,
+    /// The settings to find the Deno binary with, for projects that may need one.
+    deno_for: Option<Settings>,
+    limits: Limits,
+    with_runtime: OnceLock<Package>,
+    without_runtime: OnceLock<Package>,
+}
+
+impl FunctionCode {
+    /// Collects `function/` and `runtime/` (minus `.lambdaignore` patterns).
+    pub fn build(settings: &Settings) -> Result<Self> {
+        let files = collect_dir(&settings.function_dir(), &settings.project_dir)?;
+        let runtime = runtime_dir_entries(settings)?;
+        let mut code = Self::from_entries(files, runtime, Limits::for_settings(settings))?;
+        if settings.template == Template::Deno || settings.deno.is_some() {
+            code.deno_for = Some(settings.clone());
+        }
+        Ok(code)
+    }
+
+    /// The same from explicit entries (for tests).
+    pub fn from_entries(files: Vec<Entry>, runtime: Vec<Entry>, limits: Limits) -> Result<Self> {
+        if let Some(clash) = files
+            .iter()
+            .find(|f| runtime.iter().any(|r| r.name == f.name))
+        {
+            return Err(UsageError(format!(
+                "`{}` would replace runtime/{} in the function zip, where Lambda expects the \
+                 runtime's file; rename or remove it",
+                clash.source.display(),
+                clash.name
+            ))
+            .into());
+        }
+        Ok(FunctionCode {
+            files,
+            runtime,
+            deno_for: None,
+            limits,
+            with_runtime: OnceLock::new(),
+            without_runtime: OnceLock::new(),
+        })
+    }
+
+    /// The zip to deploy: only `function/` while the runtime comes from a layer (a bootstrap in
+    /// the function code would win over the layer's), `function/` plus the runtime otherwise.
+    pub fn package(&self, runtime_in_layer: bool) -> Result<&Package> {
+        let (cell, entries) = if runtime_in_layer {
+            (&self.without_runtime, self.files.clone())
+        } else {
+            let mut entries = self.files.clone();
+            entries.extend(self.runtime.iter().cloned());
+            if let Some(settings) = &self.deno_for {
+                add_deno(&mut entries, settings, settings.architecture)?;
+            }
+            (&self.with_runtime, entries)
+        };
+        if let Some(package) = cell.get() {
+            return Ok(package);
+        }
+        let package = build_zip(entries, self.limits)?;
+        Ok(cell.get_or_init(|| package))
+    }
+}
+
+/// Builds the function zip: `function/` (minus `.lambdaignore` patterns), plus the runtime
+/// (as [`layer_zip`] has it) when `with_runtime`.
+pub fn function_zip(settings: &Settings, with_runtime: bool) -> Result<Package> {
+    let code = FunctionCode::build(settings)?;
+    Ok(code.package(!with_runtime)?.clone())
+}
+
+/// Builds the runtime layer zip: everything in `runtime/` (minus `.lambdaignore` patterns), which
+/// Lambda extracts to `/opt`, plus `bin/deno` for a Deno project. `bootstrap` and files under
+/// `bin/` are always executable.
+pub fn layer_zip(settings: &Settings) -> Result<Package> {
+    let mut entries = runtime_dir_entries(settings)?;
+    add_deno(&mut entries, settings, settings.architecture)?;
+    build_zip(entries, Limits::for_settings(settings))
+}
+
+/// The files of `runtime/` as zip entries (`bootstrap` and `bin/*` made executable), without the
+/// Deno binary that [`layer_zip`] adds; local runs link that in instead of copying it.
+pub fn runtime_dir_entries(settings: &Settings) -> Result<Vec<Entry>> {
+    let mut entries = collect_dir(&settings.runtime_dir(), &settings.project_dir)?;
+    if !entries.iter().any(|e| e.name == "bootstrap") {
+        return Err(UsageError(format!(
+            "`{}` is missing or left out by .lambdaignore: the runtime needs bootstrap at its root",
+            settings.bootstrap_path().display()
+        ))
+        .into());
+    }
+    for entry in &mut entries {
+        if entry.name == "bootstrap" || entry.name.starts_with("bin/") {
+            entry.mode = 0o755;
+        }
+    }
+    Ok(entries)
+}
+
+/// Adds the Deno binary as `bin/deno` when the project needs one from outside `runtime/`.
+fn add_deno(
+    entries: &mut Vec<Entry>,
+    settings: &Settings,
+    architecture: Architecture,
+) -> Result<()> {
+    if let Some(DenoSource::External(path)) = deno::resolve(settings, architecture)? {
+        entries.retain(|e| e.name != deno::LAYER_PATH);
+        entries.push(Entry {
+            name: deno::LAYER_PATH.to_string(),
+            source: path,
+            mode: 0o755,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    fn write(path: &Path, text: &str, mode: u32) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    fn modes(package: &Package) -> Vec<(String, u32)> {
+        let mut archive = zip::ZipArchive::new(Cursor::new(&package.bytes)).unwrap();
+        (0..archive.len())
+            .map(|i| {
+                let f = archive.by_index(i).unwrap();
+                (f.name().to_string(), f.unix_mode().unwrap() & 0o777)
+            })
+            .collect()
+    }
+
+    fn settings_for(dir: &Path) -> Settings {
+        let mut input = crate::cli::SettingsInput::default();
+        input.project.project_dir = Some(dir.to_path_buf());
+        Settings::resolve(&input).unwrap()
+    }
+
+    #[test]
+    fn layer_zip_holds_the_runtime_directory_with_executables() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path().join("runtime");
+        write(&r.join("bootstrap"), "#!/bin/bash", 0o600);
+        write(&r.join("bin/tool"), "#!/bin/sh", 0o644);
+        write(&r.join("lib/helper.sh"), "x", 0o644);
+        let layer = layer_zip(&settings_for(dir.path())).unwrap();
+        assert_eq!(
+            modes(&layer),
+            vec![
+                ("bin/tool".to_string(), 0o755),
+                ("bootstrap".to_string(), 0o755),
+                ("lib/helper.sh".to_string(), 0o644),
+            ]
+        );
+        // Deterministic like the function zip.
+        assert_eq!(
+            layer.code_sha256,
+            layer_zip(&settings_for(dir.path())).unwrap().code_sha256
+        );
+    }
+
+    #[test]
+    fn layer_zip_needs_a_bootstrap() {
+        let dir = tempfile::tempdir().unwrap();
+        write(&dir.path().join("runtime/other"), "x", 0o644);
+        let err = layer_zip(&settings_for(dir.path())).unwrap_err();
+        assert!(err.to_string().contains("bootstrap"), "{err}");
+    }
+
+    #[test]
+    fn function_code_with_and_without_bootstrap() {
+        let dir = tempfile::tempdir().unwrap();
+        write(&dir.path().join("runtime/bootstrap"), "#!/bin/bash", 0o755);
+        write(&dir.path().join("runtime/lib/helper.sh"), "y", 0o644);
+        write(&dir.path().join("function/function.sh"), "x", 0o644);
+        let code = FunctionCode::build(&settings_for(dir.path())).unwrap();
+        let with = code.package(false).unwrap();
+        let without = code.package(true).unwrap();
+        // Without a layer the function zip carries the whole runtime, as the layer would.
+        assert_eq!(
+            with.entry_names,
+            vec!["bootstrap", "function.sh", "lib/helper.sh"]
+        );
+        assert_eq!(without.entry_names, vec!["function.sh"]);
+        assert_ne!(with.code_sha256, without.code_sha256);
+    }
+}

@@ -1,0 +1,200 @@
+//! Where settings come from: `lambda-rt.toml` (with the line and column of every value, so an error
+//! can point at it), `LAMBDA_RT_*` variables and flags (told apart by [`crate::cli::Cli::parse_args`]),
+//! and defaults. [`Origin`] names a value's source in messages.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::cli::SettingsInput;
+use crate::template::Template;
+use crate::UsageError;
+
+pub const CONFIG_FILE: &str = "lambda-rt.toml";
+
+/// Where one setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A command-line flag, e.g. `--memory`.
+    Flag(String),
+    /// A `LAMBDA_RT_*` environment variable.
+    Env(String),
+    /// `lambda-rt.toml`, at this line and column (1-based).
+    File { line: usize, column: usize },
+    /// lambda-rt's built-in default.
+    Default,
+}
+
+impl Origin {
+    /// The origin of a value clap parsed for the argument `id` (a field name like `memory`).
+    pub fn of_arg(id: &str, input: &SettingsInput) -> Origin {
+        if input.from_env.contains(id) {
+            Origin::Env(format!("LAMBDA_RT_{}", id.to_ascii_uppercase()))
+        } else {
+            Origin::Flag(format!("--{}", id.replace('_', "-")))
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag(flag) => f.write_str(flag),
+            Origin::Env(var) => f.write_str(var),
+            Origin::File { line, column } => write!(f, "{CONFIG_FILE}:{line}:{column}"),
+            Origin::Default => f.write_str("the default"),
+        }
+    }
+}
+
+/// The optional `lambda-rt.toml`; every key is optional and unknown keys are an error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileSettings {
+    pub function_name: Option<Spanned<String>>,
+    pub role_name: Option<Spanned<String>>,
+    pub role_arn: Option<Spanned<String>>,
+    pub layer_name: Option<Spanned<String>>,
+    pub handler: Option<Spanned<String>>,
+    pub runtime: Option<Spanned<String>>,
+    pub architecture: Option<Spanned<String>>,
+    pub memory: Option<Spanned<i64>>,
+    pub timeout: Option<Spanned<i64>>,
+    pub description: Option<Spanned<String>>,
+    pub env: Option<Spanned<BTreeMap<String, String>>>,
+    pub region: Option<Spanned<String>>,
+    pub profile: Option<Spanned<String>>,
+    pub endpoint_url: Option<Spanned<String>>,
+    pub template: Option<Spanned<Template>>,
+    pub deno: Option<Spanned<PathBuf>>,
+    pub s3_bucket: Option<Spanned<String>>,
+    pub s3_key: Option<Spanned<String>>,
+}
+
+/// `lambda-rt.toml` as read from a project (or an empty one when there is none).
+#[derive(Debug, Default)]
+pub struct ConfigFile {
+    pub settings: FileSettings,
+    /// Whether the file exists.
+    pub exists: bool,
+    text: String,
+}
+
+impl ConfigFile {
+    /// Reads `DIR/lambda-rt.toml`; a missing file is the same as an empty one. Syntax errors and
+    /// unknown keys are usage errors that say where they are.
+    pub fn load(project_dir: &Path) -> Result<Self> {
+        let path = project_dir.join(CONFIG_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => {
+                return Err(e).with_context(|| format!("failed to read `{}`", path.display()))
+            }
+        };
+        Self::parse(text).map_err(|(message, position)| {
+            let place = match position {
+                Some((line, column)) => format!("{}:{line}:{column}", path.display()),
+                None => path.display().to_string(),
+            };
+            UsageError(format!("failed to parse `{place}`: {message}")).into()
+        })
+    }
+
+    /// Parses the text of a config file; on error, the message and its line and column.
+    pub fn parse(text: String) -> Result<Self, (String, Option<(usize, usize)>)> {
+        match toml::from_str::<FileSettings>(&text) {
+            Ok(settings) => Ok(ConfigFile {
+                settings,
+                exists: true,
+                text,
+            }),
+            Err(e) => {
+                let position = e.span().map(|span| line_column(&text, span.start));
+                Err((e.message().trim().to_string(), position))
+            }
+        }
+    }
+
+    /// The origin of a value found at `span` in this file.
+    pub fn origin(&self, span: Range<usize>) -> Origin {
+        let (line, column) = line_column(&self.text, span.start);
+        Origin::File { line, column }
+    }
+
+    /// Picks the value of one setting: the flag or `LAMBDA_RT_*` variable `arg` (clap id `id`),
+    /// else the file's, else `None`.
+    pub fn pick<T: Clone>(
+        &self,
+        input: &SettingsInput,
+        id: &str,
+        arg: Option<&T>,
+        file: Option<&Spanned<T>>,
+    ) -> Option<(T, Origin)> {
+        match (arg, file) {
+            (Some(value), _) => Some((value.clone(), Origin::of_arg(id, input))),
+            (None, Some(spanned)) => Some((spanned.get_ref().clone(), self.origin(spanned.span()))),
+            (None, None) => None,
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of byte offset `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_reported_for_values_and_errors() {
+        let file = ConfigFile::parse("# comment\nmemory = 512\n".into()).unwrap();
+        let memory = file.settings.memory.as_ref().unwrap();
+        assert_eq!(
+            file.origin(memory.span()),
+            Origin::File {
+                line: 2,
+                column: 10
+            }
+        );
+        let (message, position) =
+            ConfigFile::parse("memory = 512\ntimeout = \n".into()).unwrap_err();
+        assert_eq!(position.map(|(line, _)| line), Some(2), "{message}");
+        let (message, position) = ConfigFile::parse("\n\nmemroy = 256\n".into()).unwrap_err();
+        assert!(message.contains("memroy"), "{message}");
+        assert_eq!(position, Some((3, 1)));
+    }
+
+    #[test]
+    fn origins_name_the_flag_or_the_variable() {
+        let mut input = SettingsInput::default();
+        assert_eq!(
+            Origin::of_arg("function_name", &input).to_string(),
+            "--function-name"
+        );
+        input.from_env.insert("function_name".into());
+        assert_eq!(
+            Origin::of_arg("function_name", &input).to_string(),
+            "LAMBDA_RT_FUNCTION_NAME"
+        );
+        assert_eq!(
+            Origin::File { line: 3, column: 7 }.to_string(),
+            "lambda-rt.toml:3:7"
+        );
+    }
+}

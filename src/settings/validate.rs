@@ -1,0 +1,242 @@
+//! The rules every setting must follow before anything is built or sent: Lambda's, IAM's and S3's
+//! naming rules and limits. Each error says which value broke which rule, where the value came from
+//! ([`Origin`]), and how to fix it.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use super::sources::Origin;
+use crate::UsageError;
+
+/// Lambda's limit on a layer name's length.
+pub const MAX_LAYER_NAME_LEN: usize = 140;
+/// Lambda's limit on the total size of environment variable keys and values.
+pub const MAX_ENVIRONMENT_BYTES: usize = 4 * 1024;
+
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError(message.into()).into()
+}
+
+pub fn function_name(name: &str, origin: &Origin) -> Result<()> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "invalid function name `{name}` (from {origin}): use 1 to 64 letters, digits, `-` or `_`"
+        )))
+    }
+}
+
+pub fn role_name(name: &str, origin: &Origin) -> Result<()> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "invalid role name `{name}` (from {origin}): use 1 to 64 letters, digits or `+=,.@_-` \
+             (--role-name); note the default is <function-name>-role"
+        )))
+    }
+}
+
+pub fn role_arn(arn: &str, origin: &Origin) -> Result<()> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "iam"
+        && parts[5].starts_with("role/")
+        && parts[5].len() > "role/".len();
+    if ok {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "invalid role ARN `{arn}` (from {origin}): expected arn:aws:iam::<account>:role/<name> \
+             (--role-arn)"
+        )))
+    }
+}
+
+pub fn layer_name(name: &str, origin: &Origin) -> Result<()> {
+    let ok = (1..=MAX_LAYER_NAME_LEN).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "invalid layer name `{name}` (from {origin}): use 1 to {MAX_LAYER_NAME_LEN} letters, \
+             digits, `-` or `_` (--layer-name); note the default is <function-name>-layer"
+        )))
+    }
+}
+
+/// S3's bucket naming rules, checked here so a typo fails before anything is built or sent.
+pub fn bucket_name(bucket: &str, origin: &Origin) -> Result<()> {
+    let ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "invalid S3 bucket name `{bucket}` (from {origin}): use 3 to 63 lowercase letters, \
+             digits, `-` or `.`, starting and ending with a letter or digit (--s3-bucket)"
+        )))
+    }
+}
+
+pub fn handler(handler: &str, origin: &Origin) -> Result<()> {
+    let valid = match handler.split_once('.') {
+        Some((file, function)) => {
+            !file.is_empty()
+                && !file.contains('/')
+                && !function.is_empty()
+                && !function.contains('.')
+                && function
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !function.starts_with(|c: char| c.is_ascii_digit())
+        }
+        None => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "invalid handler `{handler}` (from {origin}): use <file>.<function>, e.g. \
+             `function.handler` for a function `handler` in function/function.sh (--handler)"
+        )))
+    }
+}
+
+pub fn runtime(runtime: &str, origin: &Origin) -> Result<()> {
+    match runtime {
+        "provided.al2023" | "provided.al2" => Ok(()),
+        "provided" => Err(usage(format!(
+            "runtime `provided` (from {origin}) can no longer be used for new functions: use \
+             `provided.al2023` (--runtime)"
+        ))),
+        other => Err(usage(format!(
+            "unsupported runtime `{other}` (from {origin}): lambda-rt deploys custom runtimes, use \
+             `provided.al2023` or `provided.al2` (--runtime)"
+        ))),
+    }
+}
+
+pub fn memory(memory: i64, origin: &Origin) -> Result<()> {
+    if (128..=10240).contains(&memory) {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "invalid memory {memory} MB (from {origin}): Lambda accepts 128 to 10240 (--memory)"
+        )))
+    }
+}
+
+pub fn timeout(timeout: i64, origin: &Origin) -> Result<()> {
+    if (1..=900).contains(&timeout) {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "invalid timeout {timeout} s (from {origin}): Lambda accepts 1 to 900 seconds (--timeout)"
+        )))
+    }
+}
+
+pub fn description(description: &str, origin: &Origin) -> Result<()> {
+    if description.chars().count() <= 256 {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "invalid description (from {origin}): Lambda allows at most 256 characters (--description)"
+        )))
+    }
+}
+
+pub fn endpoint_url(url: &str, origin: &Origin) -> Result<()> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "invalid endpoint URL `{url}` (from {origin}): it must start with http:// or https://"
+        )))
+    }
+}
+
+/// Parses `KEY=VALUE` pairs; the value may itself contain `=`.
+pub fn parse_env_pairs(pairs: &[String], origin: &Origin) -> Result<BTreeMap<String, String>> {
+    let mut environment = BTreeMap::new();
+    for pair in pairs {
+        let Some((key, value)) = pair.split_once('=') else {
+            return Err(usage(format!(
+                "invalid environment variable `{pair}` (from {origin}): expected KEY=VALUE, e.g. \
+                 --env LOG_LEVEL=debug"
+            )));
+        };
+        environment.insert(key.to_string(), value.to_string());
+    }
+    Ok(environment)
+}
+
+/// Names that Lambda sets itself and refuses in a function's environment (Lambda "Defined runtime
+/// environment variables": reserved keys cannot be set in the function configuration).
+pub const RESERVED_ENV: &[&str] = &[
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
+
+pub fn environment(environment: &BTreeMap<String, String>, origin: &Origin) -> Result<()> {
+    for key in environment.keys() {
+        let valid = key.starts_with(|c: char| c.is_ascii_alphabetic())
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(usage(format!(
+                "invalid environment variable name `{key}` (from {origin}): start with a letter and \
+                 use only letters, digits and `_`"
+            )));
+        }
+        if RESERVED_ENV.contains(&key.as_str()) {
+            return Err(usage(format!(
+                "environment variable `{key}` (from {origin}) is reserved: Lambda sets it itself and \
+                 refuses it in the function's configuration; use another name"
+            )));
+        }
+    }
+    let size: usize = environment.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if size > MAX_ENVIRONMENT_BYTES {
+        return Err(usage(format!(
+            "environment variables take {size} bytes, over Lambda's limit of {MAX_ENVIRONMENT_BYTES} \
+             by {} bytes (from {origin}): remove some",
+            size - MAX_ENVIRONMENT_BYTES
+        )));
+    }
+    Ok(())
+}

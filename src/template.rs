@@ -1,0 +1,26 @@
+//! The project templates lambda-rt knows (`init --template`, `template` in lambda-rt.toml). A
+//! module of its own so that `cli` and `settings` can both name them without depending on each
+//! other.
+
+use serde::Deserialize;
+
+/// Which runtime template a project follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Template {
+    /// runtime/bootstrap is a bash script; handlers are function/<file>.sh
+    #[default]
+    Bash,
+    /// runtime/bootstrap starts Deno on runtime/runtime.ts; handlers are function/<file>.ts, and
+    /// the Deno binary goes into the runtime as bin/deno
+    Deno,
+}
+
+impl Template {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Template::Bash => "bash",
+            Template::Deno => "deno",
+        }
+    }
+}
