@@ -112,10 +112,10 @@ pub struct AwsArgs {
           value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: Option<u32>,
 
-    /// Seconds one attempt of an AWS API call may take, upload included [default: 60]
-    #[arg(long, env = "LAMBDA_RT_READ_TIMEOUT", value_name = "SECONDS",
-          value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub read_timeout: Option<u64>,
+    /// Seconds one attempt of an AWS API call may take, upload included (not Invoke, see
+    /// --invoke-timeout) [default: 60]
+    #[arg(long, env = "LAMBDA_RT_READ_TIMEOUT", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub read_timeout: Option<f64>,
 }
 
 /// Which project and which function.
@@ -358,6 +358,15 @@ pub struct DeployArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Take over a same-named function lambda-rt did not create (tags it, then updates it)
+    #[arg(long)]
+    pub adopt: bool,
+
+    /// Send the code and the whole configuration even if nothing differs (e.g. to retry an update
+    /// that failed in Lambda)
+    #[arg(long)]
+    pub force: bool,
+
     #[command(flatten)]
     pub project: ProjectArgs,
     #[command(flatten)]
@@ -397,6 +406,11 @@ pub struct InvokeArgs {
     #[arg(long)]
     pub local: bool,
 
+    /// Seconds to wait for the function's answer; the Invoke is never sent twice [default: 960,
+    /// Lambda's longest timeout plus a minute]
+    #[arg(long, env = "LAMBDA_RT_INVOKE_TIMEOUT", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub invoke_timeout: Option<f64>,
+
     #[command(flatten)]
     pub project: ProjectArgs,
     #[command(flatten)]
@@ -430,6 +444,10 @@ pub struct PublishLayerArgs {
     /// Print what would change, making only read calls
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Take over a same-named function lambda-rt did not create (tags it, then attaches)
+    #[arg(long)]
+    pub adopt: bool,
 
     #[command(flatten)]
     pub project: ProjectArgs,
@@ -500,6 +518,14 @@ fn parse_share_principal(value: &str) -> Result<SharePrincipal, String> {
     )
 }
 
+/// Seconds, decimals allowed, more than 0 and at most an hour.
+fn parse_seconds(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds <= 3600.0 => Ok(seconds),
+        _ => Err("expected a number of seconds, more than 0 and at most 3600".to_string()),
+    }
+}
+
 fn parse_keep(value: &str) -> Result<u32, String> {
     match value.parse::<u32>() {
         Ok(0) => Err("keep at least 1 version: the newest one is the one in use".to_string()),
@@ -522,6 +548,10 @@ pub struct DeleteArgs {
     /// Print what would be deleted, making only read calls
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Delete a same-named function even though lambda-rt did not create it
+    #[arg(long)]
+    pub adopt: bool,
 
     #[command(flatten)]
     pub project: ProjectArgs,

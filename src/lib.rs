@@ -27,6 +27,10 @@ pub mod exit_code {
     pub const USAGE: i32 = 2;
     /// The command worked but the invoked function reported an error.
     pub const FUNCTION_ERROR: i32 = 3;
+    /// The function exists but lambda-rt did not create it: refused, nothing changed (`--adopt`).
+    pub const NOT_OURS: i32 = 4;
+    /// An Invoke's answer was lost after it was sent: the function may or may not have run.
+    pub const INVOKE_OUTCOME_UNKNOWN: i32 = 5;
     /// Stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
     pub const INTERRUPTED: i32 = 130;
 }

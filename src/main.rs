@@ -1,7 +1,9 @@
 //! The `lambda-rt` binary: parse the command line, set up logging, run, print the error chain once,
 //! and turn the outcome into an exit code.
 
+use lambda_rt::aws::lambda::InvokeOutcomeUnknown;
 use lambda_rt::cli::Cli;
+use lambda_rt::commands::NotOurs;
 use lambda_rt::{exit_code, Interrupted, InterruptedRemote, UsageError};
 use tracing_subscriber::EnvFilter;
 
@@ -19,6 +21,13 @@ fn main() {
             eprintln!("error: {error:#}");
             if error.chain().any(|cause| cause.is::<UsageError>()) {
                 exit_code::USAGE
+            } else if error.chain().any(|cause| cause.is::<NotOurs>()) {
+                exit_code::NOT_OURS
+            } else if error
+                .chain()
+                .any(|cause| cause.is::<InvokeOutcomeUnknown>())
+            {
+                exit_code::INVOKE_OUTCOME_UNKNOWN
             } else if error
                 .chain()
                 .any(|cause| cause.is::<Interrupted>() || cause.is::<InterruptedRemote>())

@@ -1,6 +1,7 @@
 //! What the user sees: one line per resource and action on stderr, a spinner (on a terminal) or a
 //! plain line (otherwise) during waits, and with `--output json` one JSON document on stdout.
 
+use std::fmt;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
@@ -38,6 +39,51 @@ impl Action {
     }
 }
 
+/// One difference between what is deployed and what should be, e.g. memory 128 → 256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// `code`, `memory`, `environment.API_KEY`, `layers`, ...
+    pub field: String,
+    /// The value before (`None`: absent). Secret values (environment) are never shown.
+    pub from: Option<String>,
+    /// The value after (`None`: removed).
+    pub to: Option<String>,
+}
+
+impl Change {
+    pub fn new(field: impl Into<String>, from: Option<String>, to: Option<String>) -> Change {
+        Change {
+            field: field.into(),
+            from,
+            to,
+        }
+    }
+
+    /// A change whose values are not worth showing (the code, a description).
+    pub fn named(field: impl Into<String>) -> Change {
+        Change::new(field, None, None)
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(key) = self.field.strip_prefix("environment.") {
+            // Values may be secrets: only say what happened to the variable.
+            return match (&self.from, &self.to) {
+                (None, Some(_)) => write!(f, "environment: added {key}"),
+                (Some(_), None) => write!(f, "environment: removed {key}"),
+                _ => write!(f, "environment: changed {key}"),
+            };
+        }
+        match (&self.from, &self.to) {
+            (Some(from), Some(to)) => write!(f, "{} {from} → {to}", self.field),
+            (None, Some(to)) => write!(f, "{} {to}", self.field),
+            (Some(from), None) => write!(f, "{}: removed {from}", self.field),
+            (None, None) => f.write_str(&self.field),
+        }
+    }
+}
+
 /// One line of a command's result.
 #[derive(Debug, Clone, Serialize)]
 pub struct ResourceReport {
@@ -46,9 +92,9 @@ pub struct ResourceReport {
     pub action: Action,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
-    /// What changed, e.g. `code`, `memory 128 → 256`.
+    /// What changed, e.g. code, memory 128 → 256.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub changes: Vec<String>,
+    pub changes: Vec<Change>,
     /// Why, when the action needs explaining (e.g. why a role was kept).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -71,13 +117,18 @@ impl ResourceReport {
         self
     }
 
-    pub fn changes(mut self, changes: Vec<String>) -> Self {
+    pub fn changes(mut self, changes: Vec<Change>) -> Self {
         self.changes = changes;
         self
     }
 
+    /// Adds a note (after any earlier one).
     pub fn note(mut self, note: impl Into<String>) -> Self {
-        self.note = Some(note.into());
+        let note = note.into();
+        self.note = Some(match self.note.take() {
+            Some(earlier) => format!("{earlier}; {note}"),
+            None => note,
+        });
         self
     }
 }
@@ -141,7 +192,8 @@ impl Ui {
             report.name
         );
         if !report.changes.is_empty() {
-            line.push_str(&format!(" ({})", report.changes.join(", ")));
+            let changes: Vec<String> = report.changes.iter().map(Change::to_string).collect();
+            line.push_str(&format!(" ({})", changes.join(", ")));
         }
         if let Some(note) = &report.note {
             line.push_str(&format!(" - {note}"));

@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::faults::{Fault, FaultProxy};
+use common::proxy::{AwsProxy, Fault};
 use common::*;
 
 const DEFAULT_SEED: u64 = 20_261_121;
@@ -266,7 +266,12 @@ fn cycle(
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = lambda_rt(project, env, &args);
-        if out.status.code() != Some(0) {
+        // A fault after the Invoke was handed over (5xx, a lost answer) leaves open whether the
+        // function ran: lambda-rt says so and does not send it again, by design.
+        let undecided = label == "invoke"
+            && out.status.code() == Some(5)
+            && stderr(&out).contains("the function may have run");
+        if out.status.code() != Some(0) && !undecided {
             return Some(format!(
                 "{label}: exit {:?}: {}",
                 out.status.code(),
@@ -284,7 +289,7 @@ async fn the_full_cycle_survives_twenty_percent_faults_and_leaves_nothing_behind
     let moto = Moto::start();
     Bystanders::create(&moto).await;
     let before = Bystanders::snapshot(&moto).await;
-    let proxy = FaultProxy::start(moto.port);
+    let proxy = AwsProxy::start(moto.port);
     let env = proxy.env(&moto.env());
 
     let mut failures = Vec::new();
@@ -345,7 +350,7 @@ async fn the_full_cycle_survives_twenty_percent_faults_and_leaves_nothing_behind
             .unwrap();
     }
     let after = Bystanders::snapshot(&moto).await;
-    let (requests, faults) = proxy.counts();
+    let (requests, faults) = proxy.fault_counts();
     let injected: u64 = faults.values().sum();
     record(
         "fault_cycle",
@@ -379,7 +384,7 @@ async fn the_full_cycle_survives_twenty_percent_faults_and_leaves_nothing_behind
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fault_retries_cannot_outlast_names_the_step_and_the_next_run_converges() {
     let moto = Moto::start();
-    let proxy = FaultProxy::start(moto.port);
+    let proxy = AwsProxy::start(moto.port);
     let env = proxy.env(&moto.env());
     let project = Project::new();
     let run = |args: &[&str]| lambda_rt(project.path(), &env, &with_retry_flags(args));
@@ -394,18 +399,18 @@ async fn a_fault_retries_cannot_outlast_names_the_step_and_the_next_run_converge
         (
             Fault::Throttle,
             "lambda",
-            "POST /2015-03-31/functions",
+            "CreateFunction",
             "failed to create function `bash-runtime`",
         ),
         (
             Fault::ResetBefore,
             "lambda",
-            "PUT /2015-03-31/functions/bash-runtime/code",
+            "UpdateFunctionCode",
             "failed to update the code of function `bash-runtime`",
         ),
     ];
     for (fault, service, action, message) in cases {
-        if action.ends_with("/code") {
+        if action == "UpdateFunctionCode" {
             project.write(
                 "function/function.sh",
                 "function handler () {\n  printf x\n}\n",
@@ -416,7 +421,7 @@ async fn a_fault_retries_cannot_outlast_names_the_step_and_the_next_run_converge
         }
         let wanted = action.to_string();
         proxy.always(fault, move |r| r.service == service && r.action == wanted);
-        let command = if action.ends_with("/code") {
+        let command = if action == "UpdateFunctionCode" {
             "update"
         } else {
             "create"
@@ -468,7 +473,7 @@ async fn a_fault_retries_cannot_outlast_names_the_step_and_the_next_run_converge
 #[tokio::test(flavor = "multi_thread")]
 async fn lost_answers_of_writes_that_mint_something_are_not_repeated() {
     let moto = Moto::start();
-    let proxy = FaultProxy::start(moto.port);
+    let proxy = AwsProxy::start(moto.port);
     let env = proxy.env(&moto.env());
     let project = Project::new();
     let run = |args: &[&str]| lambda_rt(project.path(), &env, &with_retry_flags(args));
@@ -476,14 +481,11 @@ async fn lost_answers_of_writes_that_mint_something_are_not_repeated() {
     // The first answer of each is lost after moto applied the request.
     for (command, call) in [
         (vec!["create"], "CreateRole"),
-        (vec!["create"], "POST /2015-03-31/functions"),
-        (
-            vec!["publish-layer"],
-            "POST /2018-10-31/layers/bash-runtime-layer/versions",
-        ),
+        (vec!["create"], "CreateFunction"),
+        (vec!["publish-layer"], "PublishLayerVersion"),
         (
             vec!["publish-layer", "--share-with", "111122223333"],
-            "POST /2018-10-31/layers/bash-runtime-layer/versions/1/policy",
+            "AddLayerVersionPermission",
         ),
     ] {
         let seen = AtomicUsize::new(0);
@@ -532,12 +534,12 @@ async fn lost_answers_of_writes_that_mint_something_are_not_repeated() {
 /// Starts lambda-rt, waits until the proxy holds the request `hold` matches, signals it, and
 /// returns how long it took to exit after the signal.
 fn interrupt_at(
-    proxy: &FaultProxy,
+    proxy: &AwsProxy,
     project: &Path,
     env: &[(String, String)],
     args: &[&str],
     signal: nix::sys::signal::Signal,
-    hold: impl Fn(&common::faults::RequestInfo) -> bool + Send + 'static,
+    hold: impl Fn(&common::proxy::RequestInfo) -> bool + Send + 'static,
 ) -> (Duration, String) {
     proxy.hold(hold);
     let mut child = lambda_rt_command(project, env, &with_retry_flags(args))
@@ -553,7 +555,7 @@ fn interrupt_at(
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     let signalled = Instant::now();
     nix::sys::signal::kill(pid, signal).unwrap();
-    let gone = common::faults::wait_until(Duration::from_secs(20), || {
+    let gone = common::proxy::wait_until(Duration::from_secs(20), || {
         matches!(child.try_wait(), Ok(Some(_)))
     });
     let stop_time = signalled.elapsed();
@@ -579,23 +581,27 @@ fn interrupt_at(
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_command_stops_promptly_and_the_next_run_converges() {
     use nix::sys::signal::Signal;
-    let moto = Moto::start();
-    let proxy = FaultProxy::start(moto.port);
-    let env = proxy.env(&moto.env());
+    // Pending long enough for the wait after CreateFunction to be where the signal lands.
+    let aws = Aws::with(common::proxy::Realism {
+        pending: Duration::from_millis(500),
+        ..Default::default()
+    });
+    let (moto, proxy) = (&aws.moto, &aws.proxy);
+    let env = aws.env();
     let project = Project::new();
     let lambda = moto.lambda().await;
 
     let function_path = "/2015-03-31/functions/bash-runtime";
     let get_function =
-        move |r: &common::faults::RequestInfo| r.method == "GET" && r.path == function_path;
+        move |r: &common::proxy::RequestInfo| r.method == "GET" && r.path == function_path;
     // (point, command, signal, which request is held when the signal arrives)
-    type Hold = Box<dyn Fn(&common::faults::RequestInfo) -> bool + Send>;
+    type Hold = Box<dyn Fn(&common::proxy::RequestInfo) -> bool + Send>;
     let points: Vec<(&str, &str, Signal, Hold)> = vec![
         (
             "after the role exists",
             "create",
             Signal::SIGINT,
-            Box::new(|r| r.action == "POST /2015-03-31/functions"),
+            Box::new(|r| r.action == "CreateFunction"),
         ),
         (
             "after the function exists, during a wait",
@@ -619,7 +625,7 @@ async fn an_interrupted_command_stops_promptly_and_the_next_run_converges() {
             // Start that point from nothing again.
             assert_exit(&lambda_rt(project.path(), &env, &["delete"]), 0);
         }
-        let (stop_time, _) = interrupt_at(&proxy, project.path(), &env, &[command], signal, hold);
+        let (stop_time, _) = interrupt_at(proxy, project.path(), &env, &[command], signal, hold);
         let out = lambda_rt(project.path(), &env, &with_retry_flags(&[command]));
         assert_exit(&out, 0);
         record(
@@ -660,10 +666,10 @@ async fn an_interrupted_command_stops_promptly_and_the_next_run_converges() {
         .await
         .unwrap();
     assert_eq!(config.layers().len(), 1);
-    moto.start_recording();
+    aws.start_counting();
     assert_exit(&lambda_rt(project.path(), &env, &["publish-layer"]), 0);
     assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
-    assert_eq!(writes(&moto.calls()), Vec::<&Call>::new());
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
 }
 
 #[test]
@@ -686,7 +692,14 @@ fn a_black_holed_endpoint_fails_within_the_documented_bound() {
         message.contains("failed to read function `bash-runtime`"),
         "{message}"
     );
-    assert!(message.contains("timed out"), "{message}");
+    assert!(
+        message.contains("did not answer in time after 2 attempts"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&url),
+        "the message names the endpoint: {message}"
+    );
     assert!(message.contains("--read-timeout"), "{message}");
     // Bound: 2 attempts x 1 s, plus at most one backoff (jittered, at most 1 s), plus start-up.
     assert!(elapsed < Duration::from_secs(15), "took {elapsed:?}");

@@ -108,9 +108,10 @@ async fn set_layers(lambda: &aws_sdk_lambda::Client, layers: &[String]) {
 #[tokio::test(flavor = "multi_thread")]
 async fn publish_attach_republish_share_prune_detach_and_delete() {
     require_runtime_tools();
-    let moto = Moto::start();
+    let aws = Aws::start();
+    let moto = &aws.moto;
     let project = Project::new();
-    let env = moto.env();
+    let env = aws.env();
     let run = |args: &[&str]| lambda_rt(project.path(), &env, args);
     let lambda = moto.lambda().await;
 
@@ -145,12 +146,10 @@ async fn publish_attach_republish_share_prune_detach_and_delete() {
 
     // Nothing changed: no write from publish-layer, create or update.
     for args in [&["publish-layer"][..], &["create"], &["update"]] {
-        moto.start_recording();
+        aws.start_counting();
         let out = run(args);
         assert_exit(&out, 0);
-        let calls = moto.calls();
-        assert!(!calls.is_empty());
-        assert_eq!(writes(&calls), Vec::<&Call>::new(), "{args:?}");
+        assert_eq!(aws.counted().writes(), Vec::<String>::new(), "{args:?}");
         if args == ["publish-layer"] {
             assert!(stderr(&out).contains("reused"), "{}", stderr(&out));
         }
@@ -161,13 +160,10 @@ async fn publish_attach_republish_share_prune_detach_and_delete() {
         "function/function.sh",
         "function handler () {\n  printf 'edited: %s' \"$1\"\n}\n",
     );
-    moto.start_recording();
+    aws.start_counting();
     let out = run(&["update"]);
     assert_exit(&out, 0);
-    let calls = moto.calls();
-    let w = writes(&calls);
-    assert_eq!(w.len(), 1, "{w:?}");
-    assert!(w[0].path.ends_with("/functions/bash-runtime/code"), "{w:?}");
+    assert_eq!(aws.counted().writes(), vec!["lambda:UpdateFunctionCode"]);
     assert_eq!(
         function_code(&lambda).await,
         function_zip(project.path(), false)
@@ -247,9 +243,9 @@ async fn publish_attach_republish_share_prune_detach_and_delete() {
     );
     assert_eq!(function_layers(&lambda).await, vec![other.clone()]);
     // ...and from then on create/update keep bootstrap in the code: a no-op stays write-free.
-    moto.start_recording();
+    aws.start_counting();
     assert_exit(&run(&["update"]), 0);
-    assert_eq!(writes(&moto.calls()), Vec::<&Call>::new());
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
 
     // delete removes every version of our layer, and nothing of the other one.
     let out = run(&["delete"]);
@@ -282,9 +278,10 @@ fn bootstrap_variant(marker: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn delete_keep_layer_keeps_every_version() {
-    let moto = Moto::start();
+    let aws = Aws::start();
+    let moto = &aws.moto;
     let project = Project::new();
-    let env = moto.env();
+    let env = aws.env();
     let run = |args: &[&str]| lambda_rt(project.path(), &env, args);
     let lambda = moto.lambda().await;
 
@@ -307,9 +304,10 @@ async fn delete_keep_layer_keeps_every_version() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_attach_dry_run_and_pruning_spare_the_attached_version() {
-    let moto = Moto::start();
+    let aws = Aws::start();
+    let moto = &aws.moto;
     let project = Project::new();
-    let env = moto.env();
+    let env = aws.env();
     let run = |args: &[&str]| lambda_rt(project.path(), &env, args);
     let lambda = moto.lambda().await;
 
@@ -321,10 +319,10 @@ async fn no_attach_dry_run_and_pruning_spare_the_attached_version() {
 
     // A dry run against an existing function makes only reads, and says what it would do.
     assert_exit(&run(&["create"]), 0);
-    moto.start_recording();
+    aws.start_counting();
     let out = run(&["publish-layer", "--dry-run", "--output", "json"]);
     assert_exit(&out, 0);
-    assert_eq!(writes(&moto.calls()), Vec::<&Call>::new());
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
     let report = json(&out);
     assert_eq!(report["dry_run"], true);
     assert_eq!(report["layer"]["published"], false, "{report}");
@@ -342,7 +340,7 @@ async fn no_attach_dry_run_and_pruning_spare_the_attached_version() {
     // attached version 1.
     assert_exit(&run(&["publish-layer"]), 0);
     project.write("runtime/bootstrap", &bootstrap_variant("two"));
-    moto.start_recording();
+    aws.start_counting();
     let out = run(&["publish-layer", "--no-attach", "--keep", "1"]);
     assert_exit(&out, 0);
     assert!(
@@ -351,21 +349,15 @@ async fn no_attach_dry_run_and_pruning_spare_the_attached_version() {
         stderr(&out)
     );
     assert_eq!(layer_versions(&lambda, LAYER).await, vec![1, 2]);
-    // --no-attach touched nothing of the function.
-    assert!(
-        writes(&moto.calls())
-            .iter()
-            .all(|c| !c.path.contains("/functions/")),
-        "{:?}",
-        moto.calls()
-    );
+    // --no-attach touched nothing of the function: it published a version, nothing else.
+    assert_eq!(aws.counted().writes(), vec!["lambda:PublishLayerVersion"]);
 
     // A dry run that would publish: no version yet, and still no writes.
     project.write("runtime/bootstrap", &bootstrap_variant("three"));
-    moto.start_recording();
+    aws.start_counting();
     let out = run(&["publish-layer", "--dry-run", "--output", "json"]);
     assert_exit(&out, 0);
-    assert_eq!(writes(&moto.calls()), Vec::<&Call>::new());
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
     let report = json(&out);
     assert_eq!(report["layer"]["published"], true);
     assert_eq!(report["layer"]["version"], serde_json::Value::Null);
@@ -374,10 +366,11 @@ async fn no_attach_dry_run_and_pruning_spare_the_attached_version() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_is_refused_before_any_change() {
-    let moto = Moto::start();
+    let aws = Aws::start();
+    let moto = &aws.moto;
     let project = Project::new();
-    let env = moto.env();
-    moto.start_recording();
+    let env = aws.env();
+    aws.start_counting();
 
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
         (vec!["publish-layer", "--keep", "0"], 2, "keep at least 1"),
@@ -442,8 +435,8 @@ async fn bad_input_is_refused_before_any_change() {
         stderr(&out)
     );
 
-    let calls = moto.calls();
-    assert_eq!(writes(&calls), Vec::<&Call>::new());
+    // The two attaching cases read the missing function (and the layer); nothing was written.
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
     let lambda = moto.lambda().await;
     assert!(lambda
         .list_layers()

@@ -1,5 +1,5 @@
 //! Deploying through S3 (`--s3-bucket`) and the Deno layer: the real binary against a real
-//! moto_server (which implements S3), counting the calls moto received.
+//! moto_server (which implements S3), counting the calls through the proxy in front of it.
 
 mod common;
 
@@ -61,18 +61,12 @@ fn write_random(path: &Path, bytes: usize, seed: u64) {
     std::fs::write(path, data).unwrap();
 }
 
-fn s3_puts(calls: &[Call]) -> Vec<&Call> {
-    calls
-        .iter()
-        .filter(|c| c.service == "s3" && c.method == "PUT")
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn create_and_update_a_function_zip_over_50_mb_through_s3() {
     require_runtime_tools();
-    let moto = Moto::start();
-    let s3 = create_bucket(&moto).await;
+    let aws = Aws::start();
+    let moto = &aws.moto;
+    let s3 = create_bucket(moto).await;
     let lambda = moto.lambda().await;
     let project = Project::new();
     write_random(
@@ -80,15 +74,15 @@ async fn create_and_update_a_function_zip_over_50_mb_through_s3() {
         51 * 1024 * 1024,
         1,
     );
-    let env = moto.env();
+    let env = aws.env();
     let run = |args: &[&str]| lambda_rt(project.path(), &env, args);
 
     // Inline, Lambda would refuse it: lambda-rt says so before any write, and how to fix it.
-    moto.start_recording();
+    aws.start_counting();
     let out = run(&["create"]);
     assert_exit(&out, 2);
     assert!(stderr(&out).contains("--s3-bucket"), "{}", stderr(&out));
-    assert!(writes(&moto.calls()).is_empty());
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
 
     // Through S3: staged under <prefix><function>/function.zip, created from there.
     let out = run(&["create", "--s3-bucket", BUCKET, "--s3-key", "deploy"]);
@@ -116,11 +110,10 @@ async fn create_and_update_a_function_zip_over_50_mb_through_s3() {
     // Unchanged: no upload, no write at all.
     let staged = ["--s3-bucket", BUCKET, "--s3-key", "deploy"];
     for command in ["update", "create"] {
-        moto.start_recording();
+        aws.start_counting();
         let out = run(&[&[command][..], &staged[..]].concat());
         assert_exit(&out, 0);
-        let calls = moto.calls();
-        assert!(writes(&calls).is_empty(), "{command}: {:?}", writes(&calls));
+        assert_eq!(aws.counted().writes(), Vec::<String>::new(), "{command}");
     }
 
     // Changed: one upload, one UpdateFunctionCode from S3.
@@ -129,17 +122,12 @@ async fn create_and_update_a_function_zip_over_50_mb_through_s3() {
         51 * 1024 * 1024,
         2,
     );
-    moto.start_recording();
+    aws.start_counting();
     let out = run(&[&["update"][..], &staged[..]].concat());
     assert_exit(&out, 0);
-    let calls = moto.calls();
-    let writes: Vec<String> = writes(&calls).iter().map(|c| c.action.clone()).collect();
     assert_eq!(
-        writes,
-        vec![
-            format!("PUT /{BUCKET}/deploy/bash-runtime/function.zip"),
-            "PUT /2015-03-31/functions/bash-runtime/code".to_string()
-        ]
+        aws.counted().writes(),
+        vec!["lambda:UpdateFunctionCode", "s3:PutObject"]
     );
     let (sha, size) = function_code(&lambda, "bash-runtime").await;
     assert_ne!(sha, local.code_sha256);
@@ -155,10 +143,11 @@ async fn create_and_update_a_function_zip_over_50_mb_through_s3() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upload_that_lambda_never_used_is_not_repeated() {
     require_runtime_tools();
-    let moto = Moto::start();
-    let s3 = create_bucket(&moto).await;
+    let aws = Aws::start();
+    let moto = &aws.moto;
+    let s3 = create_bucket(moto).await;
     let project = Project::new();
-    let env = moto.env();
+    let env = aws.env();
     let staged = ["--s3-bucket", BUCKET];
     assert_exit(
         &lambda_rt(
@@ -171,16 +160,16 @@ async fn an_upload_that_lambda_never_used_is_not_repeated() {
 
     // The handler changes; the upload succeeds but UpdateFunctionCode fails every time.
     project.write("function/function.sh", "handler () { echo changed; }\n");
-    let proxy = faults::FaultProxy::start(moto.port);
-    proxy.always(faults::Fault::ServerError, |r| {
-        r.method == "PUT" && r.path.ends_with("/functions/bash-runtime/code")
+    aws.proxy.always(proxy::Fault::ServerError, |r| {
+        r.action == "UpdateFunctionCode"
     });
     let out = lambda_rt(
         project.path(),
-        &proxy.env(&env),
+        &env,
         &[&["update", "--max-attempts", "1"][..], &staged[..]].concat(),
     );
     assert_exit(&out, 1);
+    aws.proxy.pass_through();
     let staged_sha = s3
         .head_object()
         .bucket(BUCKET)
@@ -192,26 +181,26 @@ async fn an_upload_that_lambda_never_used_is_not_repeated() {
         .and_then(|m| m.get("code-sha256").cloned());
 
     // The re-run finds the object already holds this zip: it only calls Lambda.
-    moto.start_recording();
+    aws.start_counting();
     let out = lambda_rt(
         project.path(),
         &env,
         &[&["update"][..], &staged[..]].concat(),
     );
     assert_exit(&out, 0);
-    let calls = moto.calls();
-    assert!(s3_puts(&calls).is_empty(), "{calls:?}");
+    assert_eq!(aws.counted().writes(), vec!["lambda:UpdateFunctionCode"]);
     let (sha, _) = function_code(&moto.lambda().await, "bash-runtime").await;
     assert_eq!(Some(sha), staged_sha);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn publish_layer_stages_the_deno_layer_in_s3_and_a_rerun_uploads_nothing() {
-    let moto = Moto::start();
-    let s3 = create_bucket(&moto).await;
+    let aws = Aws::start();
+    let moto = &aws.moto;
+    let s3 = create_bucket(moto).await;
     let lambda = moto.lambda().await;
     let project = deno_project();
-    let env = moto.env();
+    let env = aws.env();
     let deno = deno_path();
     let deno = deno.to_str().unwrap();
     let staged = ["--s3-bucket", BUCKET, "--deno", deno];
@@ -288,14 +277,13 @@ async fn publish_layer_stages_the_deno_layer_in_s3_and_a_rerun_uploads_nothing()
 
     // Re-running publish-layer (and update) uploads nothing and writes nothing.
     for command in ["publish-layer", "update"] {
-        moto.start_recording();
+        aws.start_counting();
         assert_exit(&run(&[command]), 0);
-        let calls = moto.calls();
-        assert!(writes(&calls).is_empty(), "{command}: {:?}", writes(&calls));
+        assert_eq!(aws.counted().writes(), Vec::<String>::new(), "{command}");
     }
 
     // A Deno binary that cannot run on the function's architecture is refused before any call.
-    moto.start_recording();
+    aws.start_counting();
     let out = run(&["publish-layer", "--architecture", "arm64"]);
     assert_exit(&out, 2);
     assert!(
@@ -322,7 +310,7 @@ async fn publish_layer_stages_the_deno_layer_in_s3_and_a_rerun_uploads_nothing()
         "{}",
         stderr(&out)
     );
-    assert!(moto.calls().is_empty(), "{:?}", moto.calls());
+    aws.assert_no_requests("a Deno binary that cannot run is refused before any call");
 
     let out = lambda_rt(project.path(), &env, &["delete", "--s3-bucket", BUCKET]);
     assert_exit(&out, 0);
@@ -332,10 +320,10 @@ async fn publish_layer_stages_the_deno_layer_in_s3_and_a_rerun_uploads_nothing()
 #[test]
 fn a_missing_bucket_or_a_bad_bucket_name_is_explained() {
     require_runtime_tools();
-    let moto = Moto::start();
+    let aws = Aws::start();
     let project = Project::new();
-    let env = moto.env();
-    moto.start_recording();
+    let env = aws.env();
+    aws.start_counting();
     let out = lambda_rt(
         project.path(),
         &env,
@@ -348,21 +336,17 @@ fn a_missing_bucket_or_a_bad_bucket_name_is_explained() {
         stderr(&out)
     );
     // The zip is staged before the role is made: nothing was created.
-    let calls = moto.calls();
-    assert!(
-        writes(&calls).iter().all(|c| c.service == "s3"),
-        "{:?}",
-        writes(&calls)
-    );
+    let writes = aws.counted().writes();
+    assert!(writes.iter().all(|w| w.starts_with("s3:")), "{writes:?}");
 
     for args in [
         &["create", "--s3-bucket", "Bad_Bucket"][..],
         &["create", "--s3-key", "prefix/"][..],
     ] {
-        moto.start_recording();
+        aws.start_counting();
         let out = lambda_rt(project.path(), &env, args);
         assert_exit(&out, 2);
         assert!(stderr(&out).contains("--s3-bucket"), "{}", stderr(&out));
-        assert!(moto.calls().is_empty());
+        aws.assert_no_requests("a bad bucket setting is refused before any call");
     }
 }

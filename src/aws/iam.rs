@@ -1,18 +1,22 @@
-//! The execution role: `ensure_role` and `delete_role`.
+//! The execution role: read it, create it, record which functions use it, and delete it.
 //!
-//! lambda-rt tags every role it creates with `managed-by=lambda-rt` and only ever modifies or deletes
-//! roles that carry that tag. A same-named role someone else made is used as is, and only if it
-//! trusts Lambda.
+//! lambda-rt tags every role it creates with `managed-by=lambda-rt` and one
+//! `lambda-rt:function:<name>` tag per function using it ([`super::owner`]); it only ever modifies
+//! or deletes roles that carry the owner tag. A same-named role someone else made is used as is,
+//! and only if it trusts Lambda. Every IAM list is read through the SDK's paginators: IAM may
+//! answer one item per page well below MaxItems.
 
-use anyhow::Result;
-use aws_sdk_iam::types::{Role, Tag};
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{anyhow, Result};
+use aws_sdk_iam::types::Tag;
 use aws_sdk_iam::Client;
+use futures_util::future::try_join_all;
 
+use super::owner::{self, OWNER_TAG_KEY, OWNER_TAG_VALUE};
 use super::sdk_failure;
-use crate::output::{Action, ResourceReport};
 
-pub const OWNER_TAG_KEY: &str = "managed-by";
-pub const OWNER_TAG_VALUE: &str = "lambda-rt";
 pub const LAMBDA_SERVICE: &str = "lambda.amazonaws.com";
 
 /// Trust policy of roles lambda-rt creates: only the Lambda service may assume them.
@@ -23,34 +27,59 @@ pub fn basic_execution_policy_arn(partition: &str) -> String {
     format!("arn:{partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
 }
 
-/// The outcome of [`ensure_role`]; `arn` is `None` only in a dry run that would create the role.
-#[derive(Debug)]
-pub struct EnsuredRole {
-    pub arn: Option<String>,
-    pub report: ResourceReport,
-    /// Whether the role was created just now: the function create must expect IAM propagation.
-    pub just_created: bool,
+/// A role as read with GetRole.
+#[derive(Debug, Clone)]
+pub struct RemoteRole {
+    pub name: String,
+    pub arn: String,
+    /// How long ago IAM says it was created (zero if the clocks disagree).
+    pub age: Duration,
+    pub tags: HashMap<String, String>,
+    pub trusts_lambda: bool,
+}
+
+impl RemoteRole {
+    /// Whether lambda-rt created this role (it carries the owner tag).
+    pub fn is_owned(&self) -> bool {
+        owner::has_owner_tag(self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    /// The functions this role's tags say use it.
+    pub fn users(&self) -> Vec<String> {
+        owner::role_users(self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
 }
 
 /// Reads a role, `None` if it does not exist.
-pub async fn get_role(iam: &Client, name: &str) -> Result<Option<Role>> {
-    match iam.get_role().role_name(name).send().await {
-        Ok(output) => Ok(output.role),
+pub async fn get_role(iam: &Client, name: &str) -> Result<Option<RemoteRole>> {
+    let role = match iam.get_role().role_name(name).send().await {
+        Ok(output) => output.role,
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_no_such_entity_exception()) =>
         {
-            Ok(None)
+            return Ok(None)
         }
-        Err(e) => Err(sdk_failure(format_args!("read role `{name}`"), &e)),
-    }
-}
-
-/// Whether lambda-rt created this role (it carries the owner tag).
-pub fn is_owned(role: &Role) -> bool {
-    role.tags()
-        .iter()
-        .any(|t| t.key() == OWNER_TAG_KEY && t.value() == OWNER_TAG_VALUE)
+        Err(e) => return Err(sdk_failure(format_args!("read role `{name}`"), &e)),
+    };
+    Ok(role.map(|role| {
+        let created = SystemTime::try_from(role.create_date).unwrap_or_else(|_| SystemTime::now());
+        RemoteRole {
+            name: role.role_name.clone(),
+            arn: role.arn.clone(),
+            age: SystemTime::now()
+                .duration_since(created)
+                .unwrap_or_default(),
+            tags: role
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
+            trusts_lambda: role
+                .assume_role_policy_document()
+                .is_some_and(trusts_lambda),
+        }
+    }))
 }
 
 /// Whether a trust policy document (JSON, possibly URL-encoded as IAM returns it) lets Lambda
@@ -80,114 +109,61 @@ pub fn trusts_lambda(document: &str) -> bool {
     })
 }
 
-/// Makes sure the execution role `name` exists and can be used by Lambda.
-pub async fn ensure_role(
-    iam: &Client,
-    name: &str,
-    partition: &str,
-    dry_run: bool,
-) -> Result<EnsuredRole> {
-    let policy_arn = basic_execution_policy_arn(partition);
-    let Some(role) = get_role(iam, name).await? else {
-        if dry_run {
-            return Ok(EnsuredRole {
-                arn: None,
-                report: ResourceReport::new("role", name, Action::Created),
-                just_created: false,
-            });
-        }
-        let created = iam
-            .create_role()
-            .role_name(name)
-            .assume_role_policy_document(TRUST_POLICY)
-            .description("Execution role of a Lambda function, created by lambda-rt")
-            .tags(owner_tag())
-            .send()
-            .await;
-        let arn = match created {
-            Ok(created) => created.role.map(|r| r.arn).unwrap_or_default(),
-            // The SDK retried a CreateRole whose first answer was lost: the role is there. It is
-            // ours only if it carries our tag (CreateRole sets it atomically).
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_entity_already_exists_exception()) =>
-            {
-                match get_role(iam, name).await? {
-                    Some(role) if is_owned(&role) => role.arn().to_string(),
-                    _ => return Err(sdk_failure(format_args!("create role `{name}`"), &e)),
-                }
-            }
-            Err(e) => return Err(sdk_failure(format_args!("create role `{name}`"), &e)),
-        };
-        attach_policy(iam, name, &policy_arn).await?;
-        return Ok(EnsuredRole {
-            report: ResourceReport::new("role", name, Action::Created).arn(Some(arn.clone())),
-            arn: Some(arn),
-            just_created: true,
-        });
-    };
-
-    let arn = role.arn().to_string();
-    if !is_owned(&role) {
-        let trusted = role
-            .assume_role_policy_document()
-            .is_some_and(trusts_lambda);
-        if !trusted {
-            return Err(anyhow::anyhow!(
-                "role `{name}` exists, was not created by lambda-rt, and does not trust {LAMBDA_SERVICE}: \
-                 lambda-rt will not change it; pass another --role-name, or --role-arn of a role Lambda \
-                 can assume"
-            ));
-        }
-        let report = ResourceReport::new("role", name, Action::Kept)
-            .arn(Some(arn.clone()))
-            .note("exists and was not created by lambda-rt; used as is");
-        return Ok(EnsuredRole {
-            arn: Some(arn),
-            report,
-            just_created: false,
-        });
-    }
-
-    // Our role: converge it, e.g. after a run that stopped between CreateRole and AttachRolePolicy.
-    let attached = iam
+/// The ARNs of the managed policies attached to the role (every page).
+pub async fn attached_policies(iam: &Client, name: &str) -> Result<Vec<String>> {
+    let mut pages = iam
         .list_attached_role_policies()
         .role_name(name)
-        .send()
-        .await
-        .map_err(|e| sdk_failure(format_args!("list the policies of role `{name}`"), &e))?;
-    let has_policy = attached
-        .attached_policies()
-        .iter()
-        .any(|p| p.policy_arn() == Some(policy_arn.as_str()));
-    let action = if has_policy {
-        Action::Unchanged
-    } else {
-        if !dry_run {
-            attach_policy(iam, name, &policy_arn).await?;
-        }
-        Action::Updated
-    };
-    let mut report = ResourceReport::new("role", name, action).arn(Some(arn.clone()));
-    if !has_policy {
-        report = report.changes(vec!["attach AWSLambdaBasicExecutionRole".into()]);
+        .into_paginator()
+        .items()
+        .send();
+    let mut arns = Vec::new();
+    while let Some(item) = pages.next().await {
+        let policy =
+            item.map_err(|e| sdk_failure(format_args!("list the policies of role `{name}`"), &e))?;
+        arns.extend(policy.policy_arn().map(str::to_string));
     }
-    Ok(EnsuredRole {
-        arn: Some(arn),
-        report,
-        just_created: false,
-    })
+    Ok(arns)
 }
 
-fn owner_tag() -> Tag {
+fn tag(key: &str, value: &str) -> Tag {
     Tag::builder()
-        .key(OWNER_TAG_KEY)
-        .value(OWNER_TAG_VALUE)
+        .key(key)
+        .value(value)
         .build()
         .expect("key and value are set")
 }
 
-async fn attach_policy(iam: &Client, name: &str, policy_arn: &str) -> Result<()> {
+/// Creates the role, tagged as lambda-rt's and as used by `function`. Returns its ARN.
+///
+/// The SDK may retry a CreateRole whose first answer was lost: EntityAlreadyExists then means the
+/// role is there, and it is ours only if it carries our tag (CreateRole sets tags atomically).
+pub async fn create_role(iam: &Client, name: &str, function: &str) -> Result<String> {
+    let created = iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(TRUST_POLICY)
+        .description("Execution role of a Lambda function, created by lambda-rt")
+        .tags(tag(OWNER_TAG_KEY, OWNER_TAG_VALUE))
+        .tags(tag(&owner::role_user_tag(function), ""))
+        .send()
+        .await;
+    match created {
+        Ok(created) => Ok(created.role.map(|r| r.arn).unwrap_or_default()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_entity_already_exists_exception()) =>
+        {
+            match get_role(iam, name).await? {
+                Some(role) if role.is_owned() => Ok(role.arn),
+                _ => Err(sdk_failure(format_args!("create role `{name}`"), &e)),
+            }
+        }
+        Err(e) => Err(sdk_failure(format_args!("create role `{name}`"), &e)),
+    }
+}
+
+pub async fn attach_policy(iam: &Client, name: &str, policy_arn: &str) -> Result<()> {
     iam.attach_role_policy()
         .role_name(name)
         .policy_arn(policy_arn)
@@ -197,87 +173,163 @@ async fn attach_policy(iam: &Client, name: &str, policy_arn: &str) -> Result<()>
     Ok(())
 }
 
-/// Deletes role `name` if lambda-rt created it: detaches managed policies and deletes inline ones
-/// first, because DeleteRole fails with DeleteConflict while any remain.
-pub async fn delete_role(iam: &Client, name: &str, dry_run: bool) -> Result<ResourceReport> {
-    let Some(role) = get_role(iam, name).await? else {
-        return Ok(ResourceReport::new("role", name, Action::Absent));
-    };
-    let arn = Some(role.arn().to_string());
-    if !is_owned(&role) {
-        return Ok(ResourceReport::new("role", name, Action::Kept)
-            .arn(arn)
-            .note("not created by lambda-rt"));
-    }
-    if dry_run {
-        return Ok(ResourceReport::new("role", name, Action::Deleted).arn(arn));
-    }
-    let attached = iam
-        .list_attached_role_policies()
+/// Records that `function` uses the role.
+pub async fn add_user(iam: &Client, name: &str, function: &str) -> Result<()> {
+    iam.tag_role()
         .role_name(name)
+        .tags(tag(&owner::role_user_tag(function), ""))
         .send()
         .await
-        .map_err(|e| sdk_failure(format_args!("list the policies of role `{name}`"), &e))?;
-    for policy in attached.attached_policies() {
-        let policy_arn = policy.policy_arn().unwrap_or_default();
-        let result = iam
+        .map_err(|e| sdk_failure(format_args!("tag role `{name}`"), &e))?;
+    Ok(())
+}
+
+/// Forgets that these functions use the role.
+pub async fn remove_users(iam: &Client, name: &str, functions: &[String]) -> Result<()> {
+    if functions.is_empty() {
+        return Ok(());
+    }
+    iam.untag_role()
+        .role_name(name)
+        .set_tag_keys(Some(
+            functions.iter().map(|f| owner::role_user_tag(f)).collect(),
+        ))
+        .send()
+        .await
+        .map_err(|e| sdk_failure(format_args!("untag role `{name}`"), &e))?;
+    Ok(())
+}
+
+/// Deletes the role and what keeps IAM from deleting it: DeleteRole fails with DeleteConflict
+/// while managed policies are attached, inline policies exist, or the role is in an instance
+/// profile. The three lists are read (every page) at once, then emptied at once, then the role
+/// goes. A role that is already gone counts as deleted.
+pub async fn delete_role(iam: &Client, name: &str) -> Result<()> {
+    let attached = attached_policies(iam, name);
+    let inline = async {
+        let mut pages = iam
+            .list_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .items()
+            .send();
+        let mut names = Vec::new();
+        while let Some(item) = pages.next().await {
+            names.push(item.map_err(|e| {
+                sdk_failure(
+                    format_args!("list the inline policies of role `{name}`"),
+                    &e,
+                )
+            })?);
+        }
+        Ok::<_, anyhow::Error>(names)
+    };
+    let profiles = async {
+        let mut pages = iam
+            .list_instance_profiles_for_role()
+            .role_name(name)
+            .into_paginator()
+            .items()
+            .send();
+        let mut names = Vec::new();
+        while let Some(item) = pages.next().await {
+            let profile = item.map_err(|e| {
+                sdk_failure(
+                    format_args!("list the instance profiles of role `{name}`"),
+                    &e,
+                )
+            })?;
+            names.push(profile.instance_profile_name().to_string());
+        }
+        Ok::<_, anyhow::Error>(names)
+    };
+    let (attached, inline, profiles) = tokio::try_join!(attached, inline, profiles)?;
+
+    let detach = try_join_all(attached.iter().map(|policy_arn| async move {
+        match iam
             .detach_role_policy()
             .role_name(name)
             .policy_arn(policy_arn)
             .send()
-            .await;
-        if let Err(e) = result {
-            if !e
-                .as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
             {
-                return Err(sdk_failure(
-                    format_args!("detach `{policy_arn}` from role `{name}`"),
-                    &e,
-                ));
+                Ok(())
             }
-        }
-    }
-    let inline = iam
-        .list_role_policies()
-        .role_name(name)
-        .send()
-        .await
-        .map_err(|e| {
-            sdk_failure(
-                format_args!("list the inline policies of role `{name}`"),
+            Err(e) => Err(sdk_failure(
+                format_args!("detach `{policy_arn}` from role `{name}`"),
                 &e,
-            )
-        })?;
-    for policy_name in inline.policy_names() {
-        let result = iam
+            )),
+        }
+    }));
+    let delete_inline = try_join_all(inline.iter().map(|policy| async move {
+        match iam
             .delete_role_policy()
             .role_name(name)
-            .policy_name(policy_name)
+            .policy_name(policy)
             .send()
-            .await;
-        if let Err(e) = result {
-            if !e
-                .as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
             {
-                return Err(sdk_failure(
-                    format_args!("delete inline policy `{policy_name}` of role `{name}`"),
-                    &e,
-                ));
+                Ok(())
             }
+            Err(e) => Err(sdk_failure(
+                format_args!("delete inline policy `{policy}` of role `{name}`"),
+                &e,
+            )),
         }
-    }
+    }));
+    let leave_profiles = try_join_all(profiles.iter().map(|profile| async move {
+        match iam
+            .remove_role_from_instance_profile()
+            .role_name(name)
+            .instance_profile_name(profile)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(sdk_failure(
+                format_args!("remove role `{name}` from instance profile `{profile}`"),
+                &e,
+            )),
+        }
+    }));
+    tokio::try_join!(detach, delete_inline, leave_profiles)?;
+
     match iam.delete_role().role_name(name).send().await {
-        Ok(_) => Ok(ResourceReport::new("role", name, Action::Deleted).arn(arn)),
+        Ok(_) => Ok(()),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_no_such_entity_exception()) =>
         {
-            Ok(ResourceReport::new("role", name, Action::Absent))
+            Ok(())
         }
         Err(e) => Err(sdk_failure(format_args!("delete role `{name}`"), &e)),
     }
+}
+
+/// A role that lambda-rt did not create and that Lambda cannot assume: lambda-rt will not change
+/// it, so it cannot be used.
+pub fn foreign_untrusted(name: &str) -> anyhow::Error {
+    anyhow!(
+        "role `{name}` exists, was not created by lambda-rt, and does not trust {LAMBDA_SERVICE}: \
+         lambda-rt will not change it; pass another --role-name, or --role-arn of a role Lambda \
+         can assume"
+    )
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use anyhow::{anyhow, Result};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{LayerVersionContentInput, Runtime};
 use aws_sdk_lambda::Client;
+use futures_util::future::try_join_all;
 
 use super::s3::Upload;
 use super::{sdk_failure, write_once};
@@ -322,33 +323,38 @@ impl Layers<'_> {
             .unwrap_or_default())
     }
 
-    /// Deletes every version lambda-rt published (others are reported as kept); a layer without
-    /// versions is reported as absent.
-    pub async fn delete_all(&self, name: &str, dry_run: bool) -> Result<Vec<ResourceReport>> {
-        let versions = self.versions(name).await?;
+    /// Deletes every version lambda-rt published, all at once (others are reported as kept); a
+    /// layer without versions is reported as absent.
+    pub async fn delete_all(
+        &self,
+        name: &str,
+        versions: Vec<LayerVersion>,
+        dry_run: bool,
+    ) -> Result<Vec<ResourceReport>> {
         if versions.is_empty() {
             return Ok(vec![ResourceReport::new("layer", name, Action::Absent)]);
         }
-        let mut reports = Vec::new();
-        for version in versions {
-            let label = format!("{name}:{}", version.version);
-            if !version.published_by_lambda_rt() {
-                reports.push(
+        let ours: Vec<&LayerVersion> = versions
+            .iter()
+            .filter(|v| v.published_by_lambda_rt())
+            .collect();
+        if !dry_run {
+            try_join_all(ours.iter().map(|v| self.delete_version(name, v.version))).await?;
+        }
+        Ok(versions
+            .iter()
+            .map(|version| {
+                let label = format!("{name}:{}", version.version);
+                if version.published_by_lambda_rt() {
+                    ResourceReport::new("layer version", label, Action::Deleted)
+                        .arn(Some(&version.arn))
+                } else {
                     ResourceReport::new("layer version", label, Action::Kept)
                         .arn(Some(&version.arn))
-                        .note("not published by lambda-rt"),
-                );
-                continue;
-            }
-            if !dry_run {
-                self.delete_version(name, version.version).await?;
-            }
-            reports.push(
-                ResourceReport::new("layer version", label, Action::Deleted)
-                    .arn(Some(&version.arn)),
-            );
-        }
-        Ok(reports)
+                        .note("not published by lambda-rt")
+                }
+            })
+            .collect())
     }
 
     /// Deletes one version; one that is already gone counts as deleted.
@@ -364,7 +370,7 @@ impl Layers<'_> {
             Ok(_) => Ok(()),
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(|s| s.meta().code() == Some("ResourceNotFoundException")) =>
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
             {
                 Ok(())
             }

@@ -1,4 +1,5 @@
-//! The function's CloudWatch log group, which Lambda creates on first run and never deletes.
+//! The function's CloudWatch log group, which Lambda creates on first run and never deletes
+//! (`delete` removes it with a function of lambda-rt's, never with someone else's).
 
 use anyhow::Result;
 use aws_sdk_cloudwatchlogs::Client;
@@ -19,16 +20,19 @@ pub async fn delete_log_group(
 ) -> Result<ResourceReport> {
     let name = log_group_name(function_name);
     if dry_run {
-        let found = logs
+        // Groups are listed by prefix (`/aws/lambda/f` also finds `/aws/lambda/f2`), page by page.
+        let mut pages = logs
             .describe_log_groups()
             .log_group_name_prefix(&name)
-            .send()
-            .await
-            .map_err(|e| sdk_failure(format_args!("read log group `{name}`"), &e))?;
-        let exists = found
-            .log_groups()
-            .iter()
-            .any(|g| g.log_group_name() == Some(name.as_str()));
+            .into_paginator()
+            .items()
+            .send();
+        let mut exists = false;
+        while let Some(group) = pages.next().await {
+            let group =
+                group.map_err(|e| sdk_failure(format_args!("read log group `{name}`"), &e))?;
+            exists |= group.log_group_name() == Some(name.as_str());
+        }
         let action = if exists {
             Action::Deleted
         } else {

@@ -1,23 +1,30 @@
-//! Talking to AWS: building the clients once, turning SDK errors into readable messages with hints,
-//! and the bounded retry/backoff helper. `aws/` is the only place that calls `.send()`.
+//! Talking to AWS: the clients (built once), how long lambda-rt waits and retries ([`Timing`],
+//! [`poll`]), what an error means ([`errors`]), and what lambda-rt owns ([`owner`]). `aws/` is the
+//! only place that calls `.send()`.
 
+pub mod errors;
 pub mod iam;
 pub mod lambda;
 pub mod layer;
 pub mod logs;
+pub mod owner;
+pub mod poll;
 pub mod s3;
 
 use std::error::Error as StdError;
 use std::fmt::Display;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
+
+pub use errors::{describe, is_transient, sdk_failure};
+pub use poll::Poll;
 
 use crate::settings::AwsSettings;
 use crate::UsageError;
@@ -49,10 +56,7 @@ impl Clients {
     /// overrides on top.
     pub async fn load(settings: &AwsSettings) -> Result<Self> {
         let max_attempts = settings.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
-        let read_timeout = settings
-            .read_timeout_seconds
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_READ_TIMEOUT);
+        let read_timeout = settings.read_timeout.unwrap_or(DEFAULT_READ_TIMEOUT);
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .timeout_config(
                 TimeoutConfig::builder()
@@ -79,6 +83,11 @@ impl Clients {
             )
             .into());
         };
+        errors::set_endpoint(errors::EndpointInfo {
+            url: config.endpoint_url().map(str::to_string),
+            region: region.clone(),
+            max_attempts,
+        });
         // A custom endpoint (an emulator, a VPC endpoint) rarely serves virtual-hosted buckets
         // (`bucket.host`), so address buckets by path there.
         let s3_config = aws_sdk_s3::config::Builder::from(&config)
@@ -95,133 +104,45 @@ impl Clients {
     }
 }
 
-/// Bounded exponential backoff for retries and polling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub initial: Duration,
-    pub max_delay: Duration,
-    /// Give up once this much time has passed since the first attempt.
-    pub max_total: Duration,
-}
-
-impl Backoff {
-    fn next_delay(&self, delay: Duration) -> Duration {
-        (delay * 2).min(self.max_delay)
-    }
-}
-
-/// The backoff policies lambda-rt uses; tests shrink them to milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How lambda-rt waits for AWS; tests scale it down.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Timing {
-    /// CreateFunction right after CreateRole fails until IAM has propagated the role (often
-    /// 5-15 s, sometimes longer).
-    pub iam_propagation: Backoff,
-    /// A write while an update is in progress fails with ResourceConflictException.
-    pub conflict: Backoff,
-    /// Polling for State=Active and LastUpdateStatus=Successful.
-    pub state_poll: Backoff,
-}
-
-impl Timing {
-    /// A short bound for errors that are probably not transient (e.g. a role that was not created
-    /// just now and still cannot be assumed).
-    pub fn conflict_short(&self) -> Backoff {
-        Backoff {
-            max_total: self
-                .conflict
-                .max_total
-                .min(std::time::Duration::from_secs(10)),
-            ..self.conflict
-        }
-    }
+    /// Polling Lambda's State and LastUpdateStatus.
+    pub state: Poll,
+    /// Retrying a call while IAM has not propagated a new role to Lambda.
+    pub iam_propagation: Poll,
+    /// Retrying an Invoke that Lambda throttled (429).
+    pub throttled: Poll,
+    /// For a role older than the propagation bound that still cannot be assumed, the short bound
+    /// it gets anyway (it is more likely wrong than new).
+    pub old_role_grace: Duration,
+    /// Conflicting writes (409: someone else's update in progress) tried again after waiting.
+    pub conflict_attempts: u32,
 }
 
 impl Default for Timing {
     fn default() -> Self {
         Timing {
-            iam_propagation: Backoff {
-                initial: Duration::from_secs(1),
-                max_delay: Duration::from_secs(8),
-                max_total: Duration::from_secs(120),
-            },
-            conflict: Backoff {
-                initial: Duration::from_millis(500),
-                max_delay: Duration::from_secs(5),
-                max_total: Duration::from_secs(120),
-            },
-            state_poll: Backoff {
-                initial: Duration::from_millis(250),
-                max_delay: Duration::from_secs(5),
-                max_total: Duration::from_secs(600),
-            },
+            state: Poll::STATE,
+            iam_propagation: Poll::IAM_PROPAGATION,
+            throttled: Poll::THROTTLED,
+            old_role_grace: Duration::from_secs(10),
+            conflict_attempts: 10,
         }
     }
 }
 
-/// The last error of a retried call, and whether it was given up on because time ran out.
-#[derive(Debug)]
-pub struct Retried<E> {
-    pub error: E,
-    pub gave_up_after: Option<Duration>,
-}
-
-/// Calls `op` until it succeeds, fails with an error `retryable` rejects, or `backoff` runs out.
-pub async fn retry<T, E, Fut>(
-    backoff: Backoff,
-    label: &str,
-    retryable: impl Fn(&E) -> bool,
-    mut op: impl FnMut() -> Fut,
-) -> Result<T, Retried<E>>
-where
-    Fut: Future<Output = Result<T, E>>,
-{
-    let start = Instant::now();
-    let mut delay = backoff.initial;
-    loop {
-        match op().await {
-            Ok(value) => return Ok(value),
-            Err(error) if retryable(&error) => {
-                if start.elapsed() + delay > backoff.max_total {
-                    return Err(Retried {
-                        error,
-                        gave_up_after: Some(start.elapsed()),
-                    });
-                }
-                tracing::debug!("{label}: retrying in {delay:?}");
-                tokio::time::sleep(delay).await;
-                delay = backoff.next_delay(delay);
-            }
-            Err(error) => {
-                return Err(Retried {
-                    error,
-                    gave_up_after: None,
-                })
-            }
+impl Timing {
+    /// Every duration divided by `factor` (tests).
+    pub fn scaled_down(factor: u32) -> Timing {
+        let default = Timing::default();
+        Timing {
+            state: default.state.scaled_down(factor),
+            iam_propagation: default.iam_propagation.scaled_down(factor),
+            throttled: default.throttled.scaled_down(factor),
+            old_role_grace: default.old_role_grace / factor,
+            conflict_attempts: default.conflict_attempts,
         }
-    }
-}
-
-/// Whether a failed call may succeed if tried again: no answer (connection, timeout), a server
-/// error (5xx), or throttling. Whether such a call was *applied* is unknown.
-pub fn is_transient<E>(error: &SdkError<E, HttpResponse>) -> bool
-where
-    E: ProvideErrorMetadata,
-{
-    match error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        SdkError::ServiceError(service) => {
-            let status = service.raw().status().as_u16();
-            let code = service.err().code().unwrap_or_default();
-            status >= 500
-                || status == 429
-                || matches!(
-                    code,
-                    "Throttling" | "ThrottlingException" | "TooManyRequestsException"
-                )
-        }
-        _ => false,
     }
 }
 
@@ -268,87 +189,6 @@ where
     }
 }
 
-/// `failed to <what>: <AWS code>: <message>` plus a hint where one exists.
-pub fn sdk_failure<E, R>(what: impl Display, error: &SdkError<E, R>) -> anyhow::Error
-where
-    E: ProvideErrorMetadata + StdError + 'static,
-    R: std::fmt::Debug + 'static,
-{
-    let detail = describe(error);
-    let hint = hint_for(&detail);
-    anyhow!("failed to {what}: {detail}{hint}")
-}
-
-/// A one-line description of an SDK error: the service's code and message, or the transport
-/// problem with its causes, never the SDK's debug dump.
-pub fn describe<E, R>(error: &SdkError<E, R>) -> String
-where
-    E: ProvideErrorMetadata + StdError + 'static,
-    R: std::fmt::Debug + 'static,
-{
-    match error {
-        SdkError::ServiceError(service) => {
-            let err = service.err();
-            match (err.code(), err.message()) {
-                (Some(code), Some(message)) => format!("{code}: {message}"),
-                (Some(code), None) => code.to_string(),
-                _ => source_chain(err),
-            }
-        }
-        SdkError::TimeoutError(_) => "the request timed out".to_string(),
-        SdkError::ResponseError(_) => format!(
-            "the connection failed while reading the answer ({})",
-            source_chain(error)
-        ),
-        SdkError::DispatchFailure(failure) => {
-            let text = source_chain(error);
-            if failure.is_timeout() {
-                format!("the AWS endpoint did not answer in time ({text})")
-            } else if failure.is_io() {
-                format!("could not reach the AWS endpoint ({text})")
-            } else if text.contains("credential") {
-                // Signing failed before anything was sent: not a connection problem.
-                format!("no AWS credentials were found ({text})")
-            } else {
-                format!("the connection to the AWS endpoint failed ({text})")
-            }
-        }
-        _ => source_chain(error),
-    }
-}
-
-fn source_chain(error: &(dyn StdError + 'static)) -> String {
-    let mut parts = vec![error.to_string()];
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    parts.join(": ")
-}
-
-fn hint_for(detail: &str) -> &'static str {
-    let lower = detail.to_ascii_lowercase();
-    if lower.contains("credential") || lower.contains("identity") {
-        "\nhint: configure AWS credentials (`aws configure`, `aws sso login`, AWS_ACCESS_KEY_ID and \
-         AWS_SECRET_ACCESS_KEY, or --profile)"
-    } else if lower.contains("timed out") || lower.contains("did not answer in time") {
-        "\nhint: the endpoint did not answer in time, even after retrying: check the network and \
-         --endpoint-url, or raise --read-timeout / --max-attempts; then run the command again (it \
-         continues where this one stopped)"
-    } else if lower.contains("could not reach") || lower.contains("the connection") {
-        "\nhint: check the network, --endpoint-url / AWS_ENDPOINT_URL, and --region; then run the \
-         command again (it continues where this one stopped)"
-    } else if lower.contains("accessdenied") || lower.contains("not authorized") {
-        "\nhint: the credentials in use lack a permission named above"
-    } else {
-        ""
-    }
-}
-
 /// The AWS partition of a region, for building ARNs of AWS-managed policies.
 pub fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
@@ -363,46 +203,6 @@ pub fn partition(region: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn retry_stops_at_the_bound_and_reports_it() {
-        let backoff = Backoff {
-            initial: Duration::from_millis(1),
-            max_delay: Duration::from_millis(4),
-            max_total: Duration::from_millis(30),
-        };
-        let mut calls = 0;
-        let result: Result<(), Retried<&str>> = retry(
-            backoff,
-            "test",
-            |_| true,
-            || {
-                calls += 1;
-                async { Err("busy") }
-            },
-        )
-        .await;
-        let err = result.unwrap_err();
-        assert!(err.gave_up_after.is_some());
-        assert!(calls > 2, "retried {calls} times");
-    }
-
-    #[tokio::test]
-    async fn retry_does_not_retry_other_errors() {
-        let mut calls = 0;
-        let result: Result<(), Retried<&str>> = retry(
-            Timing::default().conflict,
-            "test",
-            |e| *e == "busy",
-            || {
-                calls += 1;
-                async { Err("fatal") }
-            },
-        )
-        .await;
-        assert!(result.unwrap_err().gave_up_after.is_none());
-        assert_eq!(calls, 1);
-    }
 
     #[test]
     fn partitions() {

@@ -13,7 +13,9 @@ use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 
-use super::{describe, sdk_failure};
+use aws_sdk_s3::error::ProvideErrorMetadata;
+
+use super::{owner, sdk_failure};
 use crate::output::{human_size, Action, ResourceReport, Ui};
 use crate::package::Package;
 use crate::settings::S3Staging;
@@ -121,23 +123,32 @@ impl<'a> Stager<'a> {
             .key(key)
             .content_type("application/zip")
             .metadata(SHA_METADATA, &package.code_sha256)
+            .metadata(owner::OWNER_TAG_KEY, owner::OWNER_TAG_VALUE)
             .body(ByteStream::from(package.bytes.clone()))
             .send()
             .await
             .map_err(|e| {
                 self.explain(
                     sdk_failure(format_args!("upload s3://{bucket}/{key}"), &e),
-                    &describe(&e),
+                    e.code(),
                 )
             })?;
         Ok((object, true))
     }
 
-    /// Deletes a staged object (nothing to do if it is gone); `true` if it was there.
-    pub async fn delete(&self, key: &str, dry_run: bool) -> Result<bool> {
+    /// Deletes a staged object that lambda-rt put there (it carries the owner metadata); one
+    /// without it is someone else's and left alone.
+    pub async fn delete(&self, key: &str, dry_run: bool) -> Result<Action> {
         let bucket = self.staging.bucket.as_str();
-        if self.head(key).await?.is_none() {
-            return Ok(false);
+        let Some(head) = self.head(key).await? else {
+            return Ok(Action::Absent);
+        };
+        let ours = head
+            .metadata()
+            .and_then(|m| m.get(owner::OWNER_TAG_KEY))
+            .is_some_and(|v| v == owner::OWNER_TAG_VALUE);
+        if !ours {
+            return Ok(Action::Kept);
         }
         if !dry_run {
             self.client
@@ -148,7 +159,7 @@ impl<'a> Stager<'a> {
                 .await
                 .map_err(|e| sdk_failure(format_args!("delete s3://{bucket}/{key}"), &e))?;
         }
-        Ok(true)
+        Ok(Action::Deleted)
     }
 
     /// The object's metadata, or `None` if there is no such object.
@@ -172,28 +183,25 @@ impl<'a> Stager<'a> {
             }
             Err(e) => Err(self.explain(
                 sdk_failure(format_args!("read s3://{bucket}/{key}"), &e),
-                &describe(&e),
+                e.code(),
             )),
         }
     }
 
-    /// Adds what to do about the two mistakes people make with a staging bucket.
-    fn explain(&self, error: anyhow::Error, detail: &str) -> anyhow::Error {
+    /// Adds what to do about the two mistakes people make with a staging bucket, recognised by
+    /// S3's error codes.
+    fn explain(&self, error: anyhow::Error, code: Option<&str>) -> anyhow::Error {
         let bucket = &self.staging.bucket;
-        if detail.contains("NoSuchBucket") {
-            anyhow!(
+        match code {
+            Some("NoSuchBucket") => anyhow!(
                 "{error}\nhint: the staging bucket `{bucket}` does not exist: create it in the \
                  function's region (e.g. `aws s3 mb s3://{bucket}`), or pass another --s3-bucket"
-            )
-        } else if detail.contains("PermanentRedirect")
-            || detail.contains("AuthorizationHeaderMalformed")
-        {
-            anyhow!(
+            ),
+            Some("PermanentRedirect" | "AuthorizationHeaderMalformed") => anyhow!(
                 "{error}\nhint: the staging bucket `{bucket}` is in another region; Lambda only \
                  takes code from a bucket in the function's region"
-            )
-        } else {
-            error
+            ),
+            _ => error,
         }
     }
 }

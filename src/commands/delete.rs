@@ -1,96 +1,312 @@
-//! `lambda-rt delete`: the function, its log group (unless `--keep-logs`), the versions of its
-//! runtime layer that lambda-rt published (unless `--keep-layer`), and the role only if lambda-rt
-//! created it, and with `--s3-bucket` the zips staged for them. Whatever is already gone is reported as absent; a second run exits 0.
+//! `lambda-rt delete`: the function and what lambda-rt made for it — its log group (unless
+//! `--keep-logs`), the layer versions it published (unless `--keep-layer`), the zips it staged in
+//! S3, and its role once no other function uses it. Nothing of someone else's is deleted: a
+//! function without lambda-rt's tag is refused (unless `--adopt`), a role without its tag, layer
+//! versions without its description marker and objects without its metadata are kept. Whatever
+//! is already gone is reported absent; a second run exits 0.
+//!
+//! It takes two rounds of calls: every read at once, then every delete at once (the role's own
+//! chain — its lists, detaching, deleting — runs beside the others).
 
 use anyhow::Result;
+use futures_util::future::{join_all, try_join_all};
 
-use crate::aws::lambda::Lambda;
-use crate::aws::layer::Layers;
-use crate::aws::{iam, logs, Clients, Timing};
+use crate::aws::iam::{self, RemoteRole};
+use crate::aws::lambda::{Lambda, Remote};
+use crate::aws::layer::{LayerVersion, Layers};
+use crate::aws::owner::Ownership;
+use crate::aws::{logs, Clients, Timing};
 use crate::cli::{DeleteArgs, SettingsInput};
 use crate::output::{Action, Report, ResourceReport, Ui};
 use crate::settings::{RoleChoice, Settings};
 
 pub async fn run(input: &SettingsInput, args: &DeleteArgs, ui: &Ui) -> Result<i32> {
     let settings = Settings::resolve(input)?;
+    settings.require_named_function("delete")?;
     let clients = Clients::load(&settings.aws).await?;
+    let report = delete(&clients, &settings, args, Timing::default(), ui).await?;
+    ui.finish(&report)?;
+    Ok(crate::exit_code::SUCCESS)
+}
+
+pub async fn delete(
+    clients: &Clients,
+    settings: &Settings,
+    args: &DeleteArgs,
+    timing: Timing,
+    ui: &Ui,
+) -> Result<Report> {
     let dry_run = args.dry_run;
     let lambda = Lambda {
         client: &clients.lambda,
-        timing: Timing::default(),
+        timing,
         ui,
     };
+    let layers = Layers {
+        client: &clients.lambda,
+        max_attempts: clients.max_attempts,
+    };
     let name = &settings.function_name;
+
+    // Round 1: every read at once.
+    let read_role = async {
+        match &settings.role {
+            RoleChoice::Managed(role_name) => iam::get_role(&clients.iam, role_name).await,
+            RoleChoice::Existing(_) => Ok(None),
+        }
+    };
+    let read_layers = async {
+        if args.keep_layer {
+            Ok(Vec::new())
+        } else {
+            layers.versions(&settings.layer_name).await
+        }
+    };
+    let (remote, role, versions) = tokio::try_join!(lambda.get(name), read_role, read_layers)?;
+
+    // Someone else's function: nothing at all is deleted.
+    let ownership = match &remote {
+        Some(remote) => Some(super::ownership(clients, remote, role.as_ref()).await?),
+        None => None,
+    };
+    if ownership == Some(Ownership::Foreign) && !args.adopt {
+        return Err(super::NotOurs {
+            function: name.clone(),
+            verb: "delete",
+        }
+        .into());
+    }
+    let role_plan = plan_role(&lambda, settings, role, name).await?;
+
+    // Round 2: every delete at once.
+    let function = delete_function(&lambda, name, remote.as_ref(), dry_run);
+    let log_group = delete_log_group(clients, name, remote.is_some(), args.keep_logs, dry_run);
+    let layer = delete_layer(&layers, settings, versions, args.keep_layer, dry_run);
+    let staged = delete_staged(clients, settings, ui, args.keep_layer, dry_run);
+    let role = apply_role(clients, settings, role_plan, dry_run);
+    let (function, log_group, layer, staged, role) =
+        tokio::join!(function, log_group, layer, staged, role);
+
     let mut resources = Vec::new();
-
-    let report = lambda.delete(name, dry_run).await?;
-    ui.resource(&report, dry_run);
-    resources.push(report);
-
-    let report = if args.keep_logs {
-        ResourceReport::new("log group", logs::log_group_name(name), Action::Kept)
-            .note("--keep-logs")
-    } else {
-        logs::delete_log_group(&clients.logs, name, dry_run).await?
-    };
-    ui.resource(&report, dry_run);
-    resources.push(report);
-
-    if args.keep_layer {
-        let report =
-            ResourceReport::new("layer", &settings.layer_name, Action::Kept).note("--keep-layer");
-        ui.resource(&report, dry_run);
-        resources.push(report);
-    } else {
-        let layers = Layers {
-            client: &clients.lambda,
-            max_attempts: clients.max_attempts,
-        };
-        for report in layers.delete_all(&settings.layer_name, dry_run).await? {
-            ui.resource(&report, dry_run);
-            resources.push(report);
+    let mut errors = Vec::new();
+    for result in [
+        function.map(|r| vec![r]),
+        log_group.map(|r| vec![r]),
+        layer,
+        staged,
+        role.map(|r| vec![r]),
+    ] {
+        match result {
+            Ok(reports) => {
+                for report in reports {
+                    ui.resource(&report, dry_run);
+                    resources.push(report);
+                }
+            }
+            Err(error) => errors.push(error),
         }
     }
-
-    // The zips staged for this function and its layer (the bucket itself is the user's).
-    if let Some(stager) = super::stager(&clients, &settings, ui) {
-        let mut keys = vec![stager.staging.function_key(name)];
-        if !args.keep_layer {
-            keys.push(stager.staging.layer_key(&settings.layer_name));
-        }
-        for key in keys {
-            let action = if stager.delete(&key, dry_run).await? {
-                Action::Deleted
-            } else {
-                Action::Absent
-            };
-            let report = ResourceReport::new(
-                "staged zip",
-                format!("s3://{}/{key}", stager.staging.bucket),
-                action,
-            );
-            ui.resource(&report, dry_run);
-            resources.push(report);
-        }
+    if let Some(error) = errors.into_iter().next() {
+        return Err(
+            error.context("run `lambda-rt delete` again to finish: it picks up what is left")
+        );
     }
-
-    let report = match &settings.role {
-        RoleChoice::Existing(arn) => ResourceReport::new("role", arn, Action::Kept)
-            .arn(Some(arn))
-            .note("given by --role-arn; not managed by lambda-rt"),
-        RoleChoice::Managed(role_name) => {
-            iam::delete_role(&clients.iam, role_name, dry_run).await?
-        }
-    };
-    ui.resource(&report, dry_run);
-    resources.push(report);
-
-    ui.finish(&Report {
+    Ok(Report {
         command: "delete",
         dry_run,
         resources,
         code_sha256: None,
         layer: None,
-    })?;
-    Ok(crate::exit_code::SUCCESS)
+    })
+}
+
+async fn delete_function(
+    lambda: &Lambda<'_>,
+    name: &str,
+    remote: Option<&Remote>,
+    dry_run: bool,
+) -> Result<ResourceReport> {
+    let Some(remote) = remote else {
+        return Ok(ResourceReport::new("function", name, Action::Absent));
+    };
+    let action = if dry_run {
+        Action::Deleted
+    } else {
+        lambda.delete(name, &remote.status()).await?
+    };
+    Ok(ResourceReport::new("function", name, action).arn(remote.arn()))
+}
+
+/// The log group goes with a function of lambda-rt's. Without the function there is no telling
+/// whose group it was, so it is kept.
+async fn delete_log_group(
+    clients: &Clients,
+    name: &str,
+    function_exists: bool,
+    keep: bool,
+    dry_run: bool,
+) -> Result<ResourceReport> {
+    let group = logs::log_group_name(name);
+    if keep {
+        return Ok(ResourceReport::new("log group", group, Action::Kept).note("--keep-logs"));
+    }
+    if !function_exists {
+        let report = logs::delete_log_group(&clients.logs, name, true).await?;
+        return Ok(match report.action {
+            Action::Absent => report,
+            _ => ResourceReport::new("log group", group, Action::Kept).note(
+                "the function is gone, so lambda-rt cannot tell whose group this is; delete it \
+                 with `aws logs delete-log-group` if it is yours",
+            ),
+        });
+    }
+    logs::delete_log_group(&clients.logs, name, dry_run).await
+}
+
+async fn delete_layer(
+    layers: &Layers<'_>,
+    settings: &Settings,
+    versions: Vec<LayerVersion>,
+    keep: bool,
+    dry_run: bool,
+) -> Result<Vec<ResourceReport>> {
+    if keep {
+        return Ok(vec![ResourceReport::new(
+            "layer",
+            &settings.layer_name,
+            Action::Kept,
+        )
+        .note("--keep-layer")]);
+    }
+    layers
+        .delete_all(&settings.layer_name, versions, dry_run)
+        .await
+}
+
+/// The zips staged for this function and its layer (the bucket itself is the user's).
+async fn delete_staged(
+    clients: &Clients,
+    settings: &Settings,
+    ui: &Ui,
+    keep_layer: bool,
+    dry_run: bool,
+) -> Result<Vec<ResourceReport>> {
+    let Some(stager) = super::stager(clients, settings, ui) else {
+        return Ok(Vec::new());
+    };
+    let mut keys = vec![stager.staging.function_key(&settings.function_name)];
+    if !keep_layer {
+        keys.push(stager.staging.layer_key(&settings.layer_name));
+    }
+    let stager = &stager;
+    try_join_all(keys.into_iter().map(|key| async move {
+        let action = stager.delete(&key, dry_run).await?;
+        let mut report = ResourceReport::new(
+            "staged zip",
+            format!("s3://{}/{key}", stager.staging.bucket),
+            action,
+        );
+        if action == Action::Kept {
+            report = report.note("not put there by lambda-rt");
+        }
+        Ok::<_, anyhow::Error>(report)
+    }))
+    .await
+}
+
+/// What happens to the role.
+enum RolePlan {
+    /// `--role-arn`: not lambda-rt's business.
+    Given(String),
+    Absent(String),
+    /// Not created by lambda-rt.
+    Foreign(RemoteRole),
+    /// Ours, and other functions still use it: only this function's mark goes (and marks of
+    /// functions that are gone or use another role now).
+    Shared {
+        role: RemoteRole,
+        users: Vec<String>,
+        stale: Vec<String>,
+    },
+    /// Ours, and this was its last user.
+    Delete(RemoteRole),
+}
+
+/// Decides the role's fate: lambda-rt's role goes with its last user. The users named by the
+/// role's tags are checked (at once): a function that is gone, or that uses another role now, no
+/// longer counts. A role from before roles recorded their users counts only this function.
+async fn plan_role(
+    lambda: &Lambda<'_>,
+    settings: &Settings,
+    role: Option<RemoteRole>,
+    function: &str,
+) -> Result<RolePlan> {
+    let role_name = match &settings.role {
+        RoleChoice::Existing(arn) => return Ok(RolePlan::Given(arn.clone())),
+        RoleChoice::Managed(name) => name,
+    };
+    let Some(role) = role else {
+        return Ok(RolePlan::Absent(role_name.clone()));
+    };
+    if !role.is_owned() {
+        return Ok(RolePlan::Foreign(role));
+    }
+    let others: Vec<String> = role.users().into_iter().filter(|u| u != function).collect();
+    let role_arn = role.arn.as_str();
+    let checks = join_all(others.iter().map(|user| async move {
+        let remote = lambda.get(user).await?;
+        Ok::<_, anyhow::Error>(remote.is_some_and(|r| r.config.role() == Some(role_arn)))
+    }))
+    .await;
+    let mut users = Vec::new();
+    let mut stale = Vec::new();
+    for (user, check) in others.into_iter().zip(checks) {
+        if check? {
+            users.push(user);
+        } else {
+            stale.push(user);
+        }
+    }
+    Ok(if users.is_empty() {
+        RolePlan::Delete(role)
+    } else {
+        RolePlan::Shared { role, users, stale }
+    })
+}
+
+async fn apply_role(
+    clients: &Clients,
+    settings: &Settings,
+    plan: RolePlan,
+    dry_run: bool,
+) -> Result<ResourceReport> {
+    let function = &settings.function_name;
+    Ok(match plan {
+        RolePlan::Given(arn) => ResourceReport::new("role", &arn, Action::Kept)
+            .arn(Some(&arn))
+            .note("given by --role-arn; not managed by lambda-rt"),
+        RolePlan::Absent(name) => ResourceReport::new("role", name, Action::Absent),
+        RolePlan::Foreign(role) => ResourceReport::new("role", &role.name, Action::Kept)
+            .arn(Some(&role.arn))
+            .note("not created by lambda-rt"),
+        RolePlan::Shared { role, users, stale } => {
+            if !dry_run {
+                let mut gone = stale;
+                if role.users().iter().any(|u| u == function) {
+                    gone.push(function.clone());
+                }
+                iam::remove_users(&clients.iam, &role.name, &gone).await?;
+            }
+            let users: Vec<String> = users.iter().map(|u| format!("`{u}`")).collect();
+            ResourceReport::new("role", &role.name, Action::Kept)
+                .arn(Some(&role.arn))
+                .note(format!("still used by function {}", users.join(", ")))
+        }
+        RolePlan::Delete(role) => {
+            if !dry_run {
+                iam::delete_role(&clients.iam, &role.name).await?;
+            }
+            ResourceReport::new("role", &role.name, Action::Deleted).arn(Some(&role.arn))
+        }
+    })
 }

@@ -2,11 +2,12 @@
 //! the response bytes on stdout. A function error prints its type and message on stderr and exits
 //! with [`crate::exit_code::FUNCTION_ERROR`].
 
+use anyhow::{Context, Result};
 use std::io::{IsTerminal, Read, Write};
 
-use anyhow::{Context, Result};
+use std::time::Duration;
 
-use crate::aws::lambda::Lambda;
+use crate::aws::lambda::{Lambda, DEFAULT_INVOKE_TIMEOUT};
 use crate::aws::{Clients, Timing};
 use crate::cli::{InvokeArgs, OutputFormat, SettingsInput};
 use crate::emulator::api::MAX_EVENT_BYTES;
@@ -24,14 +25,25 @@ pub async fn run(input: &SettingsInput, args: &InvokeArgs, ui: &Ui) -> Result<i3
         project::check_runs_here(&settings)?;
         emulator::invoke_once(&settings, payload).await?
     } else {
+        settings.require_named_function("invoke")?;
         let clients = Clients::load(&settings.aws).await?;
         let lambda = Lambda {
             client: &clients.lambda,
             timing: Timing::default(),
             ui,
         };
+        let timeout = args
+            .invoke_timeout
+            .map(Duration::from_secs_f64)
+            .unwrap_or(DEFAULT_INVOKE_TIMEOUT);
         lambda
-            .invoke(&settings.function_name, &payload, args.log)
+            .invoke(
+                &settings.function_name,
+                &payload,
+                args.log,
+                timeout,
+                clients.max_attempts,
+            )
             .await?
     };
     present(&outcome, args, ui)

@@ -12,11 +12,13 @@
 
 use anyhow::{anyhow, Result};
 
-use crate::aws::lambda::{FunctionSpec, Lambda};
+use aws_sdk_lambda::types::FunctionConfiguration;
+
+use crate::aws::lambda::{FunctionSpec, Lambda, StaleRevision, Status};
 use crate::aws::layer::{self, LayerVersion, Layers};
 use crate::aws::{s3, Clients, Timing};
 use crate::cli::{PublishLayerArgs, SettingsInput, SharePrincipal};
-use crate::output::{Action, LayerSummary, Report, ResourceReport, Ui};
+use crate::output::{Action, Change, LayerSummary, Report, ResourceReport, Ui};
 use crate::package::{self, FunctionCode, Package};
 use crate::project;
 use crate::settings::Settings;
@@ -26,6 +28,7 @@ pub const MAX_LAYERS_PER_FUNCTION: usize = 5;
 
 pub async fn run(input: &SettingsInput, args: &PublishLayerArgs, ui: &Ui) -> Result<i32> {
     let settings = Settings::resolve(input)?;
+    settings.require_named_function("publish-layer")?;
     let attach = !args.no_attach;
     // Everything local is checked and zipped before the first AWS call.
     let code = if attach || args.detach {
@@ -42,7 +45,10 @@ pub async fn run(input: &SettingsInput, args: &PublishLayerArgs, ui: &Ui) -> Res
                 &clients,
                 &settings,
                 &code,
-                args.dry_run,
+                DetachOptions {
+                    dry_run: args.dry_run,
+                    adopt: args.adopt,
+                },
                 Timing::default(),
                 ui,
             )
@@ -54,6 +60,7 @@ pub async fn run(input: &SettingsInput, args: &PublishLayerArgs, ui: &Ui) -> Res
                 share_with: &args.share_with,
                 keep: args.keep,
                 dry_run: args.dry_run,
+                adopt: args.adopt,
             };
             publish(
                 &clients,
@@ -77,6 +84,15 @@ pub struct PublishOptions<'a> {
     pub share_with: &'a [SharePrincipal],
     pub keep: Option<u32>,
     pub dry_run: bool,
+    /// Take over a function lambda-rt did not create.
+    pub adopt: bool,
+}
+
+/// What `detach` is asked to do.
+#[derive(Debug, Clone, Copy)]
+pub struct DetachOptions {
+    pub dry_run: bool,
+    pub adopt: bool,
 }
 
 /// Publishes (or reuses) the layer version; attaches it when `code` is given.
@@ -104,9 +120,18 @@ pub async fn publish(
     let function_name = settings.function_name.as_str();
     let mut resources = Vec::new();
 
-    // The function is read first: attaching to one that does not exist, or past Lambda's layer
-    // limit, must fail before anything is published; and pruning must know the attached version.
-    let function = lambda.get(function_name).await?;
+    // The function and the layer's versions, read at once. Attaching to a function that does not
+    // exist, is someone else's, or is at Lambda's layer limit must fail before anything is
+    // published; and pruning must know the attached version.
+    let (function, versions) = tokio::try_join!(lambda.get(function_name), layers.versions(name))?;
+    let function_remote = function.clone();
+    let function = function.map(|remote| remote.config);
+    let mut claimed = None;
+    if let (Some(remote), true) = (&function_remote, code.is_some()) {
+        let ownership = super::ownership(clients, remote, None).await?;
+        claimed =
+            super::claim(&lambda, remote, ownership, options.adopt, "change", dry_run).await?;
+    }
     if code.is_some() {
         let Some(remote) = &function else {
             return Err(anyhow!(
@@ -127,7 +152,6 @@ pub async fn publish(
     }
 
     // 1. Publish only when the bytes changed.
-    let versions = layers.versions(name).await?;
     let reusable = match versions.first() {
         Some(newest) if fits_architecture(newest, settings) => {
             let sha = layers.code_sha256(name, newest.version).await?;
@@ -202,45 +226,33 @@ pub async fn publish(
         .as_ref()
         .and_then(|remote| super::attached_runtime_layer(remote, name));
     if let (Some(code), Some(remote)) = (code, &function) {
-        let before = super::layer_arns(remote);
-        let layer_arn = remote
-            .function_arn()
-            .and_then(|arn| layer::layer_arn_for(arn, name))
-            .unwrap_or_default();
-        let after = current
-            .as_ref()
-            .map(|version| layer::with_version(&before, &version.arn));
-        let layers_change = after.as_ref() != Some(&before);
-        let package = code.package(true)?;
-        let code_changes = remote.code_sha256() != Some(package.code_sha256.as_str());
-        let mut changes = Vec::new();
-        if layers_change {
-            let old = layer::attached_version(&before, &layer_arn)
-                .map(|arn| format!(", replacing `{}`", short_version(name, arn)))
-                .unwrap_or_default();
-            let new = current
-                .as_ref()
-                .map(|v| version_label(name, v))
-                .unwrap_or_else(|| format!("{name}:(next)"));
-            changes.push(format!("layers: `{new}`{old}"));
-        }
-        if code_changes {
-            changes.push("code without bootstrap".to_string());
-        }
-        if !dry_run {
-            if let Some(after) = after.as_ref().filter(|_| layers_change) {
-                lambda.set_layers(function_name, after).await?;
+        let attach = Attach {
+            lambda: &lambda,
+            stager: stager.as_ref(),
+            settings,
+            code,
+            version: current.as_ref(),
+            dry_run,
+        };
+        let changes = match attach.apply(remote).await {
+            Err(error) if error.is::<StaleRevision>() => {
+                // Changed since it was read (by someone else, or by an attempt of ours whose
+                // answer was lost): read it again and attach from what is there now.
+                ui.info(&format!(
+                    "function `{function_name}` changed since lambda-rt read it: reading it again \
+                     and re-planning"
+                ));
+                let fresh = lambda.get(function_name).await?.ok_or_else(|| {
+                    anyhow!("function `{function_name}` was deleted while lambda-rt was attaching")
+                })?;
+                attach.apply(&fresh.config).await?
             }
-            if code_changes {
-                let role = remote.role().unwrap_or_default().to_string();
-                let spec = FunctionSpec::new(settings, role);
-                let upload =
-                    s3::prepare(stager.as_ref(), |s| s.function_key(function_name), package)
-                        .await?;
-                lambda.update_code(&spec, &upload).await?;
-            }
+            result => result?,
+        };
+        let mut report = function_report(function_name, remote.function_arn(), &changes);
+        if let Some(note) = claimed {
+            report = report.note(note);
         }
-        let report = function_report(function_name, remote.function_arn(), &changes);
         ui.resource(&report, dry_run);
         resources.push(report);
         attached_arn = current.as_ref().map(|v| v.arn.clone());
@@ -309,10 +321,11 @@ pub async fn detach(
     clients: &Clients,
     settings: &Settings,
     code: &FunctionCode,
-    dry_run: bool,
+    options: DetachOptions,
     timing: Timing,
     ui: &Ui,
 ) -> Result<Report> {
+    let dry_run = options.dry_run;
     let lambda = Lambda {
         client: &clients.lambda,
         timing,
@@ -320,38 +333,46 @@ pub async fn detach(
     };
     let name = settings.layer_name.as_str();
     let function_name = settings.function_name.as_str();
-    let Some(remote) = lambda.get(function_name).await? else {
+    let Some(found) = lambda.get(function_name).await? else {
         return Err(anyhow!(
             "failed to detach layer `{name}`: function `{function_name}` does not exist"
         ));
     };
+    let ownership = super::ownership(clients, &found, None).await?;
+    let claimed =
+        super::claim(&lambda, &found, ownership, options.adopt, "change", dry_run).await?;
+    let remote = found.config;
     let before = super::layer_arns(&remote);
     let attached = super::attached_runtime_layer(&remote, name);
     let package = code.package(false)?;
     let code_changes = remote.code_sha256() != Some(package.code_sha256.as_str());
     let mut changes = Vec::new();
     if code_changes {
-        changes.push("code with bootstrap".to_string());
+        changes.push(Change::named("code with bootstrap"));
     }
     if let Some(arn) = &attached {
-        changes.push(format!("layers: without `{}`", short_version(name, arn)));
+        changes.push(Change::new("layers", Some(short_version(name, arn)), None));
     }
     let stager = super::stager(clients, settings, ui);
     if !dry_run {
+        let mut status = Status::of(&remote);
         if code_changes {
             let role = remote.role().unwrap_or_default().to_string();
             let upload =
                 s3::prepare(stager.as_ref(), |s| s.function_key(function_name), package).await?;
-            lambda
-                .update_code(&FunctionSpec::new(settings, role), &upload)
+            status = lambda
+                .update_code(&FunctionSpec::new(settings, role), &upload, &status)
                 .await?;
         }
         if let Some(arn) = &attached {
             let after = layer::without_layer(&before, layer::layer_of(arn));
-            lambda.set_layers(function_name, &after).await?;
+            lambda.set_layers(function_name, &after, &status).await?;
         }
     }
-    let report = function_report(function_name, remote.function_arn(), &changes);
+    let mut report = function_report(function_name, remote.function_arn(), &changes);
+    if let Some(note) = claimed {
+        report = report.note(note);
+    }
     ui.resource(&report, dry_run);
     let mut resources = vec![report];
     resources.extend(super::staged_reports(stager.as_ref()));
@@ -364,8 +385,70 @@ pub async fn detach(
     })
 }
 
+/// Attaching a layer version to the function: its layers first, then its code without bootstrap.
+struct Attach<'a> {
+    lambda: &'a Lambda<'a>,
+    stager: Option<&'a s3::Stager<'a>>,
+    settings: &'a Settings,
+    code: &'a FunctionCode,
+    /// The version to attach (`None`: the one a dry run would publish).
+    version: Option<&'a LayerVersion>,
+    dry_run: bool,
+}
+
+impl Attach<'_> {
+    /// Plans from `remote` and applies; returns the changes (made, or that a dry run would make).
+    async fn apply(&self, remote: &FunctionConfiguration) -> Result<Vec<Change>> {
+        let name = self.settings.layer_name.as_str();
+        let function_name = self.settings.function_name.as_str();
+        let before = super::layer_arns(remote);
+        let layer_arn = remote
+            .function_arn()
+            .and_then(|arn| layer::layer_arn_for(arn, name))
+            .unwrap_or_default();
+        let after = self
+            .version
+            .map(|version| layer::with_version(&before, &version.arn));
+        let layers_change = after.as_ref() != Some(&before);
+        let package = self.code.package(true)?;
+        let code_changes = remote.code_sha256() != Some(package.code_sha256.as_str());
+        let mut changes = Vec::new();
+        if layers_change {
+            let new = self
+                .version
+                .map(|v| version_label(name, v))
+                .unwrap_or_else(|| format!("{name}:(next)"));
+            changes.push(Change::new(
+                "layers",
+                layer::attached_version(&before, &layer_arn).map(|arn| short_version(name, arn)),
+                Some(new),
+            ));
+        }
+        if code_changes {
+            changes.push(Change::named("code without bootstrap"));
+        }
+        if !self.dry_run {
+            let mut status = Status::of(remote);
+            if let Some(after) = after.as_ref().filter(|_| layers_change) {
+                status = self
+                    .lambda
+                    .set_layers(function_name, after, &status)
+                    .await?;
+            }
+            if code_changes {
+                let role = remote.role().unwrap_or_default().to_string();
+                let spec = FunctionSpec::new(self.settings, role);
+                let upload =
+                    s3::prepare(self.stager, |s| s.function_key(function_name), package).await?;
+                self.lambda.update_code(&spec, &upload, &status).await?;
+            }
+        }
+        Ok(changes)
+    }
+}
+
 /// The function's line: updated with these changes, or unchanged when there are none.
-fn function_report(name: &str, arn: Option<&str>, changes: &[String]) -> ResourceReport {
+fn function_report(name: &str, arn: Option<&str>, changes: &[Change]) -> ResourceReport {
     let action = if changes.is_empty() {
         Action::Unchanged
     } else {

@@ -1,11 +1,14 @@
 //! `lambda-rt update`: upload code only when the local CodeSha256 differs from the function's, and
-//! configuration only for the fields that differ. Makes no IAM call.
+//! configuration only for the fields that differ, each write carrying the RevisionId it planned
+//! from. Makes no IAM call, except to recognise a function made by an earlier lambda-rt (untagged,
+//! with a lambda-rt role).
 
 use anyhow::{anyhow, Result};
 
-use crate::aws::lambda::{FunctionSpec, Lambda};
+use crate::aws::lambda::{FunctionSpec, Lambda, RolePropagation};
 use crate::aws::{Clients, Timing};
 use crate::cli::{DeployArgs, SettingsInput};
+use crate::commands::create::DeployOptions;
 use crate::output::{Report, Ui};
 use crate::package::FunctionCode;
 use crate::project;
@@ -13,18 +16,16 @@ use crate::settings::{RoleChoice, Settings};
 
 pub async fn run(input: &SettingsInput, args: &DeployArgs, ui: &Ui) -> Result<i32> {
     let settings = Settings::resolve(input)?;
+    settings.require_named_function("update")?;
     project::check_project_files(&settings)?;
     let code = FunctionCode::build(&settings)?;
     let clients = Clients::load(&settings.aws).await?;
-    let report = update(
-        &clients,
-        &settings,
-        &code,
-        args.dry_run,
-        Timing::default(),
-        ui,
-    )
-    .await?;
+    let options = DeployOptions {
+        dry_run: args.dry_run,
+        force: args.force,
+        adopt: args.adopt,
+    };
+    let report = update(&clients, &settings, &code, options, Timing::default(), ui).await?;
     ui.finish(&report)?;
     Ok(crate::exit_code::SUCCESS)
 }
@@ -33,7 +34,7 @@ pub async fn update(
     clients: &Clients,
     settings: &Settings,
     code: &FunctionCode,
-    dry_run: bool,
+    options: DeployOptions,
     timing: Timing,
     ui: &Ui,
 ) -> Result<Report> {
@@ -48,29 +49,53 @@ pub async fn update(
             "failed to update function `{name}`: it does not exist; run `lambda-rt create` first"
         ));
     };
-    let remote_role = remote.role().unwrap_or_default();
+    let ownership = super::ownership(clients, &remote, None).await?;
+    let claimed = super::claim(
+        &lambda,
+        &remote,
+        ownership,
+        options.adopt,
+        "change",
+        options.dry_run,
+    )
+    .await?;
+    let remote_role = remote.config.role().unwrap_or_default();
     let role_arn = match &settings.role {
         RoleChoice::Existing(arn) => arn.clone(),
         RoleChoice::Managed(role_name) => managed_role_arn(remote_role, role_name),
     };
+    // `update` reads no role, so a new role's age is unknown: a refusal is retried briefly.
+    let role = RolePropagation::for_age(
+        role_arn.clone(),
+        timing.iam_propagation.max_total,
+        timing.iam_propagation.max_total,
+        timing.old_role_grace,
+    );
     let spec = FunctionSpec::new(settings, role_arn);
     let stager = super::stager(clients, settings, ui);
-    let (report, code_sha256) = super::converge_function(
+    let (mut report, code_sha256) = super::converge_function(
         &lambda,
         stager.as_ref(),
         &remote,
         &spec,
         code,
         &settings.layer_name,
-        dry_run,
+        super::ConvergeOptions {
+            dry_run: options.dry_run,
+            force: options.force,
+            role: Some(&role),
+        },
     )
     .await?;
-    ui.resource(&report, dry_run);
+    if let Some(note) = claimed {
+        report = report.note(note);
+    }
+    ui.resource(&report, options.dry_run);
     let mut resources = vec![report];
     resources.extend(super::staged_reports(stager.as_ref()));
     Ok(Report {
         command: "update",
-        dry_run,
+        dry_run: options.dry_run,
         resources,
         code_sha256: Some(code_sha256),
         layer: None,
@@ -79,7 +104,7 @@ pub async fn update(
 
 /// The ARN of role `role_name` in the function's account, derived from the function's current role
 /// ARN without an IAM call (IAM ARNs are `arn:<partition>:iam::<account>:role/<path><name>`).
-fn managed_role_arn(remote_role_arn: &str, role_name: &str) -> String {
+pub fn managed_role_arn(remote_role_arn: &str, role_name: &str) -> String {
     if remote_role_arn.rsplit('/').next() == Some(role_name) {
         return remote_role_arn.to_string();
     }

@@ -85,8 +85,8 @@ pub struct AwsSettings {
     pub endpoint_url: Option<String>,
     /// Attempts per API call (`None`: [`crate::aws::DEFAULT_MAX_ATTEMPTS`]).
     pub max_attempts: Option<u32>,
-    /// Seconds per attempt (`None`: [`crate::aws::DEFAULT_READ_TIMEOUT`]).
-    pub read_timeout_seconds: Option<u64>,
+    /// Time per attempt (`None`: [`crate::aws::DEFAULT_READ_TIMEOUT`]).
+    pub read_timeout: Option<std::time::Duration>,
 }
 
 /// Everything a command needs to know, validated.
@@ -278,7 +278,10 @@ impl Settings {
             profile: pick_string("profile", &input.aws.profile, &f.profile).map(|(v, _)| v),
             endpoint_url: endpoint_url.map(|(v, _)| v),
             max_attempts: input.aws.max_attempts,
-            read_timeout_seconds: input.aws.read_timeout,
+            read_timeout: input
+                .aws
+                .read_timeout
+                .map(std::time::Duration::from_secs_f64),
         };
 
         Ok(Settings {

@@ -1,16 +1,15 @@
 //! Test harness shared by the integration tests: a real `moto_server` per test (bound to
-//! 127.0.0.1, stopped on drop), the real `lambda-rt` binary, a scratch copy of the repository's
-//! project files, and counting the AWS calls moto received through its request recorder.
+//! 127.0.0.1, stopped on drop) behind the realism proxy that counts every AWS call ([`Aws`],
+//! [`proxy`]), the real `lambda-rt` binary, scratch projects, and guards that stop child processes
+//! even when a test panics.
 #![allow(dead_code)]
 
-pub mod faults;
+pub mod proxy;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-use base64::Engine;
 
 pub const REGION: &str = "us-east-1";
 
@@ -209,30 +208,6 @@ impl Moto {
             .unwrap()
     }
 
-    /// Forgets the calls recorded so far and starts recording.
-    pub fn start_recording(&self) {
-        self.post("/moto-api/recorder/reset-recording", "");
-        self.post("/moto-api/recorder/start-recording", "");
-    }
-
-    /// The calls recorded since [`Moto::start_recording`].
-    pub fn calls(&self) -> Vec<Call> {
-        let text = ureq::get(format!("{}/moto-api/recorder/download-recording", self.url))
-            .call()
-            .unwrap()
-            .body_mut()
-            .with_config()
-            // Recorded uploads of the S3 tests' 50 MB zips are in there too.
-            .limit(1 << 30)
-            .read_to_string()
-            .unwrap();
-        text.lines()
-            .filter(|line| !line.trim().is_empty())
-            .map(|line| Call::parse(&serde_json::from_str(line).unwrap()))
-            .filter(|call| !call.path.starts_with("/moto-api"))
-            .collect()
-    }
-
     /// Environment for a process that talks to this moto: endpoint, dummy credentials, region,
     /// and empty config files.
     pub fn env(&self) -> Vec<(String, String)> {
@@ -277,94 +252,6 @@ impl Moto {
             .build();
         aws_sdk_s3::Client::from_conf(config)
     }
-}
-
-/// One AWS API call moto received.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Call {
-    pub method: String,
-    pub path: String,
-    /// IAM `Action=`, CloudWatch Logs `X-Amz-Target` operation, or `METHOD path` for Lambda and S3.
-    pub action: String,
-    pub service: &'static str,
-}
-
-impl Call {
-    fn parse(record: &serde_json::Value) -> Call {
-        let method = record["method"].as_str().unwrap_or_default().to_string();
-        let url = record["url"].as_str().unwrap_or_default();
-        let path = url
-            .splitn(4, '/')
-            .nth(3)
-            .map(|p| format!("/{}", p.split('?').next().unwrap_or_default()))
-            .unwrap_or_else(|| "/".into());
-        let body = record["body"].as_str().unwrap_or_default();
-        let body = if record["body_encoded"].as_bool() == Some(true) {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(body)
-                .unwrap_or_default();
-            String::from_utf8_lossy(&bytes).into_owned()
-        } else {
-            body.to_string()
-        };
-        let headers = &record["headers"];
-        let target = headers["X-Amz-Target"]
-            .as_str()
-            .or_else(|| headers["x-amz-target"].as_str());
-        let authorization = headers["Authorization"].as_str().unwrap_or_default();
-        if let Some(target) = target {
-            let operation = target.rsplit('.').next().unwrap_or_default().to_string();
-            return Call {
-                method,
-                path,
-                action: operation,
-                service: "logs",
-            };
-        }
-        if authorization.contains("/s3/aws4_request") {
-            return Call {
-                action: format!("{method} {path}"),
-                method,
-                path,
-                service: "s3",
-            };
-        }
-        if authorization.contains("/iam/") || body.starts_with("Action=") {
-            let action = body
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("Action="))
-                .unwrap_or_default()
-                .to_string();
-            return Call {
-                method,
-                path,
-                action,
-                service: "iam",
-            };
-        }
-        let action = format!("{method} {path}");
-        Call {
-            method,
-            path,
-            action,
-            service: "lambda",
-        }
-    }
-
-    /// Whether this call changes something (reads and Invoke do not).
-    pub fn is_write(&self) -> bool {
-        match self.service {
-            "iam" => !(self.action.starts_with("Get") || self.action.starts_with("List")),
-            "logs" => !self.action.starts_with("Describe"),
-            "s3" => !matches!(self.method.as_str(), "GET" | "HEAD"),
-            _ => self.method != "GET" && !self.path.ends_with("/invocations"),
-        }
-    }
-}
-
-/// Only the writes among `calls`.
-pub fn writes(calls: &[Call]) -> Vec<&Call> {
-    calls.iter().filter(|c| c.is_write()).collect()
 }
 
 /// A scratch project: a copy of the repository's runtime/ and function/.
@@ -601,4 +488,181 @@ pub fn local_settings(
         input.config.handler = Some(handler.into());
         input.config.timeout = Some(timeout);
     })
+}
+
+/// A real moto_server behind the realism proxy: lambda-rt talks to the proxy, which counts every
+/// request by operation (and, when realistic, behaves like real AWS).
+pub struct Aws {
+    pub moto: Moto,
+    pub proxy: proxy::AwsProxy,
+}
+
+impl Aws {
+    /// moto behind a transparent, counting proxy.
+    pub fn start() -> Aws {
+        Self::with(proxy::Realism::default())
+    }
+
+    /// moto behind the proxy with every real-AWS behaviour, at test durations.
+    pub fn realistic() -> Aws {
+        Self::with(proxy::Realism::short())
+    }
+
+    pub fn with(realism: proxy::Realism) -> Aws {
+        let moto = Moto::start();
+        let proxy = proxy::AwsProxy::start_with(moto.port, realism);
+        Aws { moto, proxy }
+    }
+
+    /// Environment for lambda-rt: the proxy as the endpoint, dummy credentials.
+    pub fn env(&self) -> Vec<(String, String)> {
+        self.proxy.env(&self.moto.env())
+    }
+
+    /// SDK configuration through the proxy (so setup calls see the same realism).
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.proxy.url)
+            .region(aws_config::Region::new(REGION))
+            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .load()
+            .await
+    }
+
+    pub async fn lambda(&self) -> aws_sdk_lambda::Client {
+        aws_sdk_lambda::Client::new(&self.sdk_config().await)
+    }
+
+    pub async fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.sdk_config().await)
+    }
+
+    /// Forgets the requests counted so far.
+    pub fn start_counting(&self) {
+        self.proxy.reset_counts();
+    }
+
+    /// The requests counted since [`Aws::start_counting`]. Panics if there were none at all: a
+    /// "no writes" assertion must not pass because counting broke.
+    pub fn counted(&self) -> Counts {
+        let counts = Counts(self.proxy.counts());
+        assert!(
+            counts.total() > 0,
+            "the proxy counted no request at all since start_counting: counting is broken, or \
+             lambda-rt never reached AWS"
+        );
+        counts
+    }
+}
+
+/// Requests received, by `service:Operation`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counts(pub std::collections::BTreeMap<String, u64>);
+
+impl Counts {
+    pub fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+
+    pub fn get(&self, key: &str) -> u64 {
+        self.0.get(key).copied().unwrap_or(0)
+    }
+
+    /// The write operations among them (each as often as it was received).
+    pub fn writes(&self) -> Vec<String> {
+        let mut writes = Vec::new();
+        for (key, n) in &self.0 {
+            let (service, action) = key.split_once(':').unwrap_or(("", key));
+            if proxy::is_write(service, action) {
+                writes.extend(std::iter::repeat(key.clone()).take(*n as usize));
+            }
+        }
+        writes
+    }
+
+    /// Requests other than writes.
+    pub fn reads(&self) -> u64 {
+        self.total() - self.writes().len() as u64
+    }
+
+    /// Requests to one service (`iam`, `lambda`, `logs`, `s3`).
+    pub fn of_service(&self, service: &str) -> u64 {
+        self.0
+            .iter()
+            .filter(|(k, _)| k.starts_with(&format!("{service}:")))
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+/// A child process that is killed (with its process group, if it leads one) and reaped when the
+/// guard is dropped, so a failing test never leaves it behind.
+pub struct Spawned {
+    pub child: Child,
+}
+
+impl Spawned {
+    pub fn new(child: Child) -> Spawned {
+        Spawned { child }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Sends `signal` to the process.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal).unwrap();
+    }
+
+    /// Waits at most `limit` for the process to exit; `None` if it is still running.
+    pub fn wait_for_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if start.elapsed() >= limit {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let pid = nix::unistd::Pid::from_raw(self.pid());
+            let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Aws {
+    /// Asserts that no request reached AWS since [`Aws::start_counting`], then proves that the
+    /// counter works by sending one request itself and seeing it counted: a broken counter cannot
+    /// make this pass.
+    pub fn assert_no_requests(&self, why: &str) {
+        let counts = Counts(self.proxy.counts());
+        assert_eq!(counts.total(), 0, "{why}: {counts:?}");
+        let probe = ureq::get(format!("{}/2015-03-31/functions/", self.proxy.url))
+            .header(
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/lambda/aws4_request, \
+                 SignedHeaders=host, Signature=0",
+            )
+            .call();
+        assert!(probe.is_ok(), "the probe request failed: {probe:?}");
+        assert_eq!(
+            self.proxy.count("lambda:ListFunctions"),
+            1,
+            "the proxy did not count a request it received: counting is broken"
+        );
+        self.proxy.reset_counts();
+    }
 }
