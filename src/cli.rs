@@ -568,7 +568,8 @@ pub struct DeleteArgs {
 /// Flags of `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on; anything but loopback exposes the function to the network
+    /// Address to listen on; anything but loopback exposes the function to the network (and then
+    /// requests may name any host)
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
 
@@ -583,6 +584,11 @@ pub struct ServeArgs {
     /// Rebuild the environment when runtime/ or function/ change
     #[arg(long)]
     pub watch: bool,
+
+    /// Also answer requests from web pages of this origin, e.g. http://localhost:3000 (`*`: any);
+    /// others are refused, so that no page open in a browser can run the function
+    #[arg(long, value_name = "ORIGIN")]
+    pub allow_origin: Vec<String>,
 
     /// Region the runtime sees as AWS_REGION [default: AWS_REGION, else us-east-1]
     #[arg(long, env = "LAMBDA_RT_REGION")]

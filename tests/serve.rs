@@ -11,6 +11,7 @@ use common::*;
 
 const HANDLER: &str = r#"
 serve_handler () {
+  echo ran >> "$MARKS"
   case "$1" in
     *fail*) echo "failing on purpose"; return 1 ;;
     *crash*) kill -KILL $$ ;;
@@ -49,6 +50,10 @@ impl Server {
                 "2",
             ])
             .args(["--env", &format!("PIDFILE={}", pidfile.display())])
+            .args([
+                "--env",
+                &format!("MARKS={}", project.join("marks").display()),
+            ])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -313,6 +318,68 @@ fn the_aws_cli_can_invoke_it() {
     assert!(summary["LogResult"].is_string());
     let response = std::fs::read_to_string(out_file).unwrap();
     assert!(response.starts_with(r#"{"from":"aws-cli"}|"#), "{response}");
+}
+
+/// Sends a raw HTTP/1.1 Invoke with exactly these extra header lines; returns status and body.
+fn raw_invoke(url: &str, header_lines: &[&str]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let address = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut request =
+        "POST /2015-03-31/functions/bash-runtime/invocations HTTP/1.1\r\n".to_string();
+    for line in header_lines {
+        request.push_str(line);
+        request.push_str("\r\n");
+    }
+    request.push_str("Content-Length: 2\r\nConnection: close\r\n\r\n{}");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn requests_from_web_pages_and_foreign_hosts_are_refused_and_the_handler_does_not_run() {
+    let project = project();
+    let marks = project.path().join("marks");
+    let server = Server::start(project.path(), &[]);
+    let host = format!("Host: {}", server.url.trim_start_matches("http://"));
+
+    // A page on another site, POSTing from a browser.
+    let (status, body) = raw_invoke(&server.url, &[&host, "Origin: https://evil.example"]);
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("--allow-origin https://evil.example"),
+        "{body}"
+    );
+    // DNS rebinding: the request names the attacker's domain.
+    let (status, body) = raw_invoke(&server.url, &["Host: attacker.example:9001"]);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("DNS rebinding"), "{body}");
+    assert!(!marks.exists(), "the handler ran for a refused request");
+
+    // A client without an Origin (the AWS CLI, the SDKs) on a loopback name is served.
+    let (status, body) = raw_invoke(&server.url, &[&host]);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(std::fs::read_to_string(&marks).unwrap(), "ran\n");
+
+    // --allow-origin opens it for one page.
+    let server = Server::start(project.path(), &["--allow-origin", "http://localhost:3000"]);
+    let host = format!("Host: {}", server.url.trim_start_matches("http://"));
+    let (status, body) = raw_invoke(&server.url, &[&host, "Origin: http://localhost:3000"]);
+    assert_eq!(status, 200, "{body}");
 }
 
 fn aws_cli_path() -> std::path::PathBuf {

@@ -21,6 +21,7 @@ use base64::Engine;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::cli::{ServeArgs, SettingsInput};
+use crate::emulator::guard::{self, Guard};
 use crate::emulator::{api::MAX_EVENT_BYTES, Environment, Worker};
 use crate::output::Ui;
 use crate::project;
@@ -60,7 +61,15 @@ pub async fn run(input: &SettingsInput, args: &ServeArgs, ui: &Ui) -> Result<i32
                 "only Invoke is served",
             )
         })
-        .with_state(pool.clone());
+        .with_state(pool.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            Guard {
+                loopback_only: addr.ip().is_loopback(),
+                allowed_origins: args.allow_origin.clone(),
+                port: addr.port(),
+            },
+            guard::check,
+        ));
     let signal = Arc::new(Mutex::new(None));
     let seen = signal.clone();
     axum::serve(listener, router)

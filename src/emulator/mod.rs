@@ -4,6 +4,7 @@
 //! in README ("Local execution").
 
 pub mod api;
+pub mod guard;
 pub mod process;
 
 use std::path::{Path, PathBuf};
