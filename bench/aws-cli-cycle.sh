@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# The deploy cycle done by hand with the AWS CLI and zip, following the AWS custom-runtime tutorial
-# (the manage.sh that lambda-rt replaces). It is the baseline of bench/run.py.
+# The deploy cycle done by hand with the AWS CLI, following the AWS custom-runtime tutorial (the
+# manage.sh that lambda-rt replaces), made to work on real AWS: the CLI's own waiters after each
+# write (`aws lambda wait function-active-v2` / `function-updated-v2`) and a retry loop for IAM
+# propagation around create-function. It is the baseline of bench/run.py.
 #
-#   aws-cli-cycle.sh STEP FUNCTION PROJECT_DIR     STEP: create|update|invoke|publish-layer|delete
+#   aws-cli-cycle.sh STEP FUNCTION PROJECT_DIR
+#     STEP: create | update | update-memory | invoke | publish-layer | delete
 #
-# Uses $AWS_CLI (default `aws`) with the usual AWS_* environment (bench/run.py points it at moto).
+# Uses $AWS_CLI (default `aws`) with the usual AWS_* environment (bench/run.py points it at moto,
+# or at the realism proxy in front of moto). Zips with Python's zipfile module (`python3 -m
+# zipfile`), since Python is there anyway and the `zip` command may not be.
 set -euo pipefail
 step=$1 name=$2 project=$3
 aws=${AWS_CLI:-aws}
@@ -13,9 +18,15 @@ policy=arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+zip_dir() { # zip_dir DIR OUT: the files of DIR at the root of OUT
+  (cd "$1" && python3 -m zipfile -c "$2" $(ls -A))
+}
+
 zip_function() { # $1: with or without bootstrap
-  if [ "$1" = with ]; then (cd "$project/runtime" && zip -q -X "$work/function.zip" bootstrap); fi
-  (cd "$project/function" && zip -q -X -r "$work/function.zip" .)
+  mkdir -p "$work/stage"
+  cp -R "$project/function/." "$work/stage/"
+  if [ "$1" = with ]; then cp "$project/runtime/bootstrap" "$work/stage/"; fi
+  zip_dir "$work/stage" "$work/function.zip"
 }
 
 case $step in
@@ -31,8 +42,16 @@ create)
     $aws lambda update-function-code --function-name "$name" --zip-file "fileb://$work/function.zip" >/dev/null
     $aws lambda wait function-updated-v2 --function-name "$name"
   else
-    $aws lambda create-function --function-name "$name" --runtime provided.al2023 \
-      --handler function.handler --role "$arn" --zip-file "fileb://$work/function.zip" >/dev/null
+    # A new role is refused ("cannot be assumed") until IAM has propagated it: try every second.
+    for attempt in $(seq 1 120); do
+      if $aws lambda create-function --function-name "$name" --runtime provided.al2023 \
+          --handler function.handler --role "$arn" --zip-file "fileb://$work/function.zip" \
+          >/dev/null 2>"$work/error"; then
+        break
+      fi
+      grep -q "cannot be assumed" "$work/error" || { cat "$work/error" >&2; exit 1; }
+      sleep 1
+    done
     $aws lambda wait function-active-v2 --function-name "$name"
   fi
   ;;
@@ -41,11 +60,15 @@ update)
   $aws lambda update-function-code --function-name "$name" --zip-file "fileb://$work/function.zip" >/dev/null
   $aws lambda wait function-updated-v2 --function-name "$name"
   ;;
+update-memory)
+  $aws lambda update-function-configuration --function-name "$name" --memory-size 256 >/dev/null
+  $aws lambda wait function-updated-v2 --function-name "$name"
+  ;;
 invoke)
   $aws lambda invoke --function-name "$name" --payload '{"text":"Hello"}' "$work/response.json" >/dev/null
   ;;
 publish-layer)
-  (cd "$project/runtime" && zip -q -X -r "$work/runtime.zip" .)
+  zip_dir "$project/runtime" "$work/runtime.zip"
   version=$($aws lambda publish-layer-version --layer-name "$layer" \
     --compatible-runtimes provided.al2023 provided.al2 --zip-file "fileb://$work/runtime.zip" \
     --query LayerVersionArn --output text)

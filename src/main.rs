@@ -43,17 +43,23 @@ fn main() {
     std::process::exit(code);
 }
 
-/// Progress goes to stderr through `tracing`; -v shows lambda-rt's debug lines, -vv the SDK's too.
+/// Progress goes to stderr through `tracing`: by default only lambda-rt's own lines (the AWS SDK's
+/// warnings, e.g. about instance metadata, would only bury lambda-rt's own message); -v adds
+/// lambda-rt's debug lines (every AWS call with its duration), -vv the SDK's debug log too. Colour
+/// only on a terminal, and never with NO_COLOR set.
 fn init_logging(verbose: u8, quiet: bool) {
+    use std::io::IsTerminal;
     let filter = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn,lambda_rt=info",
-        (false, 1) => "warn,lambda_rt=debug",
+        (true, _) => "off,lambda_rt=error",
+        (false, 0) => "off,lambda_rt=info",
+        (false, 1) => "off,lambda_rt=debug",
         (false, _) => "info,lambda_rt=debug,aws_smithy_runtime=debug,aws_config=debug",
     };
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .without_time()
         .with_target(verbose > 1)
         .with_level(verbose > 0)

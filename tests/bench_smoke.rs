@@ -10,7 +10,12 @@ use std::process::Command;
 fn every_benchmark_runs_in_smoke_mode() {
     let binary = PathBuf::from(env!("CARGO_BIN_EXE_lambda-rt"));
     let bin_dir = binary.parent().unwrap();
-    for example in ["bench-runtime", "bench-package", "bench-load"] {
+    for example in [
+        "bench-runtime",
+        "bench-package",
+        "bench-load",
+        "realism-proxy",
+    ] {
         assert!(
             bin_dir.join("examples").join(example).exists(),
             "the benchmark helper `{example}` is not built: run the suite with `scripts/test.sh` \
@@ -29,6 +34,9 @@ fn every_benchmark_runs_in_smoke_mode() {
     if let Ok(moto) = std::env::var("MOTO_SERVER") {
         command.env("MOTO_SERVER", moto);
     }
+    if let Ok(aws) = std::env::var("AWS_CLI") {
+        command.env("AWS_CLI", aws);
+    }
     let output = command
         .output()
         .expect("python3 is required to run bench/run.py");
@@ -41,9 +49,12 @@ fn every_benchmark_runs_in_smoke_mode() {
     for section in [
         "## 1. Deploy cycle",
         "## 2. API calls per command",
-        "## 3. Packaging",
-        "## 4. Local execution",
-        "## 5. Start-up",
+        "## 3. Latency on real-AWS timings",
+        "| create (new role) |",
+        "| delete |",
+        "## 4. Packaging",
+        "## 5. Local execution",
+        "## 6. Start-up",
         "| **total** |",
         "| compiled | 4 |",
     ] {

@@ -3,7 +3,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -23,23 +23,20 @@ serve_handler () {
 "#;
 
 struct Server {
-    child: Child,
+    process: Spawned,
     url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    /// The server's temporary directory ($TMPDIR), where its environments are extracted.
+    tmp: tempfile::TempDir,
 }
 
 impl Server {
     fn start(project: &Path, extra: &[&str]) -> Server {
         require_runtime_tools();
         let pidfile = project.join("sleep.pid");
+        let tmp = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_lambda-rt"))
             .current_dir(project)
+            .env("TMPDIR", tmp.path())
             .args([
                 "serve",
                 "--port",
@@ -60,7 +57,28 @@ impl Server {
             .spawn()
             .unwrap();
         let url = listening_url(&mut child);
-        Server { child, url }
+        Server {
+            process: Spawned::new(child),
+            url,
+            tmp,
+        }
+    }
+
+    /// Stops the server with `signal` and returns its exit code; fails if it takes over 20 s.
+    fn stop(&mut self, signal: nix::sys::signal::Signal) -> Option<i32> {
+        self.process.signal(signal);
+        self.process
+            .wait_for_exit(Duration::from_secs(20))
+            .unwrap_or_else(|| panic!("serve did not stop on {signal}"))
+            .code()
+    }
+
+    /// What the server left in its temporary directory.
+    fn leftovers(&self) -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(self.tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
     }
 
     fn invoke(
@@ -242,21 +260,50 @@ fn ctrl_c_stops_the_server_and_every_runtime() {
         .trim()
         .parse()
         .unwrap();
-    let pid = nix::unistd::Pid::from_raw(server.child.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    assert_eq!(server.stop(nix::sys::signal::Signal::SIGINT), Some(130));
+    wait_until_gone(sleeper);
+    assert_eq!(server.leftovers(), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
+fn a_stopped_watching_server_leaves_no_files_behind() {
+    for signal in [
+        nix::sys::signal::Signal::SIGINT,
+        nix::sys::signal::Signal::SIGTERM,
+    ] {
+        let project = project();
+        let mut server = Server::start(project.path(), &["--watch"]);
+        server.invoke("{}", &[]);
+        // A rebuild, so that there has been more than one environment.
+        project.write("function/test.sh", "serve_handler () { printf changed; }\n");
+        wait_for_answer(&server, "changed");
+        assert!(
+            !server.leftovers().is_empty(),
+            "serve extracts into $TMPDIR"
+        );
+        assert_eq!(server.stop(signal), Some(130), "{signal}");
+        assert_eq!(
+            server.leftovers(),
+            Vec::<std::path::PathBuf>::new(),
+            "{signal}"
+        );
+    }
+}
+
+/// Invokes until the body is `expected` (a rebuild is picked up within a few polls); at most 20 s.
+fn wait_for_answer(server: &Server, expected: &str) {
     let start = Instant::now();
-    let status = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            break status;
+    loop {
+        let (_, _, body) = server.invoke(r#""x""#, &[]);
+        if body == expected {
+            return;
         }
         assert!(
             start.elapsed() < Duration::from_secs(20),
-            "serve did not stop on SIGINT"
+            "the edit was never picked up: {body}"
         );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "{status:?}");
-    wait_until_gone(sleeper);
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]
@@ -269,18 +316,29 @@ fn watch_rebuilds_the_environment_when_the_handler_changes() {
         "function/test.sh",
         "serve_handler () { printf 'edited %s' \"$1\"; }\n",
     );
+    wait_for_answer(&server, r#"edited "x""#);
+
+    // A broken project says what is wrong, as a function error the AWS CLI does not retry.
+    std::fs::remove_file(project.path().join("function/test.sh")).unwrap();
     let start = Instant::now();
-    loop {
-        let (_, _, body) = server.invoke(r#""x""#, &[]);
-        if body == r#"edited "x""# {
-            break;
+    let (status, headers, body) = loop {
+        let answer = server.invoke(r#""x""#, &[]);
+        if header(&answer.1, "x-amz-function-error").is_some() {
+            break answer;
         }
         assert!(
             start.elapsed() < Duration::from_secs(20),
-            "the edit was never picked up: {body}"
+            "still answering: {}",
+            answer.2
         );
         std::thread::sleep(Duration::from_millis(100));
-    }
+    };
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "x-amz-function-error"), Some("Unhandled"));
+    assert!(body.contains("function/test.sh"), "{body}");
+    assert!(!body.contains("/tmp"), "{body}");
+    project.write("function/test.sh", "serve_handler () { printf fixed; }\n");
+    wait_for_answer(&server, "fixed");
 }
 
 #[test]

@@ -29,12 +29,18 @@ pub fn set_endpoint(info: EndpointInfo) {
     let _ = ENDPOINT.set(info);
 }
 
-fn endpoint_phrase() -> String {
+/// "the AWS endpoint URL" or "AWS (region)", for messages.
+pub fn endpoint_phrase() -> String {
     match ENDPOINT.get() {
         Some(EndpointInfo { url: Some(url), .. }) => format!("the AWS endpoint {url}"),
         Some(EndpointInfo { region, .. }) => format!("AWS ({region})"),
         None => "the AWS endpoint".to_string(),
     }
+}
+
+/// `--max-attempts` as set for this process.
+pub fn max_attempts() -> Option<u32> {
+    ENDPOINT.get().map(|info| info.max_attempts)
 }
 
 fn attempts_phrase() -> String {

@@ -109,7 +109,7 @@ pub fn trusts_lambda(document: &str) -> bool {
     })
 }
 
-/// The ARNs of the managed policies attached to the role (every page).
+/// The ARNs of the managed policies attached to the role (every page); none for a missing role.
 pub async fn attached_policies(iam: &Client, name: &str) -> Result<Vec<String>> {
     let mut pages = iam
         .list_attached_role_policies()
@@ -119,11 +119,104 @@ pub async fn attached_policies(iam: &Client, name: &str) -> Result<Vec<String>> 
         .send();
     let mut arns = Vec::new();
     while let Some(item) = pages.next().await {
-        let policy =
-            item.map_err(|e| sdk_failure(format_args!("list the policies of role `{name}`"), &e))?;
-        arns.extend(policy.policy_arn().map(str::to_string));
+        match item {
+            Ok(policy) => arns.extend(policy.policy_arn().map(str::to_string)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                break
+            }
+            Err(e) => {
+                return Err(sdk_failure(
+                    format_args!("list the policies of role `{name}`"),
+                    &e,
+                ))
+            }
+        }
     }
     Ok(arns)
+}
+
+/// The names of the role's inline policies (every page); none for a missing role.
+pub async fn inline_policies(iam: &Client, name: &str) -> Result<Vec<String>> {
+    let mut pages = iam
+        .list_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .items()
+        .send();
+    let mut names = Vec::new();
+    while let Some(item) = pages.next().await {
+        match item {
+            Ok(policy) => names.push(policy),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                break
+            }
+            Err(e) => {
+                return Err(sdk_failure(
+                    format_args!("list the inline policies of role `{name}`"),
+                    &e,
+                ))
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// The instance profiles the role is in (every page); none for a missing role.
+pub async fn instance_profiles(iam: &Client, name: &str) -> Result<Vec<String>> {
+    let mut pages = iam
+        .list_instance_profiles_for_role()
+        .role_name(name)
+        .into_paginator()
+        .items()
+        .send();
+    let mut names = Vec::new();
+    while let Some(item) = pages.next().await {
+        match item {
+            Ok(profile) => names.push(profile.instance_profile_name().to_string()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                break
+            }
+            Err(e) => {
+                return Err(sdk_failure(
+                    format_args!("list the instance profiles of role `{name}`"),
+                    &e,
+                ))
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// What keeps IAM from deleting a role: DeleteRole fails with DeleteConflict while managed
+/// policies are attached, inline policies exist, or the role is in an instance profile.
+#[derive(Debug, Clone, Default)]
+pub struct Dependents {
+    pub attached: Vec<String>,
+    pub inline: Vec<String>,
+    pub profiles: Vec<String>,
+}
+
+/// Reads the three lists at once. A missing role has none.
+pub async fn dependents(iam: &Client, name: &str) -> Result<Dependents> {
+    let (attached, inline, profiles) = tokio::try_join!(
+        attached_policies(iam, name),
+        inline_policies(iam, name),
+        instance_profiles(iam, name)
+    )?;
+    Ok(Dependents {
+        attached,
+        inline,
+        profiles,
+    })
 }
 
 fn tag(key: &str, value: &str) -> Tag {
@@ -200,51 +293,15 @@ pub async fn remove_users(iam: &Client, name: &str, functions: &[String]) -> Res
     Ok(())
 }
 
-/// Deletes the role and what keeps IAM from deleting it: DeleteRole fails with DeleteConflict
-/// while managed policies are attached, inline policies exist, or the role is in an instance
-/// profile. The three lists are read (every page) at once, then emptied at once, then the role
-/// goes. A role that is already gone counts as deleted.
-pub async fn delete_role(iam: &Client, name: &str) -> Result<()> {
-    let attached = attached_policies(iam, name);
-    let inline = async {
-        let mut pages = iam
-            .list_role_policies()
-            .role_name(name)
-            .into_paginator()
-            .items()
-            .send();
-        let mut names = Vec::new();
-        while let Some(item) = pages.next().await {
-            names.push(item.map_err(|e| {
-                sdk_failure(
-                    format_args!("list the inline policies of role `{name}`"),
-                    &e,
-                )
-            })?);
-        }
-        Ok::<_, anyhow::Error>(names)
-    };
-    let profiles = async {
-        let mut pages = iam
-            .list_instance_profiles_for_role()
-            .role_name(name)
-            .into_paginator()
-            .items()
-            .send();
-        let mut names = Vec::new();
-        while let Some(item) = pages.next().await {
-            let profile = item.map_err(|e| {
-                sdk_failure(
-                    format_args!("list the instance profiles of role `{name}`"),
-                    &e,
-                )
-            })?;
-            names.push(profile.instance_profile_name().to_string());
-        }
-        Ok::<_, anyhow::Error>(names)
-    };
-    let (attached, inline, profiles) = tokio::try_join!(attached, inline, profiles)?;
-
+/// Deletes the role after emptying `dependents` (read with [`dependents`]): policies detached
+/// and deleted and instance profiles left, all at once, then DeleteRole. A role that is already
+/// gone counts as deleted.
+pub async fn delete_role(iam: &Client, name: &str, dependents: &Dependents) -> Result<()> {
+    let Dependents {
+        attached,
+        inline,
+        profiles,
+    } = dependents;
     let detach = try_join_all(attached.iter().map(|policy_arn| async move {
         match iam
             .detach_role_policy()

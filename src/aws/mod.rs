@@ -2,6 +2,7 @@
 //! [`poll`]), what an error means ([`errors`]), and what lambda-rt owns ([`owner`]). `aws/` is the
 //! only place that calls `.send()`.
 
+pub mod calls;
 pub mod errors;
 pub mod iam;
 pub mod lambda;
@@ -92,12 +93,26 @@ impl Clients {
         // (`bucket.host`), so address buckets by path there.
         let s3_config = aws_sdk_s3::config::Builder::from(&config)
             .force_path_style(settings.endpoint_url.is_some())
+            .interceptor(calls::CallLog)
             .build();
+        let log = calls::CallLog;
         Ok(Clients {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
-            lambda: aws_sdk_lambda::Client::new(&config),
-            iam: aws_sdk_iam::Client::new(&config),
-            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            lambda: aws_sdk_lambda::Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(&config)
+                    .interceptor(log)
+                    .build(),
+            ),
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(&config)
+                    .interceptor(log)
+                    .build(),
+            ),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(&config)
+                    .interceptor(log)
+                    .build(),
+            ),
             region,
             max_attempts,
         })

@@ -33,10 +33,10 @@ impl Poll {
         max_total: Duration::from_secs(15 * 60),
     };
 
-    /// IAM propagation of a new role to Lambda: 500 ms ± 20 % (each attempt re-sends the
-    /// request, zip included). The bound comes from the role's age, see `iam`.
+    /// IAM propagation of a new role to Lambda: 400 ms ± 20 % (each attempt re-sends the
+    /// request, zip included). The bound comes from the role's age, see `lambda::RolePropagation`.
     pub const IAM_PROPAGATION: Poll = Poll {
-        interval: Duration::from_millis(500),
+        interval: Duration::from_millis(400),
         jitter: 0.2,
         max_total: Duration::from_secs(120),
     };

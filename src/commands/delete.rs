@@ -5,8 +5,10 @@
 //! versions without its description marker and objects without its metadata are kept. Whatever
 //! is already gone is reported absent; a second run exits 0.
 //!
-//! It takes two rounds of calls: every read at once, then every delete at once (the role's own
-//! chain — its lists, detaching, deleting — runs beside the others).
+//! It takes three rounds of calls: every read at once — the role's policy and instance-profile
+//! lists included, read before it is known whether the role goes, because DeleteRole needs them
+//! emptied first and waiting for GetRole before listing would cost a round trip; then every delete
+//! at once, the role's policies detached beside them; then DeleteRole.
 
 use anyhow::Result;
 use futures_util::future::{join_all, try_join_all};
@@ -51,8 +53,18 @@ pub async fn delete(
     // Round 1: every read at once.
     let read_role = async {
         match &settings.role {
-            RoleChoice::Managed(role_name) => iam::get_role(&clients.iam, role_name).await,
-            RoleChoice::Existing(_) => Ok(None),
+            RoleChoice::Managed(role_name) if !dry_run => {
+                let (role, dependents) = tokio::try_join!(
+                    iam::get_role(&clients.iam, role_name),
+                    iam::dependents(&clients.iam, role_name)
+                )?;
+                Ok((role, dependents))
+            }
+            RoleChoice::Managed(role_name) => Ok((
+                iam::get_role(&clients.iam, role_name).await?,
+                Default::default(),
+            )),
+            RoleChoice::Existing(_) => Ok((None, Default::default())),
         }
     };
     let read_layers = async {
@@ -62,7 +74,8 @@ pub async fn delete(
             layers.versions(&settings.layer_name).await
         }
     };
-    let (remote, role, versions) = tokio::try_join!(lambda.get(name), read_role, read_layers)?;
+    let (remote, (role, dependents), versions) =
+        tokio::try_join!(lambda.get(name), read_role, read_layers)?;
 
     // Someone else's function: nothing at all is deleted.
     let ownership = match &remote {
@@ -83,7 +96,7 @@ pub async fn delete(
     let log_group = delete_log_group(clients, name, remote.is_some(), args.keep_logs, dry_run);
     let layer = delete_layer(&layers, settings, versions, args.keep_layer, dry_run);
     let staged = delete_staged(clients, settings, ui, args.keep_layer, dry_run);
-    let role = apply_role(clients, settings, role_plan, dry_run);
+    let role = apply_role(clients, settings, role_plan, &dependents, dry_run);
     let (function, log_group, layer, staged, role) =
         tokio::join!(function, log_group, layer, staged, role);
 
@@ -278,6 +291,7 @@ async fn apply_role(
     clients: &Clients,
     settings: &Settings,
     plan: RolePlan,
+    dependents: &iam::Dependents,
     dry_run: bool,
 ) -> Result<ResourceReport> {
     let function = &settings.function_name;
@@ -304,7 +318,7 @@ async fn apply_role(
         }
         RolePlan::Delete(role) => {
             if !dry_run {
-                iam::delete_role(&clients.iam, &role.name).await?;
+                iam::delete_role(&clients.iam, &role.name, dependents).await?;
             }
             ResourceReport::new("role", &role.name, Action::Deleted).arn(Some(&role.arn))
         }

@@ -66,7 +66,7 @@ struct InitReport {
 #[derive(Debug, Serialize)]
 struct FileReport {
     path: String,
-    /// `created`, or `overwritten` with `--force`.
+    /// `created`, or with `--force` `overwritten` (`kept` for an existing lambda-rt.toml).
     action: &'static str,
 }
 
@@ -121,6 +121,15 @@ pub fn run(args: &InitArgs, ui: &Ui) -> Result<i32> {
     for (path, contents, mode) in &files {
         let target = dir.join(path);
         let existed = existing.contains(path);
+        // lambda-rt.toml holds the user's settings, not the template's: --force keeps it.
+        if existed && *path == CONFIG_FILE {
+            ui.info(&format!("{:>12}  {path}", "kept"));
+            reports.push(FileReport {
+                path: path.to_string(),
+                action: "kept",
+            });
+            continue;
+        }
         write_file(&target, contents, *mode)?;
         let action = if existed { "overwritten" } else { "created" };
         ui.info(&format!("{action:>12}  {path}"));
@@ -188,7 +197,7 @@ fn config_file(template: Template, function_name: &str) -> String {
 }
 
 fn next_steps(dir: &Path, template: Template) -> String {
-    let cd = format!("cd {}", dir.display());
+    let cd = format!("cd {}", shell_quote(&dir.display().to_string()));
     match template {
         Template::Bash => format!(
             "next: `{cd} && lambda-rt invoke --local` runs it here; `lambda-rt create` deploys it"
@@ -198,6 +207,19 @@ fn next_steps(dir: &Path, template: Template) -> String {
              `lambda-rt create` deploys it, and `lambda-rt publish-layer` moves runtime/ and Deno \
              into a layer so later updates upload only function/"
         ),
+    }
+}
+
+/// `text` as one shell word: as is when it needs no quoting, else in single quotes.
+fn shell_quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
     }
 }
 
@@ -216,4 +238,16 @@ fn write_file(target: &Path, contents: &str, mode: u32) -> Result<()> {
     std::fs::set_permissions(target, std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("failed to set the mode of `{}`", target.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn paths_are_quoted_for_the_shell_when_needed() {
+        assert_eq!(shell_quote("my-function"), "my-function");
+        assert_eq!(shell_quote("bad name!"), "'bad name!'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
 }

@@ -20,6 +20,7 @@ use crate::{emulator, exit_code, UsageError};
 pub async fn run(input: &SettingsInput, args: &InvokeArgs, ui: &Ui) -> Result<i32> {
     let settings = Settings::resolve(input)?;
     let payload = read_payload(args)?;
+    check_out(args)?;
     let outcome = if args.local {
         project::check_project_files(&settings)?;
         project::check_runs_here(&settings)?;
@@ -117,11 +118,14 @@ fn present(outcome: &InvokeOutcome, args: &InvokeArgs, ui: &Ui) -> Result<i32> {
         write_result(args, format!("{document:#}\n").as_bytes())?;
     } else {
         if args.log {
-            if let Some(log) = &outcome.log_tail {
-                eprint!("{log}");
-                if !log.ends_with('\n') {
-                    eprintln!();
+            match &outcome.log_tail {
+                Some(log) if !log.is_empty() => {
+                    eprint!("{log}");
+                    if !log.ends_with('\n') {
+                        eprintln!();
+                    }
                 }
+                _ => ui.info("(no log came back with the answer)"),
             }
         }
         write_result(args, &outcome.payload)?;
@@ -136,6 +140,34 @@ fn present(outcome: &InvokeOutcome, args: &InvokeArgs, ui: &Ui) -> Result<i32> {
         }
         None => Ok(exit_code::SUCCESS),
     }
+}
+
+/// Checks before anything runs that `--out` can be written: a function that ran is not worth
+/// running again because its answer had nowhere to go.
+fn check_out(args: &InvokeArgs) -> Result<()> {
+    let Some(path) = &args.out else {
+        return Ok(());
+    };
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    if path.is_dir() {
+        return Err(UsageError(format!(
+            "--out `{}` is a directory: name a file",
+            path.display()
+        ))
+        .into());
+    }
+    if !parent.is_dir() {
+        return Err(UsageError(format!(
+            "--out `{}`: the directory `{}` does not exist: create it first, or write elsewhere",
+            path.display(),
+            parent.display()
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// Writes the response to `--out` or stdout (adding a newline only for a person at a terminal).

@@ -38,9 +38,24 @@ pub async fn run(input: &SettingsInput, args: &ServeArgs, ui: &Ui) -> Result<i32
         return Err(crate::UsageError("--concurrency must be at least 1".into()).into());
     }
     let pool = Arc::new(Pool::new(settings, args.concurrency)?);
-    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
-        .await
-        .with_context(|| format!("failed to listen on {}:{}", args.host, args.port))?;
+    let listener = match tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await {
+        Ok(listener) => listener,
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            pool.stop_all().await;
+            anyhow::bail!(
+                "failed to listen on {}:{}: the port is in use\nhint: another server (perhaps \
+                 another `lambda-rt serve`) listens there: stop it, or pass --port 0 to pick a \
+                 free port (the first line on stdout says which)",
+                args.host,
+                args.port
+            )
+        }
+        Err(e) => {
+            pool.stop_all().await;
+            return Err(e)
+                .with_context(|| format!("failed to listen on {}:{}", args.host, args.port));
+        }
+    };
     let addr: SocketAddr = listener.local_addr()?;
     ui.info(&format!(
         "serving function `{}` on http://{addr} (concurrency {}); invoke it with\n  aws lambda invoke --endpoint-url http://{addr} --function-name {} out.json\nCtrl-C stops",
@@ -49,9 +64,7 @@ pub async fn run(input: &SettingsInput, args: &ServeArgs, ui: &Ui) -> Result<i32
     // Machine-readable line for scripts and tests, on stdout.
     println!("listening on http://{addr}");
 
-    if args.watch {
-        tokio::spawn(watch(pool.clone()));
-    }
+    let watcher = args.watch.then(|| tokio::spawn(watch(pool.clone())));
     let router = Router::new()
         .route("/2015-03-31/functions/{name}/invocations", post(invoke))
         .fallback(|| async {
@@ -79,12 +92,17 @@ pub async fn run(input: &SettingsInput, args: &ServeArgs, ui: &Ui) -> Result<i32
         })
         .await
         .context("the Invoke API server failed")?;
+    if let Some(watcher) = watcher {
+        watcher.abort();
+        let _ = watcher.await;
+    }
     pool.stop_all().await;
     let name = signal.lock().unwrap().unwrap_or("shutdown");
     ui.info(&format!(
-        "stopped by {name}; every runtime process has been stopped"
+        "stopped by {name}; every runtime process has been stopped and its files removed"
     ));
-    Ok(crate::exit_code::SUCCESS)
+    // Stopped by a signal, as shells report it.
+    Ok(crate::exit_code::INTERRUPTED)
 }
 
 /// The warm runtimes and the environment they run in.
@@ -97,6 +115,9 @@ struct Pool {
 
 struct PoolState {
     environment: Arc<Environment>,
+    /// Why the project cannot run since the last change (`--watch`): every invocation gets this as
+    /// its function error until a change fixes it.
+    broken: Option<String>,
     generation: u64,
     idle: Vec<(u64, Worker)>,
     /// Process groups of every live runtime, busy or idle, for a clean shutdown.
@@ -111,6 +132,7 @@ impl Pool {
             slots: Semaphore::new(concurrency),
             state: Mutex::new(PoolState {
                 environment,
+                broken: None,
                 generation: 0,
                 idle: Vec::new(),
                 groups: HashMap::new(),
@@ -166,10 +188,14 @@ impl Pool {
     }
 
     async fn stop_all(&self) {
-        let (idle, groups): (Vec<Worker>, Vec<u32>) = {
+        let (idle, groups, environment): (Vec<Worker>, Vec<u32>, Arc<Environment>) = {
             let mut state = self.state.lock().unwrap();
             let idle = state.idle.drain(..).map(|(_, w)| w).collect();
-            (idle, state.groups.drain().map(|(pid, _)| pid).collect())
+            (
+                idle,
+                state.groups.drain().map(|(pid, _)| pid).collect(),
+                state.environment.clone(),
+            )
         };
         for worker in idle {
             worker.stop().await;
@@ -181,6 +207,16 @@ impl Pool {
                 nix::sys::signal::Signal::SIGKILL,
             );
         }
+        environment.remove_files();
+    }
+
+    /// The project's problem since the last change, if it has one.
+    fn broken(&self) -> Option<String> {
+        self.state.lock().unwrap().broken.clone()
+    }
+
+    fn set_broken(&self, problem: Option<String>) {
+        self.state.lock().unwrap().broken = problem;
     }
 }
 
@@ -255,6 +291,20 @@ async fn invoke(
                 &format!("unknown invocation type {other}"),
             )
         }
+    }
+    if let Some(problem) = pool.broken() {
+        // As Lambda answers an invocation whose runtime cannot start: a function error (HTTP 200),
+        // which clients report rather than retry.
+        let document = serde_json::json!({
+            "errorType": "Runtime.InvalidProject",
+            "errorMessage": problem,
+        });
+        let mut response = (StatusCode::OK, Body::from(document.to_string())).into_response();
+        response.headers_mut().insert(
+            "x-amz-function-error",
+            HeaderValue::from_static("Unhandled"),
+        );
+        return response;
     }
     match run_one(&pool, payload, client_context, tail).await {
         Ok((outcome, log)) => {
@@ -340,12 +390,23 @@ async fn watch(pool: Arc<Pool>) {
             continue;
         }
         last = now;
-        match Environment::prepare(&pool.settings) {
+        // The same checks as `invoke --local`, so that a broken project says what is wrong.
+        let rebuilt = project::check_project_files(&pool.settings)
+            .and_then(|_| project::check_runs_here(&pool.settings))
+            .and_then(|_| Environment::prepare(&pool.settings));
+        match rebuilt {
             Ok(environment) => {
                 pool.replace_environment(environment).await;
+                pool.set_broken(None);
                 tracing::info!("change detected: rebuilt the environment; new invocations use it");
             }
-            Err(error) => tracing::warn!("change detected but the rebuild failed: {error:#}"),
+            Err(error) => {
+                tracing::warn!(
+                    "change detected, and the project cannot run: {error:#}; invocations get this \
+                     error until it is fixed"
+                );
+                pool.set_broken(Some(format!("{error:#}")));
+            }
         }
     }
 }

@@ -27,7 +27,7 @@ pub const DEFAULT_LOCAL_REGION: &str = "us-east-1";
 
 /// The extracted code of one function, shared by all its runtime processes.
 pub struct Environment {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     pub task_root: PathBuf,
     pub layer_dir: PathBuf,
     pub bootstrap: PathBuf,
@@ -46,10 +46,12 @@ impl Environment {
     /// A Deno project's binary is linked into the layer directory as `bin/deno` rather than
     /// zipped and extracted (it is ~100 MB); it must run on this machine's architecture.
     pub fn prepare(settings: &Settings) -> Result<Self> {
-        let package = package::function_zip(settings, false)?;
+        // Nothing is uploaded, so the zips need not fit Lambda's upload limit.
+        let code = package::FunctionCode::build_with(settings, package::Limits::local())?;
+        let package = code.package(true)?;
         let layer = package::build_zip(
             package::runtime_dir_entries(settings)?,
-            package::Limits::for_settings(settings),
+            package::Limits::local(),
         )?;
         let host = crate::elf::host_architecture().unwrap_or(settings.architecture);
         let deno = deno::resolve(settings, host)?;
@@ -119,7 +121,7 @@ impl Environment {
         set("LD_LIBRARY_PATH", format!("{layer}/lib"));
 
         Ok(Environment {
-            _dir: dir,
+            dir,
             task_root,
             layer_dir,
             bootstrap,
@@ -127,6 +129,14 @@ impl Environment {
             variables,
             timeout: Duration::from_secs(settings.timeout_seconds as u64),
         })
+    }
+}
+
+impl Environment {
+    /// Removes the environment's files now (they also go when it is dropped; a server that exits
+    /// while requests still hold it must not leave them behind).
+    pub fn remove_files(&self) {
+        let _ = std::fs::remove_dir_all(self.dir.path());
     }
 }
 

@@ -51,6 +51,17 @@ impl Limits {
     }
 }
 
+impl Limits {
+    /// For running locally: no zip limit (nothing is uploaded), Lambda's unzipped limit still (the
+    /// same code has to fit when it is deployed).
+    pub fn local() -> Self {
+        Limits {
+            zipped: u64::MAX,
+            unzipped: MAX_UNZIPPED_BYTES,
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -102,9 +113,14 @@ pub struct FunctionCode {
 impl FunctionCode {
     /// Collects `function/` and `runtime/` (minus `.lambdaignore` patterns).
     pub fn build(settings: &Settings) -> Result<Self> {
+        Self::build_with(settings, Limits::for_settings(settings))
+    }
+
+    /// [`FunctionCode::build`] with other size limits.
+    pub fn build_with(settings: &Settings, limits: Limits) -> Result<Self> {
         let files = collect_dir(&settings.function_dir(), &settings.project_dir)?;
         let runtime = runtime_dir_entries(settings)?;
-        let mut code = Self::from_entries(files, runtime, Limits::for_settings(settings))?;
+        let mut code = Self::from_entries(files, runtime, limits)?;
         if settings.template == Template::Deno || settings.deno.is_some() {
             code.deno_for = Some(settings.clone());
         }
