@@ -461,6 +461,106 @@ def warm_serve(binary, bin_dir, runtime, concurrency, invokes, workdir):
 
 
 # ---------------------------------------------------------------------------------------------
+# 5b. the bash runtime: lambda-rt's against the tutorial's
+
+NOOP_HANDLER = "handler () { printf '{}'; }\n"
+FAILING_HANDLER = "handler () { echo failing >&2; return 1; }\n"
+
+
+def last_pid():
+    """The kernel's last process id: how many processes were started since another reading (other
+    processes on the machine can only make a difference larger)."""
+    return int(Path("/proc/sys/kernel/ns_last_pid").read_text())
+
+
+def pids_since(before):
+    """Processes started since `before` (a `last_pid()` reading), across a wrap of the counter."""
+    delta = last_pid() - before
+    if delta < 0:
+        delta += int(Path("/proc/sys/kernel/pid_max").read_text()) - 300
+    return delta
+
+
+def bash_runtime(binary, bin_dir, bootstrap, handler, invokes, workdir):
+    """invokes/s and process starts per event of one bash runtime under `lambda-rt serve`, warm,
+    one runtime, with `handler` as function/function.sh."""
+    project = Path(workdir) / "project"
+    (project / "runtime").mkdir(parents=True)
+    (project / "function").mkdir()
+    shutil.copy(bootstrap, project / "runtime" / "bootstrap")
+    (project / "function" / "function.sh").write_text(handler)
+    server = subprocess.Popen([binary, "serve", "--port", "0", "--function-name", "bench",
+                               "--project-dir", str(project), "-q"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    load = str(Path(bin_dir) / "examples" / "bench-load")
+    try:
+        line = server.stdout.readline().decode().strip()
+        if not line.startswith("listening on "):
+            raise SystemExit(f"serve did not start: {line!r}")
+        address = line[len("listening on "):]
+        run([load, address, "bench", "20", "1"])
+        before = last_pid()
+        _, out = run([load, address, "bench", str(invokes), "1"], stdout=subprocess.PIPE)
+        forks = pids_since(before) / invokes
+        result = json.loads(out)
+        result["process_starts"] = forks
+        return result
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def rie_runtime(bin_dir, rie, bootstrap, handler, invokes, workdir):
+    """The same under AWS's Runtime Interface Emulator (`LAMBDA_RT_RIE`), or None."""
+    if not rie:
+        return None
+    task = Path(workdir) / "task"
+    task.mkdir(parents=True)
+    (task / "function.sh").write_text(handler)
+    port = free_port()
+    env = dict(os.environ, _HANDLER="function.handler", LAMBDA_TASK_ROOT=str(task))
+    server = subprocess.Popen([rie, "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
+                               str(bootstrap)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    load = str(Path(bin_dir) / "examples" / "bench-load")
+    try:
+        deadline = time.time() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise SystemExit("the Runtime Interface Emulator did not start")
+                time.sleep(0.1)
+        run([load, f"127.0.0.1:{port}", "function", "20", "1"])
+        _, out = run([load, f"127.0.0.1:{port}", "function", str(invokes), "1"],
+                     stdout=subprocess.PIPE)
+        return json.loads(out)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def bash_runtimes(binary, bin_dir, runs, invokes, workdir):
+    ours = ROOT / "runtime" / "bootstrap"
+    tutorial = ROOT / "bench" / "tutorial-bootstrap"
+    rie = os.environ.get("LAMBDA_RT_RIE")
+    results = {}
+    for label, bootstrap, handler in [("lambda-rt", ours, NOOP_HANDLER),
+                                      ("tutorial", tutorial, NOOP_HANDLER),
+                                      ("lambda-rt, failing handler", ours, FAILING_HANDLER)]:
+        results[label] = {
+            "serve": [bash_runtime(binary, bin_dir, bootstrap, handler, invokes,
+                                   tempfile.mkdtemp(dir=workdir)) for _ in range(runs)],
+            "rie": [r for r in (rie_runtime(bin_dir, rie, bootstrap, handler, invokes,
+                                            tempfile.mkdtemp(dir=workdir))
+                                for _ in range(runs if rie else 0)) if r],
+        }
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
 # 5. start-up
 
 def startup(binary, runs):
@@ -688,7 +788,55 @@ def write_report(path, args, data):
                f"{verdict(compiled_p50 is not None and compiled_p50 <= 0.2)} ({compiled_p50:.3f} ms, "
                "which also includes the load generator, the runtime client and two loopback "
                "round trips: an upper bound on the emulator's share).")
-    out.append(" The bash runtime's latency is dominated by starting curl twice per event.\n")
+    out.append("")
+
+    bash = data["bash"]
+    compiled = statistics.median(r["per_second"] for r in data["warm"][("compiled", 1)])
+    out.append("(c) The bash runtime against the tutorial's (`bench/tutorial-bootstrap`, the "
+               "curl-based loop of the AWS custom-runtime tutorial), each with the same no-op "
+               "handler (`handler () { printf '{}'; }`), one warm runtime under `lambda-rt serve`, "
+               f"{data['bash_invokes']} invokes per run. Per-event overhead = time per event minus "
+               "the compiled runtime client's (what the emulator, the load generator and HTTP cost "
+               "anyway; the handler's own time is nil). Process starts per event are counted from "
+               "the kernel's last-PID counter over the invokes (anything else on the machine could "
+               "only raise them).\n")
+    out.append("| runtime | invokes per second | time per event | per-event overhead | process "
+               "starts per event |")
+    out.append("|---|---|---|---|---|")
+    rates = {}
+    for label, result in bash.items():
+        rate = [r["per_second"] for r in result["serve"]]
+        per_event = [1000 / r for r in rate]
+        overhead = [max(t - 1000 / compiled, 0) for t in per_event]
+        forks = [r["process_starts"] for r in result["serve"]]
+        rates[label] = statistics.median(rate)
+        m, lo, hi = summary(rate)
+        pe, pe_lo, pe_hi = summary(per_event)
+        ov, ov_lo, ov_hi = summary(overhead)
+        fk, fk_lo, fk_hi = summary(forks)
+        out.append(f"| {label} | {m:.0f} ({lo:.0f}–{hi:.0f}) | {pe:.2f} ms ({pe_lo:.2f}–"
+                   f"{pe_hi:.2f}) | {ov:.2f} ms ({ov_lo:.2f}–{ov_hi:.2f}) | {fk:.1f} "
+                   f"({fk_lo:.1f}–{fk_hi:.1f}) |")
+    speedup = rates["lambda-rt"] / rates["tutorial"]
+    failing = statistics.median(r["process_starts"]
+                                for r in bash["lambda-rt, failing handler"]["serve"])
+    out.append(f"\nTarget: lambda-rt's bash runtime ≥ 5× the tutorial's invokes per second — "
+               f"{verdict(speedup >= 5)} ({speedup:.1f}×; aim 10× — {verdict(speedup >= 10)}); a "
+               f"handler failure costs at most a few process starts — {verdict(failing <= 3)} "
+               f"({failing:.1f}). (The tutorial's runtime exits on a failing handler, under "
+               "`set -e`, so it has no failure figure.)")
+    if any(result["rie"] for result in bash.values()):
+        out.append("\nUnder AWS's Runtime Interface Emulator (`LAMBDA_RT_RIE`):\n")
+        out.append("| runtime | invokes per second |")
+        out.append("|---|---|")
+        for label, result in bash.items():
+            if result["rie"]:
+                m, lo, hi = summary([r["per_second"] for r in result["rie"]])
+                out.append(f"| {label} | {m:.0f} ({lo:.0f}–{hi:.0f}) |")
+    else:
+        out.append(" Under AWS's Runtime Interface Emulator: not measured (set `LAMBDA_RT_RIE` to an "
+                   "`aws-lambda-rie` binary).")
+    out.append("")
 
     # 5
     out.append("## 6. Start-up\n")
@@ -755,6 +903,9 @@ def main():
                                tempfile.mkdtemp(dir=workdir))
                     for _ in range(args.runs)
                 ]
+        data["bash_invokes"] = 20 if args.smoke else 500
+        data["bash"] = bash_runtimes(binary, args.bin_dir, args.runs, data["bash_invokes"],
+                                     workdir)
         print("6/6 start-up", file=sys.stderr)
         data["startup"] = startup(binary, args.runs)
     write_report(args.out, args, data)

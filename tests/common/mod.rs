@@ -666,3 +666,29 @@ impl Aws {
         self.proxy.reset_counts();
     }
 }
+
+/// The processes whose process group is `group`, sorted (read from /proc).
+pub fn processes_in_group(group: i32) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // Fields after the command (which may contain spaces) end at the last ')':
+        // state ppid pgrp ...
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        if fields.first() != Some(&"Z") && fields.get(2) == Some(&group.to_string().as_str()) {
+            pids.push(pid);
+        }
+    }
+    pids.sort();
+    pids
+}
