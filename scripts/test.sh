@@ -14,6 +14,6 @@ cargo build --examples --quiet
 
 # With arguments (e.g. `--test faults`), runs only what they select.
 if [ $# -eq 0 ]; then
-  set -- --all-targets
+  set -- --all-targets --no-fail-fast
 fi
 cargo test "$@"

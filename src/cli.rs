@@ -37,24 +37,23 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// Parses `std::env::args` (exiting with clap's message on bad input) and records which
-    /// values came from environment variables.
-    pub fn parse_args() -> Cli {
-        Self::parse_from_args(std::env::args_os())
+    /// Parses `std::env::args` and records which values came from environment variables.
+    pub fn try_parse_args() -> Result<Cli, clap::Error> {
+        Self::try_parse_from_args(std::env::args_os())
     }
 
-    /// [`Cli::parse_args`] on explicit arguments.
-    pub fn parse_from_args<I, T>(args: I) -> Cli
+    /// [`Cli::try_parse_args`] on explicit arguments.
+    pub fn try_parse_from_args<I, T>(args: I) -> Result<Cli, clap::Error>
     where
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let matches = Cli::command().get_matches_from(args);
-        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        let matches = Cli::command().try_get_matches_from(args)?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
         if let Some((_, sub)) = matches.subcommand() {
             cli.from_env = env_sourced(sub);
         }
-        cli
+        Ok(cli)
     }
 }
 
@@ -282,6 +281,19 @@ pub enum Command {
 }
 
 impl Command {
+    /// The command's name as typed (`publish-layer`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Init(_) => "init",
+            Command::Create(_) => "create",
+            Command::Update(_) => "update",
+            Command::Invoke(_) => "invoke",
+            Command::PublishLayer(_) => "publish-layer",
+            Command::Delete(_) => "delete",
+            Command::Serve(_) => "serve",
+        }
+    }
+
     /// The settings inputs this command takes (groups it lacks stay empty).
     pub fn settings_input(&self, from_env: &BTreeSet<String>) -> SettingsInput {
         let mut input = SettingsInput {
@@ -655,7 +667,7 @@ mod tests {
     fn values_from_the_environment_are_told_apart_from_flags() {
         // SAFETY: this test is the only one in this crate that touches LAMBDA_RT_MEMORY.
         unsafe { std::env::set_var("LAMBDA_RT_MEMORY", "256") };
-        let cli = Cli::parse_from_args(["lambda-rt", "update", "--timeout", "5"]);
+        let cli = Cli::try_parse_from_args(["lambda-rt", "update", "--timeout", "5"]).unwrap();
         unsafe { std::env::remove_var("LAMBDA_RT_MEMORY") };
         assert!(cli.from_env.contains("memory"), "{:?}", cli.from_env);
         assert!(!cli.from_env.contains("timeout"), "{:?}", cli.from_env);

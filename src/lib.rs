@@ -35,6 +35,22 @@ pub mod exit_code {
     pub const INTERRUPTED: i32 = 130;
 }
 
+/// The exit code of a failed command and its name in a JSON error document (`error.code`).
+pub fn failure_kind(error: &anyhow::Error) -> (i32, &'static str) {
+    let any = |test: &dyn Fn(&(dyn std::error::Error + 'static)) -> bool| error.chain().any(test);
+    if any(&|c| c.is::<UsageError>()) {
+        (exit_code::USAGE, "usage")
+    } else if any(&|c| c.is::<commands::NotOurs>()) {
+        (exit_code::NOT_OURS, "not_ours")
+    } else if any(&|c| c.is::<aws::lambda::InvokeOutcomeUnknown>()) {
+        (exit_code::INVOKE_OUTCOME_UNKNOWN, "invoke_outcome_unknown")
+    } else if any(&|c| c.is::<Interrupted>() || c.is::<InterruptedRemote>()) {
+        (exit_code::INTERRUPTED, "interrupted")
+    } else {
+        (exit_code::FAILURE, "failure")
+    }
+}
+
 /// An error in what the user asked for (flags, settings, project files), found before any change
 /// was made; `main` exits with [`exit_code::USAGE`] for it.
 #[derive(Debug, thiserror::Error)]
@@ -57,14 +73,32 @@ pub struct InterruptedRemote(pub &'static str);
 
 /// Resolves when the process receives SIGINT (Ctrl-C) or SIGTERM, naming the signal.
 pub async fn shutdown_signal() -> &'static str {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut interrupt =
-        signal(SignalKind::interrupt()).expect("failed to install a SIGINT handler");
-    let mut terminate =
-        signal(SignalKind::terminate()).expect("failed to install a SIGTERM handler");
-    tokio::select! {
-        _ = interrupt.recv() => "SIGINT",
-        _ = terminate.recv() => "SIGTERM",
+    Signals::install().recv().await
+}
+
+/// SIGINT and SIGTERM, caught from the moment [`Signals::install`] returns: a server installs
+/// them before it says it is ready, so that a signal sent right after never kills it outright.
+pub struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn install() -> Signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        Signals {
+            interrupt: signal(SignalKind::interrupt()).expect("failed to install a SIGINT handler"),
+            terminate: signal(SignalKind::terminate())
+                .expect("failed to install a SIGTERM handler"),
+        }
+    }
+
+    /// Resolves when either signal arrives, naming it.
+    pub async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
     }
 }
 

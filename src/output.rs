@@ -1,5 +1,6 @@
 //! What the user sees: one line per resource and action on stderr, a spinner (on a terminal) or a
-//! plain line (otherwise) during waits, and with `--output json` one JSON document on stdout.
+//! plain line (otherwise) during waits, and with `--output json` one JSON document on stdout, in
+//! the versioned format described by `docs/output.schema.json` ([`SCHEMA_VERSION`]).
 
 use std::fmt;
 use std::io::{IsTerminal, Write};
@@ -9,9 +10,12 @@ use serde::Serialize;
 
 use crate::cli::OutputFormat;
 
+/// The version of the JSON documents `--output json` prints (their `schema` field); it changes
+/// only when a document changes in a way that could break a reader.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// What happened (or, in a dry run, would happen) to one resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Created,
     Updated,
@@ -24,6 +28,21 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action's name in JSON: a dry run says what it would do (`would_create`).
+    pub fn json_name(self, dry_run: bool) -> &'static str {
+        match (self, dry_run) {
+            (Action::Created, false) => "created",
+            (Action::Created, true) => "would_create",
+            (Action::Updated, false) => "updated",
+            (Action::Updated, true) => "would_update",
+            (Action::Deleted, false) => "deleted",
+            (Action::Deleted, true) => "would_delete",
+            (Action::Unchanged, _) => "unchanged",
+            (Action::Absent, _) => "absent",
+            (Action::Kept, _) => "kept",
+        }
+    }
+
     fn describe(self, dry_run: bool) -> &'static str {
         match (self, dry_run) {
             (Action::Created, false) => "created",
@@ -85,18 +104,15 @@ impl fmt::Display for Change {
 }
 
 /// One line of a command's result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ResourceReport {
     pub kind: &'static str,
     pub name: String,
     pub action: Action,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
     /// What changed, e.g. code, memory 128 → 256.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
     /// Why, when the action needs explaining (e.g. why a role was kept).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
@@ -133,17 +149,85 @@ impl ResourceReport {
     }
 }
 
-/// The whole result of create/update/delete, printed as JSON with `--output json`.
-#[derive(Debug, Serialize)]
+/// The whole result of create/update/delete/publish-layer, printed as JSON with `--output json`.
+#[derive(Debug)]
 pub struct Report {
     pub command: &'static str,
     pub dry_run: bool,
     pub resources: Vec<ResourceReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_sha256: Option<String>,
     /// What `publish-layer` did with the runtime layer.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub layer: Option<LayerSummary>,
+    /// What needs attention but was not changed (already printed on stderr by [`Ui::warn`]).
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    /// The JSON document of the report (see docs/output.schema.json).
+    pub fn to_json(&self) -> serde_json::Value {
+        let resources: Vec<serde_json::Value> = self
+            .resources
+            .iter()
+            .map(|r| {
+                let mut item = serde_json::json!({
+                    "kind": r.kind,
+                    "name": r.name,
+                    "action": r.action.json_name(self.dry_run),
+                    "changes": r.changes,
+                });
+                if let Some(arn) = &r.arn {
+                    item["arn"] = arn.as_str().into();
+                }
+                if let Some(note) = &r.note {
+                    item["note"] = note.as_str().into();
+                }
+                item
+            })
+            .collect();
+        let mut document = serde_json::json!({
+            "schema": SCHEMA_VERSION,
+            "command": self.command,
+            "dry_run": self.dry_run,
+            "resources": resources,
+        });
+        if let Some(sha) = &self.code_sha256 {
+            document["code_sha256"] = sha.as_str().into();
+        }
+        if let Some(layer) = &self.layer {
+            document["layer"] = serde_json::to_value(layer).expect("a layer summary is JSON");
+        }
+        if !self.warnings.is_empty() {
+            document["warnings"] = self.warnings.clone().into();
+        }
+        document
+    }
+}
+
+/// Prints one JSON document on stdout.
+pub fn print_json(document: &serde_json::Value) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut stdout, document)?;
+    writeln!(stdout)?;
+    Ok(())
+}
+
+/// The JSON document of a failed command (see docs/output.schema.json): `code` names the kind of
+/// failure (the exit code's meaning), `message` the first line of the error, `hint` what to do.
+pub fn error_json(command: &str, code: &str, exit_code: i32, text: &str) -> serde_json::Value {
+    let (message, hint) = match text.split_once("\nhint: ") {
+        Some((message, hint)) => (message, Some(hint)),
+        None => (text, None),
+    };
+    serde_json::json!({
+        "schema": SCHEMA_VERSION,
+        "command": command,
+        "error": {
+            "code": code,
+            "exit_code": exit_code,
+            "message": message,
+            "hint": hint,
+        }
+    })
 }
 
 /// The runtime layer after `publish-layer` (or what it would be, in a dry run).
@@ -208,12 +292,18 @@ impl Ui {
         }
     }
 
+    /// Prints a warning line on stderr (in either output format: stdout carries the JSON; not
+    /// with --quiet).
+    pub fn warn(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("warning: {message}");
+        }
+    }
+
     /// Prints the final report: JSON on stdout, or nothing more in text mode (lines went out live).
     pub fn finish(&self, report: &Report) -> anyhow::Result<()> {
         if self.format == OutputFormat::Json {
-            let mut stdout = std::io::stdout().lock();
-            serde_json::to_writer_pretty(&mut stdout, report)?;
-            writeln!(stdout)?;
+            print_json(&report.to_json())?;
         }
         Ok(())
     }

@@ -166,7 +166,7 @@ async fn full_lifecycle_is_idempotent_and_makes_only_needed_calls() {
     );
     let out = run(&["delete", "--dry-run", "--output", "json"]);
     assert_exit(&out, 0);
-    assert_eq!(json(&out)["resources"][0]["action"], "deleted");
+    assert_eq!(json(&out)["resources"][0]["action"], "would_delete");
     assert_eq!(json(&out)["dry_run"], true);
     assert_eq!(aws.counted().writes(), Vec::<String>::new());
     let config = lambda

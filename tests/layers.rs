@@ -169,9 +169,25 @@ async fn publish_attach_republish_share_prune_detach_and_delete() {
         function_zip(project.path(), false)
     );
 
+    // An edited runtime is not deployed by update, which says so: the function still runs
+    // version 1, and update wrote nothing for it.
+    project.write("runtime/bootstrap", &bootstrap_variant("v2"));
+    aws.start_counting();
+    let out = run(&["update", "--output", "json"]);
+    assert_exit(&out, 0);
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+    assert!(
+        stderr(&out).contains("runtime/ differs from layer version `bash-runtime-layer:1`"),
+        "{}",
+        stderr(&out)
+    );
+    let report = json(&out);
+    assert_eq!(report["resources"][0]["action"], "unchanged", "{report}");
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("lambda-rt publish-layer"), "{report}");
+
     // Put our layer first by hand; a new runtime version must take its place, not move it.
     set_layers(&lambda, &[v1.clone(), other.clone()]).await;
-    project.write("runtime/bootstrap", &bootstrap_variant("v2"));
     let out = run(&["publish-layer", "--output", "json"]);
     assert_exit(&out, 0);
     let v2 = json(&out)["layer"]["layer_version_arn"]
@@ -333,7 +349,7 @@ async fn no_attach_dry_run_and_pruning_spare_the_attached_version() {
         .iter()
         .find(|r| r["kind"] == "function")
         .unwrap();
-    assert_eq!(function["action"], "updated", "{report}");
+    assert_eq!(function["action"], "would_update", "{report}");
     assert!(function_layers(&lambda).await.is_empty());
 
     // Attach version 1, then publish version 2 without attaching it: --keep 1 must not delete the

@@ -215,7 +215,10 @@ async fn five_megabyte_events_and_responses_and_trailing_newlines_round_trip() {
     assert!(big.len() > 5_000_000);
     let result = worker.invoke(Bytes::from(big.clone())).await.unwrap();
     assert_eq!(result.outcome.function_error, None);
-    assert!(result.outcome.payload == big.as_bytes(), "5 MB did not round-trip byte-exact");
+    assert!(
+        result.outcome.payload == big.as_bytes(),
+        "5 MB did not round-trip byte-exact"
+    );
     for event in ["\"three\"\n\n\n", "\"-n\"", "\"-e \\\\n\"", "\"@x\"", "{}"] {
         let result = worker.invoke(Bytes::from(event)).await.unwrap();
         assert_eq!(String::from_utf8(result.outcome.payload).unwrap(), event);
@@ -249,7 +252,10 @@ async fn whatever_a_handler_does_the_next_event_is_served() {
     let (_env, mut worker) = start_worker(&project, "test.exits", 10).await;
     let result = worker.invoke(Bytes::from_static(b"{}")).await.unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&result.outcome.payload).unwrap();
-    assert_eq!(doc["errorMessage"], "test.exits exited with status 3: partial\n");
+    assert_eq!(
+        doc["errorMessage"],
+        "test.exits exited with status 3: partial\n"
+    );
     worker.stop().await;
 }
 
@@ -275,7 +281,10 @@ async fn nul_bytes_take_the_slow_path_and_control_characters_are_escaped() {
 async fn a_handler_file_that_exits_or_takes_over_a_builtin_is_an_init_error() {
     for (file, expected) in [
         ("handler () { :; }\nexit 7\n", "called exit 7 while loading"),
-        ("handler () { :; }\nread () { :; }\n", "defines a function 'read'"),
+        (
+            "handler () { :; }\nread () { :; }\n",
+            "defines a function 'read'",
+        ),
         ("helper () { :; }\n", "it defines: helper"),
     ] {
         let project = project_with(file);

@@ -215,7 +215,12 @@ where
             endpoint_phrase()
         ),
         (Problem::Credentials, _) => {
-            format!("no AWS credentials were found ({})", source_chain(error))
+            // The provider chain's full story (every place it looked, and why each failed) is
+            // long; it goes to -v.
+            tracing::debug!("credentials: {}", source_chain(error));
+            "no AWS credentials were found (in the environment, the shared config and credentials \
+             files, SSO, web identity, or the ECS and EC2 metadata services)"
+                .to_string()
         }
         (Problem::Timeout, _) => format!(
             "{} did not answer in time{}",

@@ -267,6 +267,7 @@ pub async fn create(
         resources,
         code_sha256: Some(code_sha256),
         layer: None,
+        warnings: Vec::new(),
     })
 }
 

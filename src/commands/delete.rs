@@ -130,6 +130,7 @@ pub async fn delete(
         resources,
         code_sha256: None,
         layer: None,
+        warnings: Vec::new(),
     })
 }
 

@@ -56,6 +56,7 @@ const DENO_FILES: &[TemplateFile] = &[
 /// What `init` did, for `--output json`.
 #[derive(Debug, Serialize)]
 struct InitReport {
+    schema: u32,
     command: &'static str,
     project_dir: PathBuf,
     template: &'static str,
@@ -141,6 +142,7 @@ pub fn run(args: &InitArgs, ui: &Ui) -> Result<i32> {
 
     if ui.format == OutputFormat::Json {
         let report = InitReport {
+            schema: crate::output::SCHEMA_VERSION,
             command: "init",
             project_dir: dir.clone(),
             template: args.template.as_str(),

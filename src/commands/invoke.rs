@@ -3,6 +3,7 @@
 //! with [`crate::exit_code::FUNCTION_ERROR`].
 
 use anyhow::{Context, Result};
+use base64::Engine;
 use std::io::{IsTerminal, Read, Write};
 
 use std::time::Duration;
@@ -103,15 +104,17 @@ fn present(outcome: &InvokeOutcome, args: &InvokeArgs, ui: &Ui) -> Result<i32> {
     });
 
     if ui.format == OutputFormat::Json {
-        let payload =
-            serde_json::from_slice::<serde_json::Value>(&outcome.payload).unwrap_or_else(|_| {
-                String::from_utf8_lossy(&outcome.payload)
-                    .into_owned()
-                    .into()
-            });
+        // The payload as parsed JSON when it is JSON, so that `abc` and `"abc"` cannot be mistaken
+        // for each other; the exact bytes always, in base64.
+        let parsed = serde_json::from_slice::<serde_json::Value>(&outcome.payload).ok();
         let document = serde_json::json!({
+            "schema": crate::output::SCHEMA_VERSION,
+            "command": "invoke",
+            "local": args.local,
             "function_error": outcome.function_error,
-            "payload": payload,
+            "payload_is_json": parsed.is_some(),
+            "payload": parsed,
+            "payload_base64": base64::engine::general_purpose::STANDARD.encode(&outcome.payload),
             "executed_version": outcome.executed_version,
             "log": if args.log { outcome.log_tail.clone() } else { None },
         });

@@ -130,6 +130,48 @@ pub async fn claim(
     Ok(Some(note))
 }
 
+/// When the function takes its runtime from a version of the project's layer, checks that
+/// `runtime/` still is what that version holds: `update` deploys only the function's code, so an
+/// edited runtime would otherwise go unnoticed. Returns a note to show, or `None` when in step (or
+/// when it cannot be told, e.g. a Deno binary missing here).
+pub async fn stale_runtime_note(
+    clients: &Clients,
+    settings: &Settings,
+    remote: &FunctionConfiguration,
+) -> Result<Option<String>> {
+    let Some(version_arn) = attached_runtime_layer(remote, &settings.layer_name) else {
+        return Ok(None);
+    };
+    let local = match crate::package::layer_zip(settings) {
+        Ok(zip) => zip.code_sha256,
+        Err(error) => {
+            tracing::debug!("not comparing runtime/ with the attached layer: {error:#}");
+            return Ok(None);
+        }
+    };
+    let layers = layer::Layers {
+        client: &clients.lambda,
+        max_attempts: clients.max_attempts,
+    };
+    // A layer version ARN is the layer's ARN, a colon and the version number. GetLayerVersion
+    // takes the layer's ARN as its name; moto does not implement GetLayerVersionByArn.
+    let Some((layer_arn, version)) = version_arn
+        .rsplit_once(':')
+        .and_then(|(arn, v)| Some((arn, v.parse::<i64>().ok()?)))
+    else {
+        return Ok(None);
+    };
+    let remote_sha = layers.code_sha256(layer_arn, version).await?;
+    if remote_sha.as_deref() == Some(local.as_str()) {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "runtime/ differs from layer version `{}:{version}`, which the function runs: run \
+         `lambda-rt publish-layer` to deploy it",
+        settings.layer_name
+    )))
+}
+
 /// How [`converge_function`] should go about it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ConvergeOptions<'a> {

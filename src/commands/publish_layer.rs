@@ -313,6 +313,7 @@ pub async fn publish(
             attached,
             pruned_versions,
         }),
+        warnings: Vec::new(),
     })
 }
 
@@ -382,6 +383,7 @@ pub async fn detach(
         resources,
         code_sha256: Some(package.code_sha256.clone()),
         layer: None,
+        warnings: Vec::new(),
     })
 }
 

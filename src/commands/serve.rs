@@ -61,8 +61,22 @@ pub async fn run(input: &SettingsInput, args: &ServeArgs, ui: &Ui) -> Result<i32
         "serving function `{}` on http://{addr} (concurrency {}); invoke it with\n  aws lambda invoke --endpoint-url http://{addr} --function-name {} out.json\nCtrl-C stops",
         pool.settings.function_name, args.concurrency, pool.settings.function_name
     ));
-    // Machine-readable line for scripts and tests, on stdout.
-    println!("listening on http://{addr}");
+    let mut signals = crate::Signals::install();
+    // Machine-readable line for scripts and tests, on stdout: text, or one JSON document per line.
+    if ui.format == crate::cli::OutputFormat::Json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "schema": crate::output::SCHEMA_VERSION,
+                "command": "serve",
+                "event": "listening",
+                "url": format!("http://{addr}"),
+                "function_name": pool.settings.function_name,
+            })
+        );
+    } else {
+        println!("listening on http://{addr}");
+    }
 
     let watcher = args.watch.then(|| tokio::spawn(watch(pool.clone())));
     let router = Router::new()
@@ -87,7 +101,7 @@ pub async fn run(input: &SettingsInput, args: &ServeArgs, ui: &Ui) -> Result<i32
     let seen = signal.clone();
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
-            let name = crate::shutdown_signal().await;
+            let name = signals.recv().await;
             *seen.lock().unwrap() = Some(name);
         })
         .await
@@ -101,6 +115,17 @@ pub async fn run(input: &SettingsInput, args: &ServeArgs, ui: &Ui) -> Result<i32
     ui.info(&format!(
         "stopped by {name}; every runtime process has been stopped and its files removed"
     ));
+    if ui.format == crate::cli::OutputFormat::Json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "schema": crate::output::SCHEMA_VERSION,
+                "command": "serve",
+                "event": "stopped",
+                "signal": name,
+            })
+        );
+    }
     // Stopped by a signal, as shells report it.
     Ok(crate::exit_code::INTERRUPTED)
 }

@@ -73,7 +73,7 @@ pub async fn update(
     );
     let spec = FunctionSpec::new(settings, role_arn);
     let stager = super::stager(clients, settings, ui);
-    let (mut report, code_sha256) = super::converge_function(
+    let converge = super::converge_function(
         &lambda,
         stager.as_ref(),
         &remote,
@@ -85,12 +85,17 @@ pub async fn update(
             force: options.force,
             role: Some(&role),
         },
-    )
-    .await?;
+    );
+    let stale = super::stale_runtime_note(clients, settings, &remote.config);
+    let ((mut report, code_sha256), stale) = tokio::try_join!(converge, stale)?;
     if let Some(note) = claimed {
         report = report.note(note);
     }
     ui.resource(&report, options.dry_run);
+    let warnings: Vec<String> = stale.into_iter().collect();
+    for warning in &warnings {
+        ui.warn(warning);
+    }
     let mut resources = vec![report];
     resources.extend(super::staged_reports(stager.as_ref()));
     Ok(Report {
@@ -99,6 +104,7 @@ pub async fn update(
         resources,
         code_sha256: Some(code_sha256),
         layer: None,
+        warnings,
     })
 }
 

@@ -692,3 +692,50 @@ pub fn processes_in_group(group: i32) -> Vec<i32> {
     pids.sort();
     pids
 }
+
+/// The project's virtualenv Python (where `scripts/setup-test-tools.sh` installs jsonschema).
+pub fn venv_python() -> PathBuf {
+    let python = repo_root().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run the suite with `scripts/test.sh`, which creates it",
+        python.display()
+    );
+    python
+}
+
+/// Checks every document against `docs/output.schema.json` (with Python's jsonschema, in one
+/// process), failing with the validator's message for the first that does not fit.
+pub fn assert_fit_the_schema(documents: &[serde_json::Value]) {
+    assert!(!documents.is_empty(), "no document to check");
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = documents.iter().map(|d| d.to_string()).collect();
+    let path = dir.path().join("documents.jsonl");
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let script = r#"
+import json, sys
+import jsonschema
+schema = json.load(open(sys.argv[1]))
+validator = jsonschema.Draft202012Validator(schema)
+for number, line in enumerate(open(sys.argv[2]), 1):
+    document = json.loads(line)
+    errors = sorted(validator.iter_errors(document), key=lambda e: e.path)
+    if errors:
+        best = jsonschema.exceptions.best_match(errors)
+        print(f"document {number} does not fit the schema: {best.message} at {list(best.absolute_path)}\n{line}")
+        sys.exit(1)
+"#;
+    let output = Command::new(venv_python())
+        .arg("-c")
+        .arg(script)
+        .arg(repo_root().join("docs/output.schema.json"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
