@@ -1,7 +1,8 @@
 //! The realism proxy of the test suite (`tests/common/proxy.rs`) as a standalone program, for the
-//! latency benchmark: `realism-proxy --upstream PORT [--latency-ms 40] [--pending-ms 2000]
-//! [--in-progress-ms 1500] [--iam-propagation-ms 4000] [--one-item-pages]`. Prints its URL on the
-//! first line of stdout and serves until killed; `GET /__proxy/counts` gives the request counts.
+//! latency benchmark and for trying lambda-rt by hand: `realism-proxy --upstream PORT [--port PORT]
+//! [--latency-ms 40] [--pending-ms 2000] [--in-progress-ms 1500] [--iam-propagation-ms 4000]
+//! [--one-item-pages]`. Prints its URL on the first line of stdout and serves until killed;
+//! `GET /__proxy/counts` gives the request counts.
 
 #[path = "../tests/common/proxy.rs"]
 mod proxy;
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 fn main() {
     let mut upstream = None;
+    let mut port = 0;
     let mut realism = proxy::Realism::default();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -27,6 +29,9 @@ fn main() {
                 let port = number();
                 upstream = Some(u16::try_from(port).unwrap_or_else(|_| usage("bad port")))
             }
+            "--port" => {
+                port = u16::try_from(number()).unwrap_or_else(|_| usage("bad port"));
+            }
             "--latency-ms" => realism.latency = millis(),
             "--pending-ms" => realism.pending = millis(),
             "--in-progress-ms" => realism.in_progress = millis(),
@@ -37,7 +42,7 @@ fn main() {
         }
     }
     let upstream = upstream.unwrap_or_else(|| usage("--upstream PORT is required"));
-    let proxy = proxy::AwsProxy::start_with(upstream, realism);
+    let proxy = proxy::AwsProxy::start_on(port, upstream, realism);
     println!("{}", proxy.url);
     loop {
         std::thread::park();
@@ -47,7 +52,7 @@ fn main() {
 fn usage(problem: &str) -> ! {
     eprintln!("realism-proxy: {problem}");
     eprintln!(
-        "usage: realism-proxy --upstream PORT [--latency-ms N] [--pending-ms N] \
+        "usage: realism-proxy --upstream PORT [--port PORT] [--latency-ms N] [--pending-ms N] \
          [--in-progress-ms N] [--iam-propagation-ms N] [--invoke-delay-ms N] [--one-item-pages]"
     );
     std::process::exit(2)

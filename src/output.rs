@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -253,6 +254,17 @@ pub struct Ui {
     pub format: OutputFormat,
     pub quiet: bool,
     stderr_is_terminal: bool,
+    /// The one spinner line on a terminal, shared by waits that overlap (an upload that also
+    /// waits for IAM, parallel deletes): it shows the newest wait still in progress.
+    spinner: Arc<Mutex<Spinner>>,
+}
+
+#[derive(Debug, Default)]
+struct Spinner {
+    bar: Option<indicatif::ProgressBar>,
+    /// The waits in progress, oldest first, by id.
+    waits: Vec<(u64, String)>,
+    next_id: u64,
 }
 
 impl Ui {
@@ -261,6 +273,7 @@ impl Ui {
             format,
             quiet,
             stderr_is_terminal: std::io::stderr().is_terminal(),
+            spinner: Arc::default(),
         }
     }
 
@@ -308,33 +321,60 @@ impl Ui {
         Ok(())
     }
 
-    /// Shows that a wait is in progress until the returned guard is dropped.
+    /// Shows that a wait is in progress until the returned guard is dropped: a spinner on a
+    /// terminal, a log line at -v otherwise.
     pub fn waiting(&self, message: String) -> Waiting {
         if self.quiet {
-            return Waiting { spinner: None };
+            return Waiting { wait: None };
         }
-        if self.stderr_is_terminal {
-            let spinner = indicatif::ProgressBar::new_spinner().with_message(message);
-            spinner.enable_steady_tick(Duration::from_millis(100));
-            Waiting {
-                spinner: Some(spinner),
-            }
-        } else {
+        if !self.stderr_is_terminal {
             tracing::info!("{message}");
-            Waiting { spinner: None }
+            return Waiting { wait: None };
+        }
+        let mut spinner = self
+            .spinner
+            .lock()
+            .expect("the spinner lock is never poisoned");
+        let id = spinner.next_id;
+        spinner.next_id += 1;
+        let bar = spinner.bar.get_or_insert_with(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        bar.set_message(message.clone());
+        spinner.waits.push((id, message));
+        Waiting {
+            wait: Some((Arc::clone(&self.spinner), id)),
         }
     }
 }
 
-/// A wait in progress; clears its spinner when dropped.
+/// A wait in progress; takes its message off the spinner when dropped.
 pub struct Waiting {
-    spinner: Option<indicatif::ProgressBar>,
+    wait: Option<(Arc<Mutex<Spinner>>, u64)>,
 }
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        if let Some(spinner) = self.spinner.take() {
-            spinner.finish_and_clear();
+        let Some((spinner, id)) = self.wait.take() else {
+            return;
+        };
+        let Ok(mut spinner) = spinner.lock() else {
+            return;
+        };
+        spinner.waits.retain(|(wait, _)| *wait != id);
+        match spinner.waits.last().map(|(_, message)| message.clone()) {
+            Some(message) => {
+                if let Some(bar) = &spinner.bar {
+                    bar.set_message(message);
+                }
+            }
+            None => {
+                if let Some(bar) = spinner.bar.take() {
+                    bar.finish_and_clear();
+                }
+            }
         }
     }
 }

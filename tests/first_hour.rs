@@ -213,6 +213,20 @@ async fn verbose_output_shows_every_aws_call_once() {
     // Without -v: none of that.
     let out = lambda_rt(project.path(), &aws.env(), &["create"]);
     assert!(!stderr(&out).contains(" ms"), "{}", stderr(&out));
+
+    // An upload is announced (a spinner on a terminal; a line at -v when stderr is a file).
+    project.write(
+        "function/function.sh",
+        "function handler () { echo edited; }\n",
+    );
+    let out = lambda_rt(project.path(), &aws.env(), &["update", "-v"]);
+    assert_exit(&out, 0);
+    let err = stderr(&out);
+    let upload = err
+        .lines()
+        .position(|l| l.contains("uploading ") && l.ends_with(" to Lambda"));
+    let call = err.lines().position(|l| l.contains("UpdateFunctionCode"));
+    assert!(upload.is_some() && upload < call, "{err}");
 }
 
 #[test]

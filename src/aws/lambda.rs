@@ -694,6 +694,7 @@ impl Lambda<'_> {
         tags: &HashMap<String, String>,
     ) -> Result<String> {
         let name = spec.name.as_str();
+        let _uploading = upload.progress(self.ui);
         let created = self
             .write(name, "create", &Status::default(), Some(role), |_| {
                 self.client
@@ -760,6 +761,7 @@ impl Lambda<'_> {
         current: &Status,
     ) -> Result<Status> {
         let name = spec.name.as_str();
+        let uploading = upload.progress(self.ui);
         let output = self
             .write(
                 name,
@@ -784,6 +786,7 @@ impl Lambda<'_> {
             .map_err(|gave_up| {
                 self.write_error(name, "update the code of function", None, gave_up)
             })?;
+        drop(uploading);
         self.wait_ready(name, &status_of!(output), true).await
     }
 

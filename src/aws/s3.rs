@@ -16,7 +16,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 
 use super::{owner, sdk_failure};
-use crate::output::{human_size, Action, ResourceReport, Ui};
+use crate::output::{human_size, Action, ResourceReport, Ui, Waiting};
 use crate::package::Package;
 use crate::settings::S3Staging;
 
@@ -40,6 +40,17 @@ pub struct Upload<'a> {
 impl<'a> Upload<'a> {
     pub fn inline(package: &'a Package) -> Self {
         Upload { package, s3: None }
+    }
+
+    /// Shows the upload of an inline zip while the request that carries it is under way (a
+    /// staged zip showed its own, on the way to S3).
+    pub fn progress(&self, ui: &Ui) -> Option<Waiting> {
+        self.s3.is_none().then(|| {
+            ui.waiting(format!(
+                "uploading {} to Lambda",
+                human_size(self.package.bytes.len() as u64)
+            ))
+        })
     }
 }
 

@@ -186,6 +186,7 @@ pub async fn publish(
                 layer::PUBLISHED_BY
             );
             let upload = s3::prepare(stager.as_ref(), |s| s.layer_key(name), layer_zip).await?;
+            let _uploading = upload.progress(ui);
             let version = layers
                 .publish(
                     name,

@@ -253,7 +253,13 @@ impl AwsProxy {
 
     /// Starts with real-AWS behaviours on.
     pub fn start_with(upstream_port: u16, realism: Realism) -> AwsProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_on(0, upstream_port, realism)
+    }
+
+    /// Starts on 127.0.0.1:`port` (0: any free port).
+    pub fn start_on(port: u16, upstream_port: u16, realism: Realism) -> AwsProxy {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .unwrap_or_else(|e| panic!("cannot listen on 127.0.0.1:{port}: {e}"));
         let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
