@@ -30,3 +30,49 @@ fn help_texts() {
         insta::assert_snapshot!(command, help(&[command]));
     }
 }
+
+/// Each command offers only the flags it uses, and shows how it is used.
+#[test]
+fn each_command_shows_its_own_flags_and_examples() {
+    let not_offered: &[(&str, &[&str])] = &[
+        ("delete", &["--memory", "--env", "--timeout", "--handler"]),
+        ("init", &["--max-attempts", "--endpoint-url", "--memory"]),
+        ("invoke", &["--keep-logs", "--adopt", "--role-name"]),
+        ("serve", &["--max-attempts", "--adopt"]),
+        ("publish-layer", &["--memory", "--env"]),
+    ];
+    for (command, flags) in not_offered {
+        let text = help(&[command]);
+        for flag in *flags {
+            assert!(
+                !text.contains(flag),
+                "`{command} --help` offers {flag}:\n{text}"
+            );
+        }
+    }
+    for command in [
+        "init",
+        "create",
+        "update",
+        "invoke",
+        "publish-layer",
+        "delete",
+        "serve",
+    ] {
+        let text = help(&[command]);
+        assert!(
+            text.contains("Examples:"),
+            "`{command} --help` has no examples:\n{text}"
+        );
+        assert!(
+            text.lines().count() < 100,
+            "`{command} --help` is long:\n{text}"
+        );
+    }
+    assert!(
+        help(&[]).contains("lambda-rt <COMMAND> --help")
+            || help(&[]).contains("lambda-rt <command> --help"),
+        "{}",
+        help(&[])
+    );
+}
