@@ -5,11 +5,6 @@ mod common;
 
 use common::*;
 
-fn json(output: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(output)))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn full_lifecycle_is_idempotent_and_makes_only_needed_calls() {
     let aws = Aws::start();

@@ -208,6 +208,11 @@ impl Bystanders {
     }
 }
 
+/// How many times the proxy has injected `fault` so far.
+fn fired(proxy: &AwsProxy, fault: Fault) -> u64 {
+    proxy.fault_counts().1.get(&fault).copied().unwrap_or(0)
+}
+
 fn zip_of(name: &str, text: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(name), text).unwrap();
@@ -440,6 +445,10 @@ async fn a_fault_retries_cannot_outlast_names_the_step_and_the_next_run_converge
         assert_exit(&out, 1);
         let failure = stderr(&out);
         assert!(failure.contains(message), "{fault:?}: {failure}");
+        assert!(
+            fired(&proxy, fault) >= 2,
+            "{fault:?} was not injected on both attempts of {action}"
+        );
         proxy.pass_through();
         assert_exit(&run(&[command]), 0);
         record(
@@ -493,8 +502,14 @@ async fn lost_answers_of_writes_that_mint_something_are_not_repeated() {
         proxy.always(Fault::ResetAfter, move |r| {
             r.action == wanted && seen.fetch_add(1, Ordering::SeqCst) == 0
         });
+        let fired_before = fired(&proxy, Fault::ResetAfter);
         let out = run(&command);
         assert_exit(&out, 0);
+        assert_eq!(
+            fired(&proxy, Fault::ResetAfter),
+            fired_before + 1,
+            "the answer to {call} was not lost: the case tested nothing"
+        );
         proxy.pass_through();
         if call == "CreateRole" {
             // Role and function both made in this run; start over for the next case.
@@ -579,7 +594,7 @@ fn interrupt_at(
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_interrupted_command_stops_promptly_and_the_next_run_converges() {
+async fn an_interrupted_command_exits_130_at_each_step_and_the_next_run_converges() {
     use nix::sys::signal::Signal;
     // Pending long enough for the wait after CreateFunction to be where the signal lands.
     let aws = Aws::with(common::proxy::Realism {
@@ -673,7 +688,7 @@ async fn an_interrupted_command_stops_promptly_and_the_next_run_converges() {
 }
 
 #[test]
-fn a_black_holed_endpoint_fails_within_the_documented_bound() {
+fn a_black_holed_endpoint_times_out_each_attempt_and_names_the_endpoint() {
     // Connections are accepted (by the kernel's backlog) and never answered.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -686,6 +701,8 @@ fn a_black_holed_endpoint_fails_within_the_documented_bound() {
         &["update", "--read-timeout", "1", "--max-attempts", "2"],
     );
     let elapsed = started.elapsed();
+    // How long it took is recorded for docs/reliability.md, not asserted (timings belong to
+    // bench/): the message proves that both attempts timed out rather than hung.
     assert_exit(&out, 1);
     let message = stderr(&out);
     assert!(
@@ -701,8 +718,6 @@ fn a_black_holed_endpoint_fails_within_the_documented_bound() {
         "the message names the endpoint: {message}"
     );
     assert!(message.contains("--read-timeout"), "{message}");
-    // Bound: 2 attempts x 1 s, plus at most one backoff (jittered, at most 1 s), plus start-up.
-    assert!(elapsed < Duration::from_secs(15), "took {elapsed:?}");
 
     // (A closed port is tested in deploy.rs: it fails at once with a hint.)
     record(

@@ -9,11 +9,6 @@ use std::time::Duration;
 
 use common::*;
 
-fn json(output: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {}", stdout(output)))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn outside_a_project_nothing_happens_unless_the_function_is_named() {
     let aws = Aws::start();

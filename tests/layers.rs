@@ -11,11 +11,6 @@ use lambda_rt::package;
 const FUNCTION: &str = "bash-runtime";
 const LAYER: &str = "bash-runtime-layer";
 
-fn json(output: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(output)))
-}
-
 /// The CodeSha256 and size of the project's function zip, built by lambda-rt's own packager.
 fn function_zip(project: &Path, with_bootstrap: bool) -> (String, i64) {
     let settings = settings_with(project, |_| {});
@@ -35,19 +30,6 @@ async fn function_layers(lambda: &aws_sdk_lambda::Client) -> Vec<String> {
         .iter()
         .filter_map(|l| l.arn().map(str::to_string))
         .collect()
-}
-
-async fn function_code(lambda: &aws_sdk_lambda::Client) -> (String, i64) {
-    let config = lambda
-        .get_function_configuration()
-        .function_name(FUNCTION)
-        .send()
-        .await
-        .unwrap();
-    (
-        config.code_sha256().unwrap_or_default().to_string(),
-        config.code_size(),
-    )
 }
 
 async fn layer_versions(lambda: &aws_sdk_lambda::Client, name: &str) -> Vec<i64> {
@@ -136,7 +118,7 @@ async fn publish_attach_republish_share_prune_detach_and_delete() {
     let without = function_zip(project.path(), false);
     let with = function_zip(project.path(), true);
     assert_ne!(without, with);
-    assert_eq!(function_code(&lambda).await, without);
+    assert_eq!(function_code(&lambda, FUNCTION).await, without);
 
     // The function still runs: remotely, and locally in the layer layout.
     assert_exit(&run(&["invoke", "--payload", r#"{"a":1}"#]), 0);
@@ -165,7 +147,7 @@ async fn publish_attach_republish_share_prune_detach_and_delete() {
     assert_exit(&out, 0);
     assert_eq!(aws.counted().writes(), vec!["lambda:UpdateFunctionCode"]);
     assert_eq!(
-        function_code(&lambda).await,
+        function_code(&lambda, FUNCTION).await,
         function_zip(project.path(), false)
     );
 
@@ -254,7 +236,7 @@ async fn publish_attach_republish_share_prune_detach_and_delete() {
     let out = run(&["publish-layer", "--detach"]);
     assert_exit(&out, 0);
     assert_eq!(
-        function_code(&lambda).await,
+        function_code(&lambda, FUNCTION).await,
         function_zip(project.path(), true)
     );
     assert_eq!(function_layers(&lambda).await, vec![other.clone()]);

@@ -39,19 +39,6 @@ async fn object(s3: &aws_sdk_s3::Client, key: &str) -> Vec<u8> {
     object.body.collect().await.unwrap().into_bytes().to_vec()
 }
 
-async fn function_code(lambda: &aws_sdk_lambda::Client, name: &str) -> (String, i64) {
-    let config = lambda
-        .get_function_configuration()
-        .function_name(name)
-        .send()
-        .await
-        .unwrap();
-    (
-        config.code_sha256().unwrap_or_default().to_string(),
-        config.code_size(),
-    )
-}
-
 /// Random bytes deflate cannot shrink, so the zip really is over 50 MB.
 fn write_random(path: &Path, bytes: usize, seed: u64) {
     let mut rng = fastrand::Rng::with_seed(seed);

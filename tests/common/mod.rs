@@ -225,14 +225,7 @@ impl Moto {
 
     /// SDK configuration pointing at this moto, for setting up and inspecting state in tests.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&self.url)
-            .region(aws_config::Region::new(REGION))
-            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .load()
-            .await
+        sdk_config_for(&self.url).await
     }
 
     pub async fn lambda(&self) -> aws_sdk_lambda::Client {
@@ -253,6 +246,43 @@ impl Moto {
             .build();
         aws_sdk_s3::Client::from_conf(config)
     }
+}
+
+/// SDK configuration for `url` with the test credentials and region.
+pub async fn sdk_config_for(url: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+/// The CodeSha256 and size of function `name`'s code, as Lambda reports them.
+pub async fn function_code(lambda: &aws_sdk_lambda::Client, name: &str) -> (String, i64) {
+    let config = lambda
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap();
+    (
+        config.code_sha256().unwrap_or_default().to_string(),
+        config.code_size(),
+    )
+}
+
+/// `bytes` as JSON; a test failure showing them if they are not.
+pub fn parse_json(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
+}
+
+/// The one JSON document a command printed on stdout.
+pub fn json(output: &Output) -> serde_json::Value {
+    parse_json(&output.stdout)
 }
 
 /// A scratch project: a copy of the repository's runtime/ and function/.
@@ -522,14 +552,7 @@ impl Aws {
 
     /// SDK configuration through the proxy (so setup calls see the same realism).
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&self.proxy.url)
-            .region(aws_config::Region::new(REGION))
-            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .load()
-            .await
+        sdk_config_for(&self.proxy.url).await
     }
 
     pub async fn lambda(&self) -> aws_sdk_lambda::Client {

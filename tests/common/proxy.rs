@@ -578,7 +578,11 @@ fn serve_connection(stream: TcpStream, shared: &Arc<Shared>) {
         let latency = {
             let mut state = shared.state.lock().unwrap();
             state.requests += 1;
-            *state.counts.entry(request.info.key()).or_default() += 1;
+            // A switch to break counting on purpose, to see the "no writes" assertions fail
+            // (`LAMBDA_RT_TEST_BREAK_COUNTING=1 scripts/test.sh`); never set in CI.
+            if std::env::var_os("LAMBDA_RT_TEST_BREAK_COUNTING").is_none() {
+                *state.counts.entry(request.info.key()).or_default() += 1;
+            }
             state.realism.latency
         };
         std::thread::sleep(latency);
