@@ -170,7 +170,8 @@ pub struct ArchitectureArgs {
 #[derive(Debug, Args, Default, Clone)]
 #[command(next_help_heading = "Function configuration")]
 pub struct ConfigArgs {
-    /// Handler as file.function, passed to the runtime as _HANDLER [default: function.handler]
+    /// Handler, passed to the runtime as _HANDLER: file.function for the bash and Deno runtimes,
+    /// whatever a custom runtime expects otherwise [default: function.handler]
     #[arg(long, env = "LAMBDA_RT_HANDLER")]
     pub handler: Option<String>,
 
@@ -278,6 +279,14 @@ pub enum Command {
   lambda-rt serve --watch              # then: aws lambda invoke --endpoint-url http://127.0.0.1:9001 ...
   lambda-rt serve --port 0 --concurrency 4")]
     Serve(ServeArgs),
+    /// Test the runtime against the Lambda Runtime API contract, here, before it ships
+    #[command(after_help = "Examples:
+  lambda-rt check                              # bash or Deno convention: check supplies handlers
+  lambda-rt check --echo-handler app.echo --error-handler app.fail   # any other runtime
+  lambda-rt check --bootstrap target/x86_64-unknown-linux-musl/release/bootstrap
+
+Exit status: 0 when every case passed (warnings allowed), 1 when one failed.")]
+    Check(CheckArgs),
 }
 
 impl Command {
@@ -291,6 +300,7 @@ impl Command {
             Command::PublishLayer(_) => "publish-layer",
             Command::Delete(_) => "delete",
             Command::Serve(_) => "serve",
+            Command::Check(_) => "check",
         }
     }
 
@@ -337,6 +347,11 @@ impl Command {
                 input.config = args.config.clone();
                 input.deno = args.deno.clone();
                 input.aws.region = args.region.clone();
+            }
+            Command::Check(args) => {
+                input.project = args.project.clone();
+                input.config = args.config.clone();
+                input.deno = args.deno.clone();
             }
         }
         input
@@ -605,6 +620,34 @@ pub struct ServeArgs {
     /// Region the runtime sees as AWS_REGION [default: AWS_REGION, else us-east-1]
     #[arg(long, env = "LAMBDA_RT_REGION")]
     pub region: Option<String>,
+
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub deno: DenoArgs,
+}
+
+/// Flags of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Run this executable as the bootstrap instead of runtime/bootstrap (e.g. a build output)
+    #[arg(long, value_name = "PATH")]
+    pub bootstrap: Option<std::path::PathBuf>,
+
+    /// For a runtime that follows neither the bash nor the Deno handler convention: a handler
+    /// that returns its event unchanged, for the round-trip cases
+    #[arg(long, value_name = "HANDLER")]
+    pub echo_handler: Option<String>,
+
+    /// For such a runtime: a handler that always fails, for the error-path cases
+    #[arg(long, value_name = "HANDLER")]
+    pub error_handler: Option<String>,
+
+    /// How long each invocation of a case may take (the timeout case always uses 1 s)
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub case_timeout: u64,
 
     #[command(flatten)]
     pub project: ProjectArgs,

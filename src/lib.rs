@@ -118,6 +118,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Delete(args) => stop_on_signal(commands::delete::run(&input, args, &ui)).await,
         Command::Serve(args) => commands::serve::run(&input, args, &ui).await,
+        Command::Check(args) => commands::check::run(&input, args, &ui).await,
     }
 }
 

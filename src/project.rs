@@ -35,8 +35,10 @@ impl RuntimeKind {
     /// lambda-rt.toml; a handler whose `function/<file>.sh` exists, or lambda-rt's own bash
     /// bootstrap, follows the bash convention; anything else is custom.
     pub fn detect(settings: &Settings) -> RuntimeKind {
-        if settings.template == Template::Deno {
-            return RuntimeKind::Deno;
+        match settings.template {
+            Template::Deno => return RuntimeKind::Deno,
+            Template::Custom => return RuntimeKind::Custom,
+            Template::Bash => {}
         }
         if bash_handler_file(settings).is_file() || is_bundled_bash_runtime(settings) {
             return RuntimeKind::Bash;
@@ -120,6 +122,21 @@ pub fn check_project_files(settings: &Settings) -> Result<RuntimeKind> {
     }
     check_runtime_files(settings)?;
     let kind = RuntimeKind::detect(settings);
+    if kind != RuntimeKind::Custom
+        && !crate::settings::validate::follows_file_function(&settings.handler)
+    {
+        return Err(usage(format!(
+            "invalid handler `{}` for the {} runtime: use <file>.<function>, e.g. \
+             `function.handler` for a function `handler` in function/function.{} (--handler)",
+            settings.handler,
+            kind.as_str(),
+            if kind == RuntimeKind::Deno {
+                "ts"
+            } else {
+                "sh"
+            }
+        )));
+    }
     if let Some(file) = handler_file(settings, kind) {
         if !file.is_file() {
             let extension = file.extension().and_then(|e| e.to_str()).unwrap_or("sh");
@@ -143,7 +160,7 @@ pub fn check_project_files(settings: &Settings) -> Result<RuntimeKind> {
 /// for the function's architecture.
 pub fn check_runtime_files(settings: &Settings) -> Result<()> {
     let runtime_dir = settings.runtime_dir();
-    if !runtime_dir.is_dir() {
+    if !runtime_dir.is_dir() && settings.bootstrap_override.is_none() {
         let start = if settings.in_project {
             "create it with the custom runtime's executable `bootstrap`"
         } else {

@@ -14,6 +14,9 @@ pub enum Template {
     /// runtime/bootstrap starts Deno on runtime/runtime.ts; handlers are function/<file>.ts, and
     /// the Deno binary goes into the runtime as bin/deno
     Deno,
+    /// A minimal runtime to replace with your own (a compiled binary, a runtime interface
+    /// client); handlers are whatever it runs (here: the executable function/<handler>)
+    Custom,
 }
 
 impl Template {
@@ -21,6 +24,7 @@ impl Template {
         match self {
             Template::Bash => "bash",
             Template::Deno => "deno",
+            Template::Custom => "custom",
         }
     }
 }

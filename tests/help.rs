@@ -26,6 +26,7 @@ fn help_texts() {
         "publish-layer",
         "delete",
         "serve",
+        "check",
     ] {
         insta::assert_snapshot!(command, help(&[command]));
     }
@@ -39,6 +40,7 @@ fn each_command_shows_its_own_flags_and_examples() {
         ("init", &["--max-attempts", "--endpoint-url", "--memory"]),
         ("invoke", &["--keep-logs", "--adopt", "--role-name"]),
         ("serve", &["--max-attempts", "--adopt"]),
+        ("check", &["--max-attempts", "--endpoint-url", "--adopt"]),
         ("publish-layer", &["--memory", "--env"]),
     ];
     for (command, flags) in not_offered {

@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use lambda_rt::emulator::api::{InvocationResult, RuntimeApi, MAX_RESPONSE_BYTES};
 
 const ARN: &str = "arn:aws:lambda:us-east-1:000000000000:function:f";
+const TIMEOUT: Duration = Duration::from_secs(3);
 
 struct Reply {
     status: u16,
@@ -88,7 +89,7 @@ async fn deliver_event(
     api: &RuntimeApi,
 ) -> (String, tokio::sync::oneshot::Receiver<InvocationResult>) {
     let submitted = api
-        .submit(Bytes::from_static(b"{}"), None, None)
+        .submit(Bytes::from_static(b"{}"), None, None, TIMEOUT)
         .await
         .unwrap();
     let reply = http(
@@ -103,9 +104,7 @@ async fn deliver_event(
 }
 
 async fn start() -> RuntimeApi {
-    RuntimeApi::start(ARN.into(), Duration::from_secs(3))
-        .await
-        .unwrap()
+    RuntimeApi::start(ARN.into(), false).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -133,7 +132,12 @@ async fn next_long_polls_then_delivers_the_event_with_every_header() {
         .unwrap()
         .as_millis() as u64;
     let (id, _answer) = api
-        .submit(event.clone(), Some("ctx".into()), Some("cog".into()))
+        .submit(
+            event.clone(),
+            Some("ctx".into()),
+            Some("cog".into()),
+            TIMEOUT,
+        )
         .await
         .unwrap();
     let reply = next.await.unwrap();
@@ -184,7 +188,7 @@ async fn next_long_polls_then_delivers_the_event_with_every_header() {
 async fn optional_headers_are_absent_when_not_given() {
     let api = start().await;
     let (_id, _answer) = api
-        .submit(Bytes::from_static(b"{}"), None, None)
+        .submit(Bytes::from_static(b"{}"), None, None, TIMEOUT)
         .await
         .unwrap();
     let reply = http(
@@ -240,7 +244,7 @@ async fn response_is_accepted_once_and_reaches_the_invoker() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn oversized_response_gets_413_and_the_invocation_stays_open() {
+async fn an_oversized_response_gets_413_and_fails_the_invocation_then_later_posts_get_403() {
     let api = start().await;
     let (id, answer) = deliver_event(&api).await;
 
@@ -254,8 +258,31 @@ async fn oversized_response_gets_413_and_the_invocation_stays_open() {
     .await;
     assert_eq!(reply.status, 413);
     assert_eq!(reply.json()["errorType"], "RequestEntityTooLarge");
+    // As Lambda: the invocation fails at once with Function.ResponseSizeTooLarge.
+    match answer.await.unwrap() {
+        InvocationResult::Error {
+            body, error_type, ..
+        } => {
+            assert_eq!(error_type.as_deref(), Some("Function.ResponseSizeTooLarge"));
+            let document: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(document["errorType"], "Function.ResponseSizeTooLarge");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A later post for that invocation is out of phase, and recorded as a violation.
+    let reply = http(
+        "POST",
+        format!("{}/invocation/{id}/error", base(&api)),
+        vec![],
+        br#"{"errorType":"E","errorMessage":"m"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(reply.status, 403);
+    let kinds: Vec<&str> = api.violations().iter().map(|v| v.kind).collect();
+    assert_eq!(kinds, ["response too large", "post after refusal"]);
 
     // Exactly at the limit is fine.
+    let (id, answer) = deliver_event(&api).await;
     let at_limit = vec![b'y'; MAX_RESPONSE_BYTES];
     let reply = http(
         "POST",
@@ -286,7 +313,9 @@ async fn error_reaches_the_invoker_as_json_with_its_type() {
     assert_eq!(reply.status, 202);
     assert_eq!(reply.json(), serde_json::json!({"status": "OK"}));
     match answer.await.unwrap() {
-        InvocationResult::Error { body, error_type } => {
+        InvocationResult::Error {
+            body, error_type, ..
+        } => {
             let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(doc["errorType"], "MyError");
             assert_eq!(doc["errorMessage"], "boom");

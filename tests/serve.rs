@@ -86,37 +86,8 @@ impl Server {
         payload: &str,
         headers: &[(&str, &str)],
     ) -> (u16, Vec<(String, String)>, String) {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
-        let mut request = agent.post(format!(
-            "{}/2015-03-31/functions/bash-runtime/invocations",
-            self.url
-        ));
-        for (k, v) in headers {
-            request = request.header(*k, *v);
-        }
-        let mut response = request.send(payload).unwrap();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
-            .collect();
-        (
-            response.status().as_u16(),
-            headers,
-            response.body_mut().read_to_string().unwrap(),
-        )
+        invoke_api(&self.url, "bash-runtime", payload, headers)
     }
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
 }
 
 fn project() -> Project {

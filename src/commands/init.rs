@@ -2,7 +2,7 @@
 //! `function/` and a `lambda-rt.toml` — without overwriting anything unless `--force`.
 //!
 //! The templates are compiled into the binary: the bash one is this repository's own `runtime/`
-//! and `function/`, the Deno one lives in `templates/deno/`.
+//! and `function/`, the Deno and custom ones live in `templates/`.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -53,6 +53,19 @@ const DENO_FILES: &[TemplateFile] = &[
     },
 ];
 
+const CUSTOM_FILES: &[TemplateFile] = &[
+    TemplateFile {
+        path: "runtime/bootstrap",
+        contents: include_str!("../../templates/custom/runtime/bootstrap"),
+        mode: 0o755,
+    },
+    TemplateFile {
+        path: "function/handler",
+        contents: include_str!("../../templates/custom/function/handler"),
+        mode: 0o755,
+    },
+];
+
 /// What `init` did, for `--output json`.
 #[derive(Debug, Serialize)]
 struct InitReport {
@@ -82,6 +95,7 @@ pub fn run(args: &InitArgs, ui: &Ui) -> Result<i32> {
     let templates = match args.template {
         Template::Bash => BASH_FILES,
         Template::Deno => DENO_FILES,
+        Template::Custom => CUSTOM_FILES,
     };
     let config = config_file(args.template, &function_name);
     let mut files: Vec<(&str, &str, u32)> = templates
@@ -177,12 +191,17 @@ fn default_function_name(dir: &Path) -> Result<String> {
 }
 
 fn config_file(template: Template, function_name: &str) -> String {
+    let handler = match template {
+        // The custom template's runtime runs the executable function/<handler>.
+        Template::Custom => "handler = \"handler\"",
+        Template::Bash | Template::Deno => "# handler = \"function.handler\"",
+    };
     let mut text = format!(
         "# lambda-rt settings for this project. Every key is optional; flags and LAMBDA_RT_*\n\
          # environment variables override them. See `lambda-rt create --help`.\n\
          function-name = \"{function_name}\"\n\
          template = \"{}\"\n\
-         # handler = \"function.handler\"\n\
+         {handler}\n\
          # memory = 128\n\
          # timeout = 3\n",
         template.as_str()
@@ -208,6 +227,11 @@ fn next_steps(dir: &Path, template: Template) -> String {
             "next: `{cd} && lambda-rt invoke --local` runs it here (needs `deno` on PATH); \
              `lambda-rt create` deploys it, and `lambda-rt publish-layer` moves runtime/ and Deno \
              into a layer so later updates upload only function/"
+        ),
+        Template::Custom => format!(
+            "next: replace runtime/bootstrap with your runtime, then `{cd} && lambda-rt check \
+             --echo-handler handler` tests it against the Runtime API contract; `lambda-rt \
+             invoke --local` runs it here, `lambda-rt create` deploys it"
         ),
     }
 }

@@ -3,6 +3,7 @@
 //! is ([`ownership`]), and bringing an existing function in line with the project
 //! ([`converge_function`]).
 
+pub mod check;
 pub mod create;
 pub mod delete;
 pub mod init;

@@ -165,15 +165,33 @@ impl Pool {
         })
     }
 
-    /// An idle warm runtime of the current generation, or a new one.
+    /// An idle warm runtime of the current generation that is still running, or a new one. A
+    /// runtime that exited after its last answer is replaced by a cold start, as Lambda does,
+    /// rather than handed an event it cannot take.
     async fn checkout(&self, _slot: &SemaphorePermit<'_>) -> Result<(u64, Worker)> {
-        let (generation, environment) = {
+        let mut exited = Vec::new();
+        let found = {
             let mut state = self.state.lock().unwrap();
             let generation = state.generation;
-            if let Some(index) = state.idle.iter().position(|(g, _)| *g == generation) {
-                return Ok(state.idle.swap_remove(index));
+            let mut found = None;
+            while let Some(index) = state.idle.iter().position(|(g, _)| *g == generation) {
+                let (generation, mut worker) = state.idle.swap_remove(index);
+                if worker.is_running() {
+                    found = Some((generation, worker));
+                    break;
+                }
+                state.groups.remove(&worker.process.id());
+                exited.push(worker);
             }
-            (generation, state.environment.clone())
+            found.ok_or_else(|| (generation, state.environment.clone()))
+        };
+        for worker in exited {
+            tracing::info!("a warm runtime had exited; starting a new one");
+            worker.stop().await;
+        }
+        let (generation, environment) = match found {
+            Ok(warm) => return Ok(warm),
+            Err(cold) => cold,
         };
         let worker = Worker::start(&environment, true).await?;
         let pid = worker.process.id();
@@ -292,6 +310,16 @@ async fn invoke(
             &format!("Request must be smaller than {MAX_EVENT_BYTES} bytes for the InvokeFunction operation"),
         );
     };
+    // Lambda takes only JSON events (an empty body is allowed).
+    if !payload.is_empty() {
+        if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(&payload) {
+            return aws_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestContentException",
+                &format!("Could not parse request body into json: {error}"),
+            );
+        }
+    }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let tail = header("x-amz-log-type") == Some("Tail");
     let client_context = header("x-amz-client-context").map(|encoded| {

@@ -1,6 +1,11 @@
 //! The Lambda Runtime API (`/2018-06-01/runtime/...`) for one execution environment, following the
-//! contract in DESIGN.md §6: `next` long-polls (never 204), responses over 6,291,556 bytes get 413,
+//! contract in DESIGN.md §6: `next` long-polls (never 204), responses over 6,291,556 bytes get 413
+//! and fail the invocation with `Function.ResponseSizeTooLarge` (a later post for it gets 403),
 //! unknown or already-answered request ids get 400, `init/error` after init gets 403.
+//!
+//! Whatever a runtime does against the contract is also recorded as a [`Violation`] and, unless
+//! told otherwise, printed on stderr as it happens: a status code alone is easy to miss, and most
+//! runtimes ignore the answer to a bad post.
 //!
 //! One [`RuntimeApi`] serves one runtime process, as in Lambda, where each execution environment has
 //! its own API endpoint and handles one event at a time.
@@ -33,17 +38,39 @@ pub struct Invocation {
     pub payload: Bytes,
     pub client_context: Option<String>,
     pub cognito_identity: Option<String>,
+    /// `Lambda-Runtime-Deadline-Ms`: the invoke's start plus the function timeout.
+    pub deadline_ms: u128,
+    pub trace_id: String,
     reply: oneshot::Sender<InvocationResult>,
+}
+
+/// What the emulator hands the runtime with an event, for checks that compare.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub request_id: String,
+    pub deadline_ms: u128,
+    pub trace_id: String,
+}
+
+/// Something the runtime did against the Runtime API contract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// A short name, e.g. `unknown request id` (what `check` matches on).
+    pub kind: &'static str,
+    pub message: String,
 }
 
 /// What the runtime answered for one invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InvocationResult {
     Response(Bytes),
-    /// From `/error`: the error document (normalised to JSON) and the error-type header.
+    /// From `/error`: the error document (normalised to JSON) and the error-type header;
+    /// `well_formed` says whether the runtime posted a JSON object with string `errorType` and
+    /// `errorMessage` (the document is normalised either way).
     Error {
         body: Bytes,
         error_type: Option<String>,
+        well_formed: bool,
     },
 }
 
@@ -56,9 +83,22 @@ pub struct InitError {
 
 struct Shared {
     function_arn: String,
-    timeout: Duration,
     queue: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
     state: Mutex<PhaseState>,
+    /// Woken on the first `next` and on `init/error`: the end of the init phase.
+    phase_changed: tokio::sync::Notify,
+    print_violations: bool,
+    /// `next` requests waiting for an event right now.
+    waiting_in_next: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts a `next` request as waiting until it is dropped (answered or abandoned).
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 #[derive(Default)]
@@ -67,7 +107,24 @@ struct PhaseState {
     initialized: bool,
     in_flight: Option<(String, oneshot::Sender<InvocationResult>)>,
     answered: HashSet<String>,
+    /// Invocations failed because their response was too large: a later post is out of phase.
+    refused: HashSet<String>,
     init_error: Option<InitError>,
+    delivered: Vec<Delivery>,
+    violations: Vec<Violation>,
+}
+
+impl Shared {
+    fn violation(&self, kind: &'static str, message: String) {
+        if self.print_violations {
+            eprintln!("runtime contract violation: {message}");
+        }
+        self.state
+            .lock()
+            .unwrap()
+            .violations
+            .push(Violation { kind, message });
+    }
 }
 
 /// A running Runtime API server bound to 127.0.0.1.
@@ -85,8 +142,9 @@ impl Drop for RuntimeApi {
 }
 
 impl RuntimeApi {
-    /// Starts the API on an ephemeral 127.0.0.1 port.
-    pub async fn start(function_arn: String, timeout: Duration) -> Result<Self> {
+    /// Starts the API on an ephemeral 127.0.0.1 port; contract violations are printed on stderr
+    /// as they happen when `print_violations`.
+    pub async fn start(function_arn: String, print_violations: bool) -> Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .context("failed to bind the Runtime API emulator to 127.0.0.1")?;
@@ -94,9 +152,11 @@ impl RuntimeApi {
         let (sender, receiver) = mpsc::channel(16);
         let shared = Arc::new(Shared {
             function_arn,
-            timeout,
             queue: tokio::sync::Mutex::new(receiver),
             state: Mutex::new(PhaseState::default()),
+            phase_changed: tokio::sync::Notify::new(),
+            print_violations,
+            waiting_in_next: std::sync::atomic::AtomicUsize::new(0),
         });
         let router = router(shared.clone());
         let server = tokio::spawn(async move {
@@ -112,21 +172,28 @@ impl RuntimeApi {
         })
     }
 
-    /// Queues an event; the receiver yields the runtime's answer.
+    /// Queues an event whose function timeout starts now; the receiver yields the runtime's answer.
     pub async fn submit(
         &self,
         payload: Bytes,
         client_context: Option<String>,
         cognito_identity: Option<String>,
+        timeout: Duration,
     ) -> Result<(String, oneshot::Receiver<InvocationResult>)> {
         let request_id = uuid::Uuid::new_v4().to_string();
         let (reply, answer) = oneshot::channel();
+        let deadline_ms = (SystemTime::now() + timeout)
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
         self.sender
             .send(Invocation {
                 request_id: request_id.clone(),
                 payload,
                 client_context,
                 cognito_identity,
+                deadline_ms,
+                trace_id: trace_id(),
                 reply,
             })
             .await
@@ -142,6 +209,48 @@ impl RuntimeApi {
     /// Whether the runtime has asked for its first event.
     pub fn initialized(&self) -> bool {
         self.shared.state.lock().unwrap().initialized
+    }
+
+    /// Waits until the init phase ends: the first `next`, or an `init/error` (cancel-safe).
+    pub async fn init_ended(&self) {
+        loop {
+            let notified = self.shared.phase_changed.notified();
+            {
+                let state = self.shared.state.lock().unwrap();
+                if state.initialized || state.init_error.is_some() {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Whether the runtime is waiting in `next` for an event: between two events, at rest.
+    pub fn waiting_for_event(&self) -> bool {
+        self.shared
+            .waiting_in_next
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0
+    }
+
+    /// What was handed to the runtime with invocation `request_id`.
+    pub fn delivery(&self, request_id: &str) -> Option<Delivery> {
+        let state = self.shared.state.lock().unwrap();
+        state
+            .delivered
+            .iter()
+            .find(|d| d.request_id == request_id)
+            .cloned()
+    }
+
+    /// Every contract violation so far, oldest first.
+    pub fn violations(&self) -> Vec<Violation> {
+        self.shared.state.lock().unwrap().violations.clone()
+    }
+
+    /// Records a violation the invoker saw (e.g. the runtime exiting mid-invoke).
+    pub fn report_violation(&self, kind: &'static str, message: String) {
+        self.shared.violation(kind, message);
     }
 }
 
@@ -186,20 +295,28 @@ fn accepted() -> Response {
 }
 
 async fn next(State(shared): State<Arc<Shared>>) -> Response {
-    {
+    let unanswered = {
         let mut state = shared.state.lock().unwrap();
         state.initialized = true;
-        if let Some((id, _)) = &state.in_flight {
-            return api_error(
-                StatusCode::FORBIDDEN,
-                "InvalidStateTransition",
-                &format!("invocation {id} has not been answered: post its response or error first"),
-            );
-        }
+        state.in_flight.as_ref().map(|(id, _)| id.clone())
+    };
+    shared.phase_changed.notify_waiters();
+    if let Some(id) = unanswered {
+        let message =
+            format!("invocation {id} has not been answered: post its response or error first");
+        shared.violation(
+            "next before answering",
+            format!("asked for the next event before answering invocation {id}"),
+        );
+        return api_error(StatusCode::FORBIDDEN, "InvalidStateTransition", &message);
     }
     // Long poll: wait for an event however long it takes (a dropped connection leaves the event
     // queued, since `recv` is cancel-safe).
     let invocation = {
+        shared
+            .waiting_in_next
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let _waiting = Waiting(&shared.waiting_in_next);
         let mut queue = shared.queue.lock().await;
         match queue.recv().await {
             Some(invocation) => invocation,
@@ -212,11 +329,6 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
             }
         }
     };
-    let deadline = SystemTime::now() + shared.timeout;
-    let deadline_ms = deadline
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis();
     let mut headers = HeaderMap::new();
     let mut set = |name: &'static str, value: &str| {
         if let Ok(value) = HeaderValue::from_str(value) {
@@ -225,17 +337,27 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
     };
     set("content-type", "application/json");
     set("lambda-runtime-aws-request-id", &invocation.request_id);
-    set("lambda-runtime-deadline-ms", &deadline_ms.to_string());
+    set(
+        "lambda-runtime-deadline-ms",
+        &invocation.deadline_ms.to_string(),
+    );
     set("lambda-runtime-invoked-function-arn", &shared.function_arn);
-    set("lambda-runtime-trace-id", &trace_id());
+    set("lambda-runtime-trace-id", &invocation.trace_id);
     if let Some(context) = &invocation.client_context {
         set("lambda-runtime-client-context", context);
     }
     if let Some(identity) = &invocation.cognito_identity {
         set("lambda-runtime-cognito-identity", identity);
     }
-    shared.state.lock().unwrap().in_flight =
-        Some((invocation.request_id.clone(), invocation.reply));
+    {
+        let mut state = shared.state.lock().unwrap();
+        state.delivered.push(Delivery {
+            request_id: invocation.request_id.clone(),
+            deadline_ms: invocation.deadline_ms,
+            trace_id: invocation.trace_id.clone(),
+        });
+        state.in_flight = Some((invocation.request_id.clone(), invocation.reply));
+    }
     (StatusCode::OK, headers, Body::from(invocation.payload)).into_response()
 }
 
@@ -261,53 +383,117 @@ fn take_in_flight(
         }
         other => {
             state.in_flight = other;
-            let message = if state.answered.contains(id) {
-                format!("invocation {id} has already been answered")
-            } else {
-                format!("unknown request id {id}")
-            };
-            Err(Rejection(
-                StatusCode::BAD_REQUEST,
-                "InvalidRequestID",
-                message,
-            ))
+            drop(state);
+            Err(out_of_phase(shared, id))
         }
     }
 }
 
+/// The answer to a post for `id` when `id` is not the invocation in flight (recorded as a
+/// violation): 403 after its response was refused as too large, else 400.
+fn out_of_phase(shared: &Shared, id: &str) -> Rejection {
+    let (refused, answered) = {
+        let state = shared.state.lock().unwrap();
+        (state.refused.contains(id), state.answered.contains(id))
+    };
+    if refused {
+        shared.violation(
+            "post after refusal",
+            format!("posted again for invocation {id}, which already failed: its response was too large"),
+        );
+        Rejection(
+            StatusCode::FORBIDDEN,
+            "InvalidStateTransition",
+            format!("invocation {id} has already failed: its response was over {MAX_RESPONSE_BYTES} bytes"),
+        )
+    } else if answered {
+        shared.violation(
+            "answered twice",
+            format!("posted a second answer for invocation {id}"),
+        );
+        Rejection(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestID",
+            format!("invocation {id} has already been answered"),
+        )
+    } else {
+        shared.violation(
+            "unknown request id",
+            format!("posted an answer for request id `{id}`, which is not the invocation in flight (use the Lambda-Runtime-Aws-Request-Id of the event)"),
+        );
+        Rejection(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestID",
+            format!("unknown request id {id}"),
+        )
+    }
+}
+
 fn is_known(shared: &Shared, id: &str) -> Option<Response> {
-    let state = shared.state.lock().unwrap();
-    let in_flight = state
+    let in_flight = shared
+        .state
+        .lock()
+        .unwrap()
         .in_flight
         .as_ref()
         .is_some_and(|(current, _)| current == id);
     if in_flight {
         None
-    } else if state.answered.contains(id) {
-        Some(api_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidRequestID",
-            &format!("invocation {id} has already been answered"),
-        ))
     } else {
-        Some(api_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidRequestID",
-            &format!("unknown request id {id}"),
-        ))
+        Some(out_of_phase(shared, id).into_response())
     }
 }
 
-async fn read_body(body: Body) -> Result<Bytes, Response> {
-    axum::body::to_bytes(body, MAX_READ_BYTES)
-        .await
-        .map_err(|_| {
-            api_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestEntityTooLarge",
-                &format!("Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."),
-            )
-        })
+/// Fails the invocation in flight with `Function.ResponseSizeTooLarge`, as Lambda does when a
+/// response is over the limit, and answers the runtime's post with 413.
+fn refuse_too_large(shared: &Shared, id: &str, size: Option<usize>) -> Response {
+    let reply = {
+        let mut state = shared.state.lock().unwrap();
+        match state.in_flight.take() {
+            Some((current, reply)) if current == id => {
+                state.refused.insert(current);
+                Some(reply)
+            }
+            other => {
+                state.in_flight = other;
+                None
+            }
+        }
+    };
+    let size = size.map_or_else(|| "more".to_string(), |n| n.to_string());
+    shared.violation(
+        "response too large",
+        format!("posted a response of {size} bytes for invocation {id}, over the {MAX_RESPONSE_BYTES}-byte limit"),
+    );
+    if let Some(reply) = reply {
+        let document = serde_json::json!({
+            "errorType": "Function.ResponseSizeTooLarge",
+            "errorMessage": format!("Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."),
+        });
+        let _ = reply.send(InvocationResult::Error {
+            body: Bytes::from(document.to_string()),
+            error_type: Some("Function.ResponseSizeTooLarge".into()),
+            well_formed: true,
+        });
+    }
+    api_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "RequestEntityTooLarge",
+        &format!("Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."),
+    )
+}
+
+/// The body, or `None` when it is over [`MAX_READ_BYTES`] (not read into memory).
+async fn read_body(body: Body) -> Option<Bytes> {
+    axum::body::to_bytes(body, MAX_READ_BYTES).await.ok()
+}
+
+fn too_large_to_read() -> Response {
+    api_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "RequestEntityTooLarge",
+        &format!("Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."),
+    )
 }
 
 async fn response(
@@ -318,17 +504,11 @@ async fn response(
     if let Some(rejection) = is_known(&shared, &id) {
         return rejection;
     }
-    let body = match read_body(body).await {
-        Ok(body) => body,
-        Err(rejection) => return rejection,
+    let Some(body) = read_body(body).await else {
+        return refuse_too_large(&shared, &id, None);
     };
     if body.len() > MAX_RESPONSE_BYTES {
-        // The invocation stays in flight: the runtime may still post an error for it.
-        return api_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "RequestEntityTooLarge",
-            &format!("Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."),
-        );
+        return refuse_too_large(&shared, &id, Some(body.len()));
     }
     match take_in_flight(&shared, &id) {
         Ok(reply) => {
@@ -336,6 +516,18 @@ async fn response(
             accepted()
         }
         Err(rejection) => rejection.into_response(),
+    }
+}
+
+/// Whether an error body is what the Runtime API asks for: a JSON object with string `errorType`
+/// and `errorMessage`.
+fn is_well_formed_error(body: &[u8]) -> bool {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(map)) => {
+            map.get("errorType").is_some_and(|v| v.is_string())
+                && map.get("errorMessage").is_some_and(|v| v.is_string())
+        }
+        _ => false,
     }
 }
 
@@ -373,17 +565,27 @@ async fn error(
     if let Some(rejection) = is_known(&shared, &id) {
         return rejection;
     }
-    let body = match read_body(body).await {
-        Ok(body) => body,
-        Err(rejection) => return rejection,
+    let Some(body) = read_body(body).await else {
+        return too_large_to_read();
     };
     let error_type = error_type_header(&headers);
+    let well_formed = is_well_formed_error(&body);
+    if !well_formed {
+        shared.violation(
+            "malformed error",
+            format!(
+                "the error posted for invocation {id} is not a JSON object with string errorType and errorMessage: {}",
+                preview(&body)
+            ),
+        );
+    }
     let document = error_document(&body, error_type.as_deref());
     match take_in_flight(&shared, &id) {
         Ok(reply) => {
             let _ = reply.send(InvocationResult::Error {
                 body: document,
                 error_type,
+                well_formed,
             });
             accepted()
         }
@@ -391,24 +593,46 @@ async fn error(
     }
 }
 
+/// The start of a body, for a message.
+fn preview(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned();
+    if body.len() > 120 {
+        format!("`{text}...`")
+    } else {
+        format!("`{text}`")
+    }
+}
+
 async fn init_error(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
-    let body = match read_body(body).await {
-        Ok(body) => body,
-        Err(rejection) => return rejection,
+    let Some(body) = read_body(body).await else {
+        return too_large_to_read();
     };
-    let mut state = shared.state.lock().unwrap();
-    if state.initialized {
+    if shared.state.lock().unwrap().initialized {
+        shared.violation(
+            "init error after init",
+            "posted to /runtime/init/error after asking for an event (report errors of an event to its /error)".into(),
+        );
         return api_error(
             StatusCode::FORBIDDEN,
             "InvalidStateTransition",
             "init/error is only allowed before the first invocation/next",
         );
     }
+    if !is_well_formed_error(&body) {
+        shared.violation(
+            "malformed error",
+            format!(
+                "the init error is not a JSON object with string errorType and errorMessage: {}",
+                preview(&body)
+            ),
+        );
+    }
     let error_type = error_type_header(&headers);
-    state.init_error = Some(InitError {
+    shared.state.lock().unwrap().init_error = Some(InitError {
         body: error_document(&body, error_type.as_deref()),
         error_type,
     });
+    shared.phase_changed.notify_waiters();
     accepted()
 }
 

@@ -4,6 +4,7 @@
 //! in README ("Local execution").
 
 pub mod api;
+pub mod check;
 pub mod guard;
 pub mod process;
 
@@ -24,6 +25,9 @@ use process::RuntimeProcess;
 pub const LOCAL_ACCOUNT_ID: &str = "000000000000";
 /// Region used locally when none is configured.
 pub const DEFAULT_LOCAL_REGION: &str = "us-east-1";
+/// How long Lambda gives a runtime to start (its init phase) before the first `next`, separately
+/// from the function timeout.
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The extracted code of one function, shared by all its runtime processes.
 pub struct Environment {
@@ -34,6 +38,9 @@ pub struct Environment {
     pub function_arn: String,
     pub variables: Vec<(String, String)>,
     pub timeout: Duration,
+    pub init_timeout: Duration,
+    /// Print contract violations on stderr as they happen (`invoke --local`, `serve`).
+    pub print_violations: bool,
 }
 
 impl Environment {
@@ -61,7 +68,9 @@ impl Environment {
             .context("failed to create a temporary directory for the local environment")?;
         let task_root = dir.path().join("task");
         let layer_dir = dir.path().join("opt");
+        // Both exist even when empty (a compiled runtime may have no function code at all).
         std::fs::create_dir_all(&layer_dir)?;
+        std::fs::create_dir_all(&task_root)?;
         package::extract(&package.bytes, &task_root)?;
         package::extract(&layer.bytes, &layer_dir)?;
         if let Some(DenoSource::External(path)) = deno {
@@ -86,12 +95,9 @@ impl Environment {
             .unwrap_or_else(|| DEFAULT_LOCAL_REGION.to_string());
         let name = &settings.function_name;
         let function_arn = format!("arn:aws:lambda:{region}:{LOCAL_ACCOUNT_ID}:function:{name}");
-        let mut variables: Vec<(String, String)> = settings
-            .environment
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let mut variables: Vec<(String, String)> = Vec::new();
         let layer = layer_dir.display().to_string();
+        let task = task_root.display().to_string();
         let mut set = |k: &str, v: String| variables.push((k.to_string(), v));
         set("_HANDLER", settings.handler.clone());
         set("LAMBDA_TASK_ROOT", task_root.display().to_string());
@@ -116,9 +122,23 @@ impl Environment {
         set("TZ", "UTC".into());
         set("LANG", "C.UTF-8".into());
         set("TMPDIR", tmp_dir.display().to_string());
-        // Lambda's PATH, with the layer directory in place of /opt.
+        // Lambda's PATH and LD_LIBRARY_PATH, with the local directories in place of /var/task,
+        // /var/runtime and /opt (LD_LIBRARY_PATH on provided.al2023 is
+        // /lib64:/usr/lib64:$LAMBDA_RUNTIME_DIR:$LAMBDA_RUNTIME_DIR/lib:$LAMBDA_TASK_ROOT:
+        // $LAMBDA_TASK_ROOT/lib:/opt/lib, per the Lambda developer guide's table of defined
+        // environment variables; here the runtime dir and /opt are the same layer directory).
         set("PATH", format!("/usr/local/bin:/usr/bin:/bin:{layer}/bin"));
-        set("LD_LIBRARY_PATH", format!("{layer}/lib"));
+        set(
+            "LD_LIBRARY_PATH",
+            format!("/lib64:/usr/lib64:{layer}:{layer}/lib:{task}:{task}/lib"),
+        );
+        // The function's own variables come last, so they win: the settings refuse Lambda's
+        // reserved names, and the unreserved ones (PATH, LANG, LD_LIBRARY_PATH, ...) may be
+        // overridden as on Lambda.
+        for (key, value) in &settings.environment {
+            variables.retain(|(k, _)| k != key);
+            variables.push((key.clone(), value.clone()));
+        }
 
         Ok(Environment {
             dir,
@@ -128,6 +148,8 @@ impl Environment {
             function_arn,
             variables,
             timeout: Duration::from_secs(settings.timeout_seconds as u64),
+            init_timeout: INIT_TIMEOUT,
+            print_violations: true,
         })
     }
 }
@@ -166,6 +188,7 @@ pub struct Worker {
     pub api: RuntimeApi,
     pub process: RuntimeProcess,
     timeout: Duration,
+    init_timeout: Duration,
 }
 
 /// The result of one local invocation, as the invoker sees it.
@@ -173,6 +196,11 @@ pub struct Worker {
 pub struct LocalInvocation {
     pub request_id: String,
     pub outcome: InvokeOutcome,
+    /// The `errorType` of a failed invocation (the function's, or the emulator's own such as
+    /// `Sandbox.Timedout`).
+    pub error_type: Option<String>,
+    /// For an error the runtime posted: whether it was a well-formed error document.
+    pub well_formed_error: Option<bool>,
     /// Whether the runtime is still usable for the next event.
     pub alive: bool,
     log_start: usize,
@@ -182,8 +210,27 @@ pub struct LocalInvocation {
 impl Worker {
     /// Starts a Runtime API and a runtime process pointed at it.
     pub async fn start(environment: &Environment, echo_logs: bool) -> Result<Self> {
-        let api = RuntimeApi::start(environment.function_arn.clone(), environment.timeout).await?;
-        let mut variables = environment.variables.clone();
+        Self::start_with(environment, &[], echo_logs).await
+    }
+
+    /// [`Worker::start`] with some variables replaced (e.g. `_HANDLER`, for `check`).
+    pub async fn start_with(
+        environment: &Environment,
+        overrides: &[(String, String)],
+        echo_logs: bool,
+    ) -> Result<Self> {
+        let api = RuntimeApi::start(
+            environment.function_arn.clone(),
+            environment.print_violations,
+        )
+        .await?;
+        let mut variables: Vec<(String, String)> = environment
+            .variables
+            .iter()
+            .filter(|(k, _)| !overrides.iter().any(|(o, _)| o == k))
+            .cloned()
+            .collect();
+        variables.extend(overrides.iter().cloned());
         // Lambda gives host:port, without a scheme or path.
         variables.push(("AWS_LAMBDA_RUNTIME_API".into(), api.addr.to_string()));
         let process = RuntimeProcess::spawn(
@@ -196,7 +243,54 @@ impl Worker {
             api,
             process,
             timeout: environment.timeout,
+            init_timeout: environment.init_timeout,
         })
+    }
+
+    /// Waits for the init phase to end, with Lambda's init timeout (not charged to the function
+    /// timeout). `None` when the runtime asked for an event; else the failed invocation's outcome:
+    /// the runtime's `/init/error` document at once (whether or not it exits afterwards), its
+    /// exit, or the init timeout.
+    pub async fn wait_init(&mut self, request_id: &str) -> Option<(Bytes, String)> {
+        if self.api.initialized() {
+            return None;
+        }
+        tokio::select! {
+            biased;
+            _ = self.api.init_ended() => {}
+            status = self.process.wait() => {
+                // An init error posted just before exiting counts as the init error.
+                if self.api.init_error().is_none() && !self.api.initialized() {
+                    let message = format!(
+                        "RequestId: {request_id} Error: Runtime exited without providing a reason \
+                         (init phase, {})",
+                        describe_exit(status)
+                    );
+                    self.api.report_violation(
+                        "exit during init",
+                        format!("the runtime exited during init ({}) without posting to /runtime/init/error", describe_exit(status)),
+                    );
+                    return Some((error_json("Runtime.ExitError", &message), "Runtime.ExitError".into()));
+                }
+            }
+            _ = tokio::time::sleep(self.init_timeout) => {
+                let message = format!(
+                    "RequestId: {request_id} Error: the runtime did not ask for an event within \
+                     the {:.2} s init phase",
+                    self.init_timeout.as_secs_f64()
+                );
+                return Some((error_json("Sandbox.Timedout", &message), "Sandbox.Timedout".into()));
+            }
+        }
+        if let Some(init) = self.api.init_error() {
+            let error_type = init
+                .error_type
+                .clone()
+                .or_else(|| error_type_of(&init.body))
+                .unwrap_or_else(|| "Runtime.Unknown".into());
+            return Some((init.body, error_type));
+        }
+        None
     }
 
     /// Sends one event and waits for the runtime's answer, its exit, or the timeout.
@@ -219,27 +313,50 @@ impl Worker {
         }
         let log_start = self.process.log.len();
         let started = Instant::now();
-        let (request_id, answer) = self.api.submit(payload, client_context, None).await?;
+        let request_id_for_init = uuid::Uuid::new_v4().to_string();
+        if let Some((body, error_type)) = self.wait_init(&request_id_for_init).await {
+            self.process.kill().await;
+            return Ok(LocalInvocation {
+                request_id: request_id_for_init,
+                outcome: failed(body),
+                error_type: Some(error_type),
+                well_formed_error: None,
+                alive: false,
+                log_start,
+                duration: started.elapsed(),
+            });
+        }
+        // The function timeout starts with the invoke phase, after init.
+        let (request_id, answer) = self
+            .api
+            .submit(payload, client_context, None, self.timeout)
+            .await?;
         let mut alive = true;
-        let (payload, function_error) = tokio::select! {
+        let mut well_formed_error = None;
+        let (payload, error_type) = tokio::select! {
             biased;
             answer = answer => match answer {
                 Ok(InvocationResult::Response(body)) => (body, None),
-                Ok(InvocationResult::Error { body, .. }) => (body, Some("Unhandled".to_string())),
-                Err(_) => (error_json("Runtime.Unknown", "the emulator dropped the invocation"), Some("Unhandled".into())),
+                Ok(InvocationResult::Error { body, error_type, well_formed }) => {
+                    well_formed_error = Some(well_formed);
+                    let error_type = error_type
+                        .or_else(|| error_type_of(&body))
+                        .unwrap_or_else(|| "Unhandled".into());
+                    (body, Some(error_type))
+                }
+                Err(_) => (error_json("Runtime.Unknown", "the emulator dropped the invocation"), Some("Runtime.Unknown".into())),
             },
             status = self.process.wait() => {
                 alive = false;
-                match self.api.init_error() {
-                    Some(init) => (init.body, Some("Unhandled".to_string())),
-                    None => {
-                        let message = format!(
-                            "RequestId: {request_id} Error: Runtime exited with error: {}",
-                            describe_exit(status)
-                        );
-                        (error_json("Runtime.ExitError", &message), Some("Unhandled".to_string()))
-                    }
-                }
+                let message = format!(
+                    "RequestId: {request_id} Error: Runtime exited with error: {}",
+                    describe_exit(status)
+                );
+                self.api.report_violation(
+                    "exit during invoke",
+                    format!("the runtime exited ({}) before answering invocation {request_id}", describe_exit(status)),
+                );
+                (error_json("Runtime.ExitError", &message), Some("Runtime.ExitError".to_string()))
             },
             _ = tokio::time::sleep(self.timeout) => {
                 alive = false;
@@ -248,24 +365,41 @@ impl Worker {
                     "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
                     self.timeout.as_secs_f64()
                 );
-                (error_json("Sandbox.Timedout", &message), Some("Unhandled".to_string()))
+                (error_json("Sandbox.Timedout", &message), Some("Sandbox.Timedout".to_string()))
             },
         };
         if !alive {
             self.process.kill().await;
         }
-        Ok(LocalInvocation {
-            request_id,
-            outcome: InvokeOutcome {
+        let outcome = match error_type {
+            Some(_) => failed(payload),
+            None => InvokeOutcome {
                 payload: payload.to_vec(),
-                function_error,
+                function_error: None,
                 log_tail: None,
                 executed_version: Some("$LATEST".into()),
             },
+        };
+        Ok(LocalInvocation {
+            request_id,
+            outcome,
+            error_type,
+            well_formed_error,
             alive,
             log_start,
             duration: started.elapsed(),
         })
+    }
+
+    /// Changes the function timeout for the next invocations (`check`'s timeout case).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
+    /// Whether the runtime process is still running (a warm runtime may have exited after its
+    /// last answer).
+    pub fn is_running(&mut self) -> bool {
+        self.process.is_running()
     }
 
     /// Gives output the runtime wrote before answering a moment to arrive through its pipes, for a
@@ -297,6 +431,25 @@ impl Worker {
     pub async fn stop(mut self) {
         self.process.kill().await;
     }
+}
+
+/// A failed invocation's outcome (Lambda's `X-Amz-Function-Error: Unhandled`).
+fn failed(body: Bytes) -> InvokeOutcome {
+    InvokeOutcome {
+        payload: body.to_vec(),
+        function_error: Some("Unhandled".into()),
+        log_tail: None,
+        executed_version: Some("$LATEST".into()),
+    }
+}
+
+/// The `errorType` of an error document.
+fn error_type_of(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()?
+        .get("errorType")?
+        .as_str()
+        .map(str::to_string)
 }
 
 fn error_json(error_type: &str, message: &str) -> Bytes {

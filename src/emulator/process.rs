@@ -103,6 +103,49 @@ impl RuntimeProcess {
         status
     }
 
+    /// Whether the process is still running (reaps it if it has exited).
+    pub fn is_running(&mut self) -> bool {
+        if self.exit.is_some() {
+            return false;
+        }
+        match self.child.try_wait() {
+            Ok(Some(status)) => {
+                self.exit = Some(status);
+                false
+            }
+            Ok(None) => true,
+            Err(_) => false,
+        }
+    }
+
+    /// How many processes are in the runtime's process group (Linux: read from /proc).
+    pub fn group_size(&self) -> Option<usize> {
+        let group = self.pgid.as_raw().to_string();
+        let mut count = 0;
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // After the command (which may hold spaces and parentheses): state ppid pgrp ...
+            let fields: Vec<&str> = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect();
+            if fields.first() != Some(&"Z") && fields.get(2) == Some(&group.as_str()) {
+                count += 1;
+            }
+        }
+        Some(count)
+    }
+
+    /// How many files the runtime process has open (Linux: read from /proc).
+    pub fn open_files(&self) -> Option<usize> {
+        let dir = format!("/proc/{}/fd", self.pgid.as_raw());
+        Some(std::fs::read_dir(dir).ok()?.count())
+    }
+
     /// Kills the whole process group, reaps the process, and collects the rest of its output.
     pub async fn kill(&mut self) {
         let _ = killpg(self.pgid, Signal::SIGKILL);

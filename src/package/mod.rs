@@ -191,6 +191,22 @@ pub fn layer_zip(settings: &Settings) -> Result<Package> {
 /// The files of `runtime/` as zip entries (`bootstrap` and `bin/*` made executable), without the
 /// Deno binary that [`layer_zip`] adds; local runs link that in instead of copying it.
 pub fn runtime_dir_entries(settings: &Settings) -> Result<Vec<Entry>> {
+    if let Some(bootstrap) = &settings.bootstrap_override {
+        // `check --bootstrap`: that executable in place of runtime/bootstrap, with the rest of
+        // runtime/ if there is one.
+        let mut entries = if settings.runtime_dir().is_dir() {
+            collect_dir(&settings.runtime_dir(), &settings.project_dir)?
+        } else {
+            Vec::new()
+        };
+        entries.retain(|e| e.name != "bootstrap");
+        entries.push(Entry {
+            name: "bootstrap".into(),
+            source: bootstrap.clone(),
+            mode: 0o755,
+        });
+        return Ok(entries);
+    }
     let mut entries = collect_dir(&settings.runtime_dir(), &settings.project_dir)?;
     if !entries.iter().any(|e| e.name == "bootstrap") {
         return Err(UsageError(format!(

@@ -95,6 +95,8 @@ pub struct Settings {
     pub project_dir: PathBuf,
     /// Whether `project_dir` looks like a project: it has lambda-rt.toml, runtime/ or function/.
     pub in_project: bool,
+    /// An executable to run as the bootstrap instead of `runtime/bootstrap` (`check --bootstrap`).
+    pub bootstrap_override: Option<PathBuf>,
     pub function_name: String,
     /// Where the function name came from (a default name outside a project is refused by the
     /// commands that change AWS).
@@ -287,6 +289,7 @@ impl Settings {
         Ok(Settings {
             project_dir,
             in_project,
+            bootstrap_override: None,
             function_name,
             function_name_origin,
             role,
@@ -307,7 +310,10 @@ impl Settings {
 
     /// `runtime/bootstrap` of the project.
     pub fn bootstrap_path(&self) -> PathBuf {
-        self.project_dir.join("runtime").join("bootstrap")
+        match &self.bootstrap_override {
+            Some(path) => path.clone(),
+            None => self.project_dir.join("runtime").join("bootstrap"),
+        }
     }
 
     /// `runtime/` of the project: the contents of the runtime layer.
@@ -464,7 +470,7 @@ mod tests {
             ),
             (
                 config(ConfigArgs {
-                    handler: Some("nodot".into()),
+                    handler: Some("has space".into()),
                     ..Default::default()
                 }),
                 "--handler",

@@ -97,8 +97,24 @@ pub fn bucket_name(bucket: &str, origin: &Origin) -> Result<()> {
     }
 }
 
+/// Lambda's rule for a handler: 1 to 128 characters, no whitespace. What it means is the
+/// runtime's business; the bash and Deno conventions' `<file>.<function>` is checked with the
+/// project (see [`follows_file_function`]).
 pub fn handler(handler: &str, origin: &Origin) -> Result<()> {
-    let valid = match handler.split_once('.') {
+    if !handler.is_empty() && handler.len() <= 128 && !handler.contains(char::is_whitespace) {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "invalid handler `{handler}` (from {origin}): Lambda takes 1 to 128 characters \
+             without spaces, e.g. `function.handler` for a function `handler` in \
+             function/function.sh (--handler)"
+        )))
+    }
+}
+
+/// Whether `handler` is `<file>.<function>`, as the bash and Deno runtimes read it.
+pub fn follows_file_function(handler: &str) -> bool {
+    match handler.split_once('.') {
         Some((file, function)) => {
             !file.is_empty()
                 && !file.contains('/')
@@ -110,14 +126,6 @@ pub fn handler(handler: &str, origin: &Origin) -> Result<()> {
                 && !function.starts_with(|c: char| c.is_ascii_digit())
         }
         None => false,
-    };
-    if valid {
-        Ok(())
-    } else {
-        Err(usage(format!(
-            "invalid handler `{handler}` (from {origin}): use <file>.<function>, e.g. \
-             `function.handler` for a function `handler` in function/function.sh (--handler)"
-        )))
     }
 }
 
@@ -191,7 +199,9 @@ pub fn parse_env_pairs(pairs: &[String], origin: &Origin) -> Result<BTreeMap<Str
 }
 
 /// Names that Lambda sets itself and refuses in a function's environment (Lambda "Defined runtime
-/// environment variables": reserved keys cannot be set in the function configuration).
+/// environment variables": reserved keys cannot be set in the function configuration). TZ is among
+/// them there; LANG, PATH, LD_LIBRARY_PATH, NODE_PATH and PYTHONPATH are not, and may be
+/// overridden.
 pub const RESERVED_ENV: &[&str] = &[
     "_HANDLER",
     "_X_AMZN_TRACE_ID",
@@ -211,6 +221,7 @@ pub const RESERVED_ENV: &[&str] = &[
     "AWS_LAMBDA_RUNTIME_API",
     "LAMBDA_TASK_ROOT",
     "LAMBDA_RUNTIME_DIR",
+    "TZ",
 ];
 
 pub fn environment(environment: &BTreeMap<String, String>, origin: &Origin) -> Result<()> {

@@ -112,6 +112,55 @@ pub fn listening_url(child: &mut Child) -> String {
         .to_string()
 }
 
+/// One request to the Lambda Invoke API of a `serve` at `url`: status, headers, body.
+pub fn invoke_api(
+    url: &str,
+    function: &str,
+    payload: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Vec<(String, String)>, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    let mut request = agent.post(format!("{url}/2015-03-31/functions/{function}/invocations"));
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let mut response = request.send(payload).unwrap();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+        .collect();
+    (
+        response.status().as_u16(),
+        headers,
+        response.body_mut().read_to_string().unwrap(),
+    )
+}
+
+/// The value of header `name` (any letter case).
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// `lambda-rt serve --port 0 ARGS` in `project`, once it listens: the process and its URL.
+pub fn serve(project: &Path, env: &[(String, String)], args: &[&str]) -> (Spawned, String) {
+    let mut child = lambda_rt_command(project, env, &["serve", "--port", "0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = listening_url(&mut child);
+    (Spawned::new(child), url)
+}
+
 /// A running moto_server, killed on drop.
 pub struct Moto {
     child: Child,

@@ -1,0 +1,110 @@
+//! `lambda-rt check`: runs the project's runtime under the emulator against the Runtime API
+//! contract cases of [`crate::emulator::check`], prints one line per case and a summary, and exits
+//! 1 when a case failed.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{CheckArgs, OutputFormat, SettingsInput};
+use crate::emulator::check::{self, CheckOptions, CheckReport, Verdict};
+use crate::emulator::Environment;
+use crate::output::Ui;
+use crate::project::{self, RuntimeKind};
+use crate::settings::Settings;
+use crate::UsageError;
+
+pub async fn run(input: &SettingsInput, args: &CheckArgs, ui: &Ui) -> Result<i32> {
+    let mut settings = Settings::resolve(input)?;
+    if let Some(path) = &args.bootstrap {
+        if !path.is_file() {
+            return Err(UsageError(format!(
+                "--bootstrap `{}` is not a file: pass the runtime executable to check",
+                path.display()
+            ))
+            .into());
+        }
+        let absolute = path
+            .canonicalize()
+            .with_context(|| format!("failed to resolve `{}`", path.display()))?;
+        settings.bootstrap_override = Some(absolute);
+    }
+    let kind = project::check_project_files(&settings)?;
+    project::check_runs_here(&settings)?;
+    if kind != RuntimeKind::Custom && (args.echo_handler.is_some() || args.error_handler.is_some())
+    {
+        ui.warn(&format!(
+            "the runtime follows the {} handler convention, so check supplies its own handlers: \
+             --echo-handler and --error-handler are not used",
+            kind.as_str()
+        ));
+    }
+    let options = CheckOptions {
+        echo_handler: args.echo_handler.clone(),
+        error_handler: args.error_handler.clone(),
+        // Not the function's timeout: the cases move up to 6 MB through the runtime, which a
+        // 3 s timeout on a slow machine would cut short.
+        timeout: Duration::from_secs(args.case_timeout.max(1)),
+    };
+    let mut environment = Environment::prepare(&settings)?;
+    ui.info(&format!(
+        "checking `{}` ({}) against the Runtime API contract",
+        project::shown(&settings, &settings.bootstrap_path()),
+        describe(kind)
+    ));
+    let report = tokio::select! {
+        report = check::run(&mut environment, kind, &options, &settings.handler) => report,
+        signal = crate::shutdown_signal() => {
+            // Dropping the cases' workers has killed their runtimes.
+            environment.remove_files();
+            return Err(crate::Interrupted(signal).into());
+        }
+    };
+    environment.remove_files();
+    let report = report?;
+    print(&report, ui)?;
+    Ok(if report.count(Verdict::Fail) > 0 {
+        crate::exit_code::FAILURE
+    } else {
+        crate::exit_code::SUCCESS
+    })
+}
+
+fn describe(kind: RuntimeKind) -> &'static str {
+    match kind {
+        RuntimeKind::Bash => "bash handler convention: check supplies its own handlers",
+        RuntimeKind::Deno => "Deno template convention: check supplies its own handlers",
+        RuntimeKind::Custom => "custom runtime: its own handlers, named with --echo-handler",
+    }
+}
+
+fn print(report: &CheckReport, ui: &Ui) -> Result<()> {
+    let summary = format!(
+        "{} passed, {} failed, {} warnings, {} skipped",
+        report.count(Verdict::Pass),
+        report.count(Verdict::Fail),
+        report.count(Verdict::Warn),
+        report.count(Verdict::Skip)
+    );
+    if ui.format == OutputFormat::Json {
+        let mut document = serde_json::to_value(report)?;
+        document["schema"] = crate::output::SCHEMA_VERSION.into();
+        document["command"] = "check".into();
+        document["passed"] = (report.count(Verdict::Fail) == 0).into();
+        return crate::output::print_json(&document);
+    }
+    for case in &report.cases {
+        let label = match case.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "FAIL",
+            Verdict::Warn => "warn",
+            Verdict::Skip => "skip",
+        };
+        println!("{label:>6}  {}: {}", case.name, case.detail);
+        if let Some(hint) = &case.hint {
+            println!("        hint: {hint}");
+        }
+    }
+    println!("{summary}");
+    Ok(())
+}
