@@ -287,6 +287,37 @@ pub enum Command {
 
 Exit status: 0 when every case passed (warnings allowed), 1 when one failed.")]
     Check(CheckArgs),
+    /// Print the function's CloudWatch logs (--follow to keep printing new ones)
+    #[command(after_help = "Examples:
+  lambda-rt logs                         # the last 10 minutes
+  lambda-rt logs --since 1h --filter ERROR
+  lambda-rt logs --follow                # until Ctrl-C
+  lambda-rt logs --request-id 8f5c...    # one invocation's lines")]
+    Logs(LogsArgs),
+    /// Show the function as deployed, and what differs from the project (exit 6 when it drifted)
+    #[command(after_help = "Examples:
+  lambda-rt status                       # state, configuration, versions; drift from the project
+  lambda-rt status --output json
+  lambda-rt status -q || lambda-rt update    # in CI: exit 6 when the project is not deployed
+
+Exit status: 0 when the function matches the project, 6 when it differs (or does not exist).")]
+    Status(StatusArgs),
+    /// List the published versions with their code, date and aliases
+    #[command(after_help = "Examples:
+  lambda-rt update --publish --alias live    # publish a version and point `live` at it
+  lambda-rt versions")]
+    Versions(VersionsArgs),
+    /// Point an alias back at the previous version (or at --to VERSION)
+    #[command(after_help = "Examples:
+  lambda-rt rollback                     # the function's only alias, one version back
+  lambda-rt rollback --alias live --to 3")]
+    Rollback(RollbackArgs),
+    /// Print a shell completion script
+    #[command(after_help = "Examples:
+  lambda-rt completions bash > ~/.local/share/bash-completion/completions/lambda-rt
+  lambda-rt completions zsh > ~/.zfunc/_lambda-rt       # with fpath+=~/.zfunc in ~/.zshrc
+  lambda-rt completions fish > ~/.config/fish/completions/lambda-rt.fish")]
+    Completions(CompletionsArgs),
 }
 
 impl Command {
@@ -301,6 +332,11 @@ impl Command {
             Command::Delete(_) => "delete",
             Command::Serve(_) => "serve",
             Command::Check(_) => "check",
+            Command::Logs(_) => "logs",
+            Command::Status(_) => "status",
+            Command::Versions(_) => "versions",
+            Command::Rollback(_) => "rollback",
+            Command::Completions(_) => "completions",
         }
     }
 
@@ -353,6 +389,27 @@ impl Command {
                 input.config = args.config.clone();
                 input.deno = args.deno.clone();
             }
+            Command::Status(args) => {
+                input.project = args.project.clone();
+                input.config = args.config.clone();
+                input.role = args.role.clone();
+                input.layer = args.layer.clone();
+                input.deno = args.deno.clone();
+                input.aws = args.aws.clone();
+            }
+            Command::Logs(args) => {
+                input.project = args.project.clone();
+                input.aws = args.aws.clone();
+            }
+            Command::Versions(args) => {
+                input.project = args.project.clone();
+                input.aws = args.aws.clone();
+            }
+            Command::Rollback(args) => {
+                input.project = args.project.clone();
+                input.aws = args.aws.clone();
+            }
+            Command::Completions(_) => {}
         }
         input
     }
@@ -394,6 +451,18 @@ pub struct DeployArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// Then publish a version, unless $LATEST already is the newest one
+    #[arg(long)]
+    pub publish: bool,
+
+    /// Then point this alias at the published version (implies --publish)
+    #[arg(long, value_name = "NAME")]
+    pub alias: Option<String>,
+
+    /// With --publish: delete all but the newest N versions (never one an alias points at)
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
+
     #[command(flatten)]
     pub project: ProjectArgs,
     #[command(flatten)]
@@ -432,6 +501,10 @@ pub struct InvokeArgs {
     /// Run the function here under lambda-rt's Runtime API emulator instead of in AWS
     #[arg(long)]
     pub local: bool,
+
+    /// Invoke this published version or alias instead of $LATEST
+    #[arg(long, value_name = "VERSION|ALIAS")]
+    pub qualifier: Option<String>,
 
     /// Seconds to wait for the function's answer; the Invoke is never sent twice [default: 960,
     /// Lambda's longest timeout plus a minute]
@@ -627,6 +700,85 @@ pub struct ServeArgs {
     pub config: ConfigArgs,
     #[command(flatten)]
     pub deno: DenoArgs,
+}
+
+/// Flags of `status`: the same settings `update` applies, to compare with.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub role: RoleArgs,
+    #[command(flatten)]
+    pub layer: LayerArgs,
+    #[command(flatten)]
+    pub deno: DenoArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// Flags of `logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// From how long ago (10m, 1h, 2d) or since when (RFC 3339, e.g. 2026-12-01T09:00:00Z)
+    #[arg(long, default_value = "10m", value_name = "AGE|TIME")]
+    pub since: String,
+
+    /// Keep printing new lines as they arrive, until Ctrl-C
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+
+    /// Only lines matching this CloudWatch Logs filter pattern (e.g. ERROR, or "two words")
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Option<String>,
+
+    /// Only the lines of this invocation
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
+
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// Flags of `versions`.
+#[derive(Debug, Args)]
+pub struct VersionsArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// Flags of `rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The alias to move [default: the function's only alias]
+    #[arg(long, value_name = "NAME")]
+    pub alias: Option<String>,
+
+    /// The version to point it at [default: the one before its current version]
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<i64>,
+
+    /// Print what would change, making only read calls
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// Flags of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    pub shell: clap_complete::Shell,
 }
 
 /// Flags of `check`.

@@ -31,6 +31,8 @@ pub mod exit_code {
     pub const NOT_OURS: i32 = 4;
     /// An Invoke's answer was lost after it was sent: the function may or may not have run.
     pub const INVOKE_OUTCOME_UNKNOWN: i32 = 5;
+    /// `status`: the function differs from the project (or does not exist).
+    pub const DRIFTED: i32 = 6;
     /// Stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
     pub const INTERRUPTED: i32 = 130;
 }
@@ -119,6 +121,15 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Delete(args) => stop_on_signal(commands::delete::run(&input, args, &ui)).await,
         Command::Serve(args) => commands::serve::run(&input, args, &ui).await,
         Command::Check(args) => commands::check::run(&input, args, &ui).await,
+        Command::Logs(args) => commands::logs::run(&input, args, &ui).await,
+        Command::Status(args) => stop_on_signal(commands::status::run(&input, args, &ui)).await,
+        Command::Versions(args) => {
+            stop_on_signal(commands::versions::run_versions(&input, args, &ui)).await
+        }
+        Command::Rollback(args) => {
+            stop_on_signal(commands::versions::run_rollback(&input, args, &ui)).await
+        }
+        Command::Completions(args) => commands::completions::run(args),
     }
 }
 

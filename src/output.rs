@@ -379,6 +379,24 @@ impl Drop for Waiting {
     }
 }
 
+/// One line of a function's log as `logs` and `invoke --log` print it: time and stream when known,
+/// then the message without its line ending.
+pub fn log_line(time_ms: Option<i64>, stream: Option<&str>, message: &str) -> String {
+    let message = message.trim_end_matches(['\n', '\r']);
+    let mut line = String::new();
+    if let Some(ms) = time_ms {
+        let time = std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+        line.push_str(&humantime::format_rfc3339_millis(time).to_string());
+        line.push_str("  ");
+    }
+    if let Some(stream) = stream {
+        line.push_str(stream);
+        line.push_str("  ");
+    }
+    line.push_str(message);
+    line
+}
+
 /// A size for people, in the units Lambda's limits are written in ("50 MB" = 50 × 1024 × 1024
 /// bytes): `1.5 MB`, `312 kB`. The one size formatter of lambda-rt.
 pub fn human_size(bytes: u64) -> String {

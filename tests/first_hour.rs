@@ -17,7 +17,17 @@ async fn outside_a_project_nothing_happens_unless_the_function_is_named() {
     let project = Project::new();
     assert_exit(&lambda_rt(project.path(), &aws.env(), &["create"]), 0);
 
-    for command in ["delete", "update", "create", "invoke", "publish-layer"] {
+    for command in [
+        "delete",
+        "update",
+        "create",
+        "invoke",
+        "publish-layer",
+        "status",
+        "logs",
+        "versions",
+        "rollback",
+    ] {
         aws.start_counting();
         let out = lambda_rt(empty.path(), &aws.env(), &[command]);
         assert_exit(&out, 2);
@@ -25,6 +35,10 @@ async fn outside_a_project_nothing_happens_unless_the_function_is_named() {
         assert!(err.contains("not a lambda-rt project"), "{command}: {err}");
         assert!(err.contains("lambda-rt init"), "{command}: {err}");
         assert!(err.contains("--function-name"), "{command}: {err}");
+        assert!(
+            !err.contains("  "),
+            "one line of prose, no runs of spaces: {err}"
+        );
         aws.assert_no_requests("nothing is read or written outside a project");
     }
     // Named explicitly, they go ahead: delete works from anywhere, create and update get as far as

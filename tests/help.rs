@@ -27,6 +27,11 @@ fn help_texts() {
         "delete",
         "serve",
         "check",
+        "logs",
+        "status",
+        "versions",
+        "rollback",
+        "completions",
     ] {
         insta::assert_snapshot!(command, help(&[command]));
     }
@@ -41,6 +46,9 @@ fn each_command_shows_its_own_flags_and_examples() {
         ("invoke", &["--keep-logs", "--adopt", "--role-name"]),
         ("serve", &["--max-attempts", "--adopt"]),
         ("check", &["--max-attempts", "--endpoint-url", "--adopt"]),
+        ("logs", &["--memory", "--adopt", "--handler"]),
+        ("versions", &["--memory", "--handler"]),
+        ("rollback", &["--memory", "--handler"]),
         ("publish-layer", &["--memory", "--env"]),
     ];
     for (command, flags) in not_offered {

@@ -53,6 +53,9 @@ enum Setup {
     Project,
     /// An empty directory, with dummy credentials and a region.
     Empty,
+    /// A project deployed with `lambda-rt create` to moto, whose log group holds a line, with AWS
+    /// in the environment.
+    DeployedWithAws,
     /// Every line of the block is in [`NOT_RUN`].
     Nothing,
 }
@@ -65,6 +68,7 @@ fn setup_for(heading: &str) -> Setup {
         "Deno" => Setup::DenoProjectWithAws,
         "Pointing it at a local AWS emulator" | "Testing" => Setup::Project,
         "Local execution" => Setup::Empty,
+        "Day two: logs, status, versions" => Setup::DeployedWithAws,
         other => panic!(
             "README.md has a ```sh block under `{other}` that tests/readme.rs does not know: add \
              its section to `setup_for` (or its lines to NOT_RUN, with the reason)"
@@ -262,6 +266,18 @@ fn run_block(block: &Block) {
     let workdir: PathBuf = match setup {
         Setup::Repository => repo_root(),
         Setup::Empty => scratch.path().to_path_buf(),
+        Setup::DeployedWithAws => {
+            let aws = Aws::start();
+            env = aws.env();
+            env.push(("AWS_DEFAULT_REGION".into(), REGION.into()));
+            let project = Project::new();
+            assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
+            write_a_log_line(&aws, "bash-runtime");
+            let path = project.path().to_path_buf();
+            _aws = Some(aws);
+            _project = Some(project);
+            path
+        }
         Setup::EmptyWithAws => {
             let aws = Aws::start();
             env = aws.env();
@@ -325,6 +341,44 @@ fn run_block(block: &Block) {
             "the README promises the output line `{line}`: {context}"
         );
     }
+}
+
+/// Puts one line into the function's log group, as Lambda would after an invocation (moto's
+/// echoing invoke writes no logs).
+fn write_a_log_line(aws: &Aws, function: &str) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let logs = aws.moto.logs().await;
+        let group = format!("/aws/lambda/{function}");
+        logs.create_log_group()
+            .log_group_name(&group)
+            .send()
+            .await
+            .unwrap();
+        logs.create_log_stream()
+            .log_group_name(&group)
+            .log_stream_name("readme")
+            .send()
+            .await
+            .unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        logs.put_log_events()
+            .log_group_name(&group)
+            .log_stream_name("readme")
+            .log_events(
+                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                    .timestamp(now)
+                    .message("ERROR shown by the README's logs command")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
 }
 
 /// Stops what a block left running in the background (SIGTERM, so that `serve` and moto stop
@@ -426,6 +480,14 @@ fn local_emulator_commands_run() {
 fn serve_commands_run() {
     require_runtime_tools();
     for block in blocks_under("Local execution") {
+        run_block(&block);
+    }
+}
+
+#[test]
+fn day_two_commands_run() {
+    require_runtime_tools();
+    for block in blocks_under("Day two: logs, status, versions") {
         run_block(&block);
     }
 }

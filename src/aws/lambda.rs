@@ -407,7 +407,9 @@ pub fn diff(
 }
 
 /// The Lambda errors a write can meet, by their modeled variants.
-trait WriteError: ProvideErrorMetadata + StdError + Send + Sync + 'static {
+pub(crate) trait WriteError:
+    ProvideErrorMetadata + StdError + Send + Sync + 'static
+{
     /// 409: the function is Pending or an update is in progress.
     fn is_conflict(&self) -> bool;
     /// 412: the RevisionId sent is not the function's.
@@ -490,7 +492,7 @@ fn is_role_refused(message: Option<&str>) -> bool {
 }
 
 /// Why a write did not go through.
-enum WriteFailure<E> {
+pub(crate) enum WriteFailure<E> {
     Sdk(Box<SdkError<E, HttpResponse>>),
     Stale,
     Other(anyhow::Error),
@@ -580,7 +582,7 @@ impl Lambda<'_> {
     /// latest RevisionId, and on 409 reads the state, waits and sends again; while `role` may not
     /// have propagated, "cannot be assumed" refusals are retried until its deadline. Returns the
     /// write's answer, or why it failed (see [`Lambda::write_error`]).
-    async fn write<T, E, Fut>(
+    pub(crate) async fn write<T, E, Fut>(
         &self,
         name: &str,
         what: &str,
@@ -648,7 +650,7 @@ impl Lambda<'_> {
     }
 
     /// The message for a failed write; [`StaleRevision`] when someone else changed the function.
-    fn write_error<E: WriteError>(
+    pub(crate) fn write_error<E: WriteError>(
         &self,
         name: &str,
         what: &str,
@@ -918,6 +920,7 @@ impl Lambda<'_> {
     pub async fn invoke(
         &self,
         name: &str,
+        qualifier: Option<&str>,
         payload: &[u8],
         tail: bool,
         timeout: Duration,
@@ -931,6 +934,7 @@ impl Lambda<'_> {
                 .client
                 .invoke()
                 .function_name(name)
+                .set_qualifier(qualifier.map(str::to_string))
                 .payload(Blob::new(payload.to_vec()));
             if tail {
                 request = request.log_type(LogType::Tail);
@@ -946,6 +950,12 @@ impl Lambda<'_> {
             };
             let service = error.as_service_error();
             if service.is_some_and(|s| s.is_resource_not_found_exception()) {
+                if let Some(qualifier) = qualifier {
+                    return Err(anyhow!(
+                        "failed to invoke function `{name}`: it has no version or alias \
+                         `{qualifier}` (see `lambda-rt versions`), or does not exist"
+                    ));
+                }
                 return Err(anyhow!(
                     "failed to invoke function `{name}`: it does not exist; run `lambda-rt create` \
                      first (or check --function-name and --region)"

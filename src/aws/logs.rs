@@ -2,6 +2,7 @@
 //! (`delete` removes it with a function of lambda-rt's, never with someone else's).
 
 use anyhow::Result;
+use aws_sdk_cloudwatchlogs::types::FilteredLogEvent;
 use aws_sdk_cloudwatchlogs::Client;
 
 use super::sdk_failure;
@@ -49,5 +50,44 @@ pub async fn delete_log_group(
             Ok(ResourceReport::new("log group", name, Action::Absent))
         }
         Err(e) => Err(sdk_failure(format_args!("delete log group `{name}`"), &e)),
+    }
+}
+
+/// A page of log events.
+pub struct EventPage {
+    pub events: Vec<FilteredLogEvent>,
+    pub next_token: Option<String>,
+}
+
+/// One FilterLogEvents call over the function's log group: events from `start_ms` on, matching
+/// `pattern`; `None` when the log group does not exist (Lambda makes it at the first run).
+pub async fn filter_events(
+    logs: &Client,
+    function_name: &str,
+    start_ms: i64,
+    pattern: Option<&str>,
+    next_token: Option<String>,
+) -> Result<Option<EventPage>> {
+    let group = log_group_name(function_name);
+    match logs
+        .filter_log_events()
+        .log_group_name(&group)
+        .start_time(start_ms)
+        .set_filter_pattern(pattern.map(str::to_string))
+        .set_next_token(next_token)
+        .send()
+        .await
+    {
+        Ok(output) => Ok(Some(EventPage {
+            events: output.events.unwrap_or_default(),
+            next_token: output.next_token,
+        })),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(sdk_failure(format_args!("read the logs in `{group}`"), &e)),
     }
 }

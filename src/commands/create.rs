@@ -21,6 +21,12 @@ use crate::settings::{RoleChoice, Settings};
 pub async fn run(input: &SettingsInput, args: &DeployArgs, ui: &Ui) -> Result<i32> {
     let settings = Settings::resolve(input)?;
     settings.require_named_function("create")?;
+    let publish = super::versions::PublishOptions {
+        publish: args.publish,
+        alias: args.alias.clone(),
+        keep: args.keep,
+    };
+    publish.validate()?;
     project::check_project_files(&settings)?;
     let code = FunctionCode::build(&settings)?;
     let clients = Clients::load(&settings.aws).await?;
@@ -29,7 +35,28 @@ pub async fn run(input: &SettingsInput, args: &DeployArgs, ui: &Ui) -> Result<i3
         force: args.force,
         adopt: args.adopt,
     };
-    let report = create(&clients, &settings, &code, options, Timing::default(), ui).await?;
+    let mut report = create(&clients, &settings, &code, options, Timing::default(), ui).await?;
+    if publish.wanted() {
+        let lambda = crate::aws::lambda::Lambda {
+            client: &clients.lambda,
+            timing: Timing::default(),
+            ui,
+        };
+        let function_changed = report
+            .resources
+            .iter()
+            .any(|r| r.kind == "function" && matches!(r.action, Action::Created | Action::Updated));
+        let versions = super::versions::publish_after(
+            &lambda,
+            &settings,
+            &publish,
+            function_changed,
+            args.dry_run,
+            ui,
+        )
+        .await?;
+        report.resources.extend(versions);
+    }
     ui.finish(&report)?;
     Ok(crate::exit_code::SUCCESS)
 }

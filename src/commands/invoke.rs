@@ -23,6 +23,14 @@ pub async fn run(input: &SettingsInput, args: &InvokeArgs, ui: &Ui) -> Result<i3
     let payload = read_payload(args)?;
     check_out(args)?;
     let outcome = if args.local {
+        if args.qualifier.is_some() {
+            return Err(UsageError(
+                "--qualifier names a published version or alias in AWS; `--local` runs the \
+                 project as it is: drop one of them"
+                    .into(),
+            )
+            .into());
+        }
         project::check_project_files(&settings)?;
         project::check_runs_here(&settings)?;
         emulator::invoke_once(&settings, payload).await?
@@ -41,6 +49,7 @@ pub async fn run(input: &SettingsInput, args: &InvokeArgs, ui: &Ui) -> Result<i3
         lambda
             .invoke(
                 &settings.function_name,
+                args.qualifier.as_deref(),
                 &payload,
                 args.log,
                 timeout,
@@ -123,9 +132,8 @@ fn present(outcome: &InvokeOutcome, args: &InvokeArgs, ui: &Ui) -> Result<i32> {
         if args.log {
             match &outcome.log_tail {
                 Some(log) if !log.is_empty() => {
-                    eprint!("{log}");
-                    if !log.ends_with('\n') {
-                        eprintln!();
+                    for line in log.lines() {
+                        eprintln!("{}", crate::output::log_line(None, None, line));
                     }
                 }
                 _ => ui.info("(no log came back with the answer)"),

@@ -4,13 +4,17 @@
 //! ([`converge_function`]).
 
 pub mod check;
+pub mod completions;
 pub mod create;
 pub mod delete;
 pub mod init;
 pub mod invoke;
+pub mod logs;
 pub mod publish_layer;
 pub mod serve;
+pub mod status;
 pub mod update;
+pub mod versions;
 
 use anyhow::Result;
 use aws_sdk_lambda::types::FunctionConfiguration;

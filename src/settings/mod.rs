@@ -339,7 +339,10 @@ impl Settings {
             format!("`{}`", self.project_dir.display())
         };
         Err(UsageError(format!(
-            "{dir} is not a lambda-rt project (no {CONFIG_FILE}, runtime/ or function/), so              `lambda-rt {command}` does not know which function you mean: run it in a project              (`lambda-rt init DIR` starts one), point --project-dir at one, or name the function              with --function-name"
+            "{dir} is not a lambda-rt project (no {CONFIG_FILE}, runtime/ or function/), so \
+             `lambda-rt {command}` does not know which function you mean: run it in a project \
+             (`lambda-rt init DIR` starts one), point --project-dir at one, or name the function \
+             with --function-name"
         ))
         .into())
     }

@@ -705,10 +705,16 @@ fn handle(request: &Request, shared: &Arc<Shared>) -> Option<Response> {
     Some(response)
 }
 
-/// Lambda answers an Invoke of a function that does not exist with 404 ResourceNotFoundException;
-/// moto's echo backend answers it as if the function were there, so the proxy asks moto first.
+/// Lambda answers an Invoke of a function (or a version or alias of it) that does not exist with
+/// 404 ResourceNotFoundException; moto's echo backend answers it as if it were there, so the
+/// proxy asks moto first (GetFunction with the same Qualifier).
 fn missing_function(request: &Request, upstream_port: u16) -> Option<Response> {
     let function = request.info.function.as_deref()?;
+    let qualifier = request
+        .query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("Qualifier="))
+        .unwrap_or_default();
     let lookup = Request {
         head: vec![
             format!("GET /2015-03-31/functions/{function} HTTP/1.1"),
@@ -716,7 +722,11 @@ fn missing_function(request: &Request, upstream_port: u16) -> Option<Response> {
         ],
         body: Vec::new(),
         info: request.info.clone(),
-        query: String::new(),
+        query: if qualifier.is_empty() {
+            String::new()
+        } else {
+            format!("Qualifier={qualifier}")
+        },
     };
     let found = forward(&lookup, upstream_port)?;
     (found.status == 404).then(|| {
@@ -808,7 +818,9 @@ fn refuse(request: &Request, shared: &Arc<Shared>) -> Option<Response> {
             ),
         ));
     }
-    if let Some(given) = body["RevisionId"].as_str() {
+    // An alias has a RevisionId of its own (moto keeps it); the model is the function's.
+    let alias_write = info.action.ends_with("Alias");
+    if let (Some(given), false) = (body["RevisionId"].as_str(), alias_write) {
         if given != revision_id(function, entry.revision) {
             *state
                 .refusals

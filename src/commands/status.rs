@@ -1,0 +1,192 @@
+//! `lambda-rt status`: the function as deployed (state, configuration, code, ownership, versions
+//! and aliases) and its drift from the project — exactly the differences `update` would send,
+//! computed the same way from the same settings, plus a runtime layer that `runtime/` no longer
+//! matches. Exit 0 in sync, [`crate::exit_code::DRIFTED`] when not.
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::aws::lambda::{diff, FunctionSpec, Lambda};
+use crate::aws::owner::Ownership;
+use crate::aws::{Clients, Timing};
+use crate::cli::{OutputFormat, SettingsInput, StatusArgs};
+use crate::output::{exact_size, Change, Ui};
+use crate::package::FunctionCode;
+use crate::project;
+use crate::settings::{RoleChoice, Settings};
+
+pub async fn run(input: &SettingsInput, _args: &StatusArgs, ui: &Ui) -> Result<i32> {
+    let settings = Settings::resolve(input)?;
+    settings.require_named_function("status")?;
+    project::check_project_files(&settings)?;
+    let code = FunctionCode::build(&settings)?;
+    let clients = Clients::load(&settings.aws).await?;
+    let lambda = Lambda {
+        client: &clients.lambda,
+        timing: Timing::default(),
+        ui,
+    };
+    let name = &settings.function_name;
+    let Some(remote) = lambda.get(name).await? else {
+        if ui.format == OutputFormat::Json {
+            crate::output::print_json(&json!({
+                "schema": crate::output::SCHEMA_VERSION,
+                "command": "status",
+                "function_name": name,
+                "exists": false,
+                "in_sync": false,
+                "drift": [Change::new("function", None, Some(name.clone()))],
+            }))?;
+        } else {
+            println!("function `{name}` does not exist: `lambda-rt create` deploys the project");
+        }
+        return Ok(crate::exit_code::DRIFTED);
+    };
+    let config = &remote.config;
+    let role_arn = match &settings.role {
+        RoleChoice::Existing(arn) => arn.clone(),
+        RoleChoice::Managed(role_name) => {
+            super::update::managed_role_arn(config.role().unwrap_or_default(), role_name)
+        }
+    };
+    let spec = FunctionSpec::new(&settings, role_arn);
+    let runtime_layer = super::attached_runtime_layer(config, &settings.layer_name);
+    let package = code.package(runtime_layer.is_some())?;
+    let (ownership, versions, stale) = tokio::try_join!(
+        super::ownership(&clients, &remote, None),
+        lambda.versions_with_aliases(name),
+        super::stale_runtime_note(&clients, &settings, config),
+    )?;
+    let mut drift = diff(config, &spec, package, false).changes;
+    if stale.is_some() {
+        drift.push(Change::new(
+            "runtime layer",
+            runtime_layer
+                .as_deref()
+                .and_then(|arn| arn.rsplit(':').next())
+                .map(|v| format!("{}:{v}", settings.layer_name)),
+            Some("runtime/ (not published: run `lambda-rt publish-layer`)".into()),
+        ));
+    }
+    let owner = match ownership {
+        Ownership::Ours => "lambda-rt",
+        Ownership::Legacy => "lambda-rt (an earlier version, untagged)",
+        Ownership::Foreign => "not lambda-rt (update and delete refuse it without --adopt)",
+    };
+    let layers: Vec<&str> = config.layers().iter().filter_map(|l| l.arn()).collect();
+    let state = config.state().map(|s| s.as_str().to_string());
+    let update = config.last_update_status().map(|s| s.as_str().to_string());
+    let reason = config
+        .last_update_status_reason()
+        .or(config.state_reason())
+        .map(str::to_string);
+
+    if ui.format == OutputFormat::Json {
+        crate::output::print_json(&json!({
+            "schema": crate::output::SCHEMA_VERSION,
+            "command": "status",
+            "function_name": name,
+            "exists": true,
+            "in_sync": drift.is_empty(),
+            "drift": drift,
+            "function": {
+                "arn": config.function_arn(),
+                "state": state,
+                "last_update_status": update,
+                "reason": reason,
+                "runtime": config.runtime().map(|r| r.as_str()),
+                "architecture": config.architectures().first().map(|a| a.as_str()),
+                "handler": config.handler(),
+                "memory_mb": config.memory_size(),
+                "timeout_seconds": config.timeout(),
+                "role": config.role(),
+                "layers": layers,
+                "code_sha256": config.code_sha256(),
+                "code_size": config.code_size(),
+                "last_modified": config.last_modified(),
+                "owner": owner,
+            },
+            "versions": versions,
+        }))?;
+    } else {
+        let row = |label: &str, value: String| println!("{label:<14}{value}");
+        row(
+            "function",
+            config.function_arn().unwrap_or(name).to_string(),
+        );
+        row(
+            "state",
+            format!(
+                "{}, last update {}{}",
+                state.as_deref().unwrap_or("?"),
+                update.as_deref().unwrap_or("?"),
+                reason.map(|r| format!(" ({r})")).unwrap_or_default()
+            ),
+        );
+        row(
+            "runtime",
+            format!(
+                "{} on {}, {} MB, {} s, handler {}",
+                config.runtime().map(|r| r.as_str()).unwrap_or("?"),
+                config
+                    .architectures()
+                    .first()
+                    .map(|a| a.as_str())
+                    .unwrap_or("x86_64"),
+                config.memory_size().unwrap_or_default(),
+                config.timeout().unwrap_or_default(),
+                config.handler().unwrap_or("?")
+            ),
+        );
+        row("role", config.role().unwrap_or("?").to_string());
+        row(
+            "layers",
+            if layers.is_empty() {
+                "none".into()
+            } else {
+                layers.join(", ")
+            },
+        );
+        row(
+            "code",
+            format!(
+                "{}, CodeSha256 {}, modified {}",
+                exact_size(config.code_size().max(0) as u64),
+                config.code_sha256().unwrap_or("?"),
+                config.last_modified().unwrap_or("?")
+            ),
+        );
+        row("owner", owner.to_string());
+        row(
+            "versions",
+            if versions.is_empty() {
+                "none published".into()
+            } else {
+                versions
+                    .iter()
+                    .map(|v| {
+                        if v.aliases.is_empty() {
+                            v.version.to_string()
+                        } else {
+                            format!("{} ({})", v.version, v.aliases.join(", "))
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        );
+        if drift.is_empty() {
+            println!("in sync with the project");
+        } else {
+            println!("drifted from the project (`lambda-rt update` would change):");
+            for change in &drift {
+                println!("  {change}");
+            }
+        }
+    }
+    Ok(if drift.is_empty() {
+        crate::exit_code::SUCCESS
+    } else {
+        crate::exit_code::DRIFTED
+    })
+}
