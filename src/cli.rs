@@ -464,6 +464,9 @@ pub struct DeployArgs {
     pub keep: Option<usize>,
 
     #[command(flatten)]
+    pub url: UrlArgs,
+
+    #[command(flatten)]
     pub project: ProjectArgs,
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -677,6 +680,11 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 9001)]
     pub port: u16,
 
+    /// Also serve the function as a Function URL would, on this port: any HTTP request becomes
+    /// the Function URL event, and the result the HTTP response (0 picks a free port)
+    #[arg(long, value_name = "PORT")]
+    pub http: Option<u16>,
+
     /// Most runtime processes running at once, each serving one event at a time
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub concurrency: usize,
@@ -700,6 +708,49 @@ pub struct ServeArgs {
     pub config: ConfigArgs,
     #[command(flatten)]
     pub deno: DenoArgs,
+}
+
+/// The function's URL (`create` and `update`); without `--url` or `--no-url` it is left alone.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Function URL")]
+pub struct UrlArgs {
+    /// Give the function an HTTPS URL (a Function URL), or bring it in line with these flags
+    #[arg(long, conflicts_with = "no_url")]
+    pub url: bool,
+
+    /// Remove the function's URL and lambda-rt's public-access permissions
+    #[arg(long)]
+    pub no_url: bool,
+
+    /// Who may call the URL: none (anyone) or iam (signed requests) [default: none]
+    #[arg(long, value_enum, value_name = "AUTH", requires = "url")]
+    pub url_auth: Option<crate::function_url::UrlAuth>,
+
+    /// An origin web pages may call the URL from, e.g. https://example.com (CORS; repeatable)
+    #[arg(long, value_name = "ORIGIN", requires = "url")]
+    pub cors_origin: Vec<String>,
+
+    /// buffered, or response-stream for a function that streams its response [default: buffered]
+    #[arg(long, value_enum, value_name = "MODE", requires = "url")]
+    pub invoke_mode: Option<crate::function_url::UrlInvokeMode>,
+}
+
+impl UrlArgs {
+    /// What the flags ask for: `Some(None)` to remove the URL, `None` to leave it alone.
+    pub fn wanted(&self) -> Option<Option<crate::function_url::UrlSpec>> {
+        if self.no_url {
+            return Some(None);
+        }
+        self.url.then(|| {
+            Some(crate::function_url::UrlSpec {
+                auth: self.url_auth.unwrap_or(crate::function_url::UrlAuth::None),
+                cors_origins: self.cors_origin.clone(),
+                invoke_mode: self
+                    .invoke_mode
+                    .unwrap_or(crate::function_url::UrlInvokeMode::Buffered),
+            })
+        })
+    }
 }
 
 /// Flags of `status`: the same settings `update` applies, to compare with.

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod deno;
 pub mod elf;
 pub mod emulator;
+pub mod function_url;
 pub mod invocation;
 pub mod output;
 pub mod package;

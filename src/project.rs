@@ -38,7 +38,7 @@ impl RuntimeKind {
         match settings.template {
             Template::Deno => return RuntimeKind::Deno,
             Template::Custom => return RuntimeKind::Custom,
-            Template::Bash => {}
+            Template::Bash | Template::Http => {}
         }
         if bash_handler_file(settings).is_file() || is_bundled_bash_runtime(settings) {
             return RuntimeKind::Bash;

@@ -17,6 +17,8 @@ pub enum Template {
     /// A minimal runtime to replace with your own (a compiled binary, a runtime interface
     /// client); handlers are whatever it runs (here: the executable function/<handler>)
     Custom,
+    /// The bash runtime with a handler for HTTP requests (a Function URL, or `serve --http`)
+    Http,
 }
 
 impl Template {
@@ -25,6 +27,7 @@ impl Template {
             Template::Bash => "bash",
             Template::Deno => "deno",
             Template::Custom => "custom",
+            Template::Http => "http",
         }
     }
 }

@@ -37,7 +37,7 @@ const NOT_RUN: &[(&str, &str)] = &[
 ];
 
 /// Ports in the README's commands; each block gets free ports in their place.
-const README_PORTS: &[&str] = &["5000", "5001", "9001"];
+const README_PORTS: &[&str] = &["5000", "5001", "8080", "9001"];
 
 /// Where a section's commands run.
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +69,7 @@ fn setup_for(heading: &str) -> Setup {
         "Pointing it at a local AWS emulator" | "Testing" => Setup::Project,
         "Local execution" => Setup::Empty,
         "Day two: logs, status, versions" => Setup::DeployedWithAws,
+        "Web functions" => Setup::EmptyWithAws,
         other => panic!(
             "README.md has a ```sh block under `{other}` that tests/readme.rs does not know: add \
              its section to `setup_for` (or its lines to NOT_RUN, with the reason)"
@@ -166,20 +167,21 @@ fn script_of(block: &Block, ports: &BTreeMap<&str, String>, examples: &Path) -> 
         text.push('\n');
         ran_commands += 1;
         if command.ends_with('&') {
-            let port = command
-                .split_whitespace()
-                .collect::<Vec<_>>()
+            let words: Vec<&str> = command.split_whitespace().collect();
+            let ports: Vec<&str> = words
                 .windows(2)
-                .find(|w| w[0] == "-p" || w[0] == "--port")
-                .map(|w| w[1].to_string())
-                .unwrap_or_else(|| {
-                    panic!(
-                        "README.md:{}: a background command without -p/--port: the test cannot \
-                         tell when it is ready",
-                        block.line
-                    )
-                });
-            text.push_str(&format!("wait_port {port}\n"));
+                .filter(|w| matches!(w[0], "-p" | "--port" | "--http"))
+                .map(|w| w[1])
+                .collect();
+            assert!(
+                !ports.is_empty(),
+                "README.md:{}: a background command without -p/--port: the test cannot tell \
+                 when it is ready",
+                block.line
+            );
+            for port in ports {
+                text.push_str(&format!("wait_port {port}\n"));
+            }
         }
     }
     Script {
@@ -480,6 +482,14 @@ fn local_emulator_commands_run() {
 fn serve_commands_run() {
     require_runtime_tools();
     for block in blocks_under("Local execution") {
+        run_block(&block);
+    }
+}
+
+#[test]
+fn web_function_commands_run() {
+    require_runtime_tools();
+    for block in blocks_under("Web functions") {
         run_block(&block);
     }
 }

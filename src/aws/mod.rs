@@ -11,6 +11,7 @@ pub mod logs;
 pub mod owner;
 pub mod poll;
 pub mod s3;
+pub mod url;
 pub mod versions;
 
 use std::error::Error as StdError;

@@ -66,6 +66,19 @@ const CUSTOM_FILES: &[TemplateFile] = &[
     },
 ];
 
+const HTTP_FILES: &[TemplateFile] = &[
+    TemplateFile {
+        path: "runtime/bootstrap",
+        contents: include_str!("../../runtime/bootstrap"),
+        mode: 0o755,
+    },
+    TemplateFile {
+        path: "function/function.sh",
+        contents: include_str!("../../templates/http/function/function.sh"),
+        mode: 0o644,
+    },
+];
+
 /// What `init` did, for `--output json`.
 #[derive(Debug, Serialize)]
 struct InitReport {
@@ -96,6 +109,7 @@ pub fn run(args: &InitArgs, ui: &Ui) -> Result<i32> {
         Template::Bash => BASH_FILES,
         Template::Deno => DENO_FILES,
         Template::Custom => CUSTOM_FILES,
+        Template::Http => HTTP_FILES,
     };
     let config = config_file(args.template, &function_name);
     let mut files: Vec<(&str, &str, u32)> = templates
@@ -194,7 +208,7 @@ fn config_file(template: Template, function_name: &str) -> String {
     let handler = match template {
         // The custom template's runtime runs the executable function/<handler>.
         Template::Custom => "handler = \"handler\"",
-        Template::Bash | Template::Deno => "# handler = \"function.handler\"",
+        Template::Bash | Template::Deno | Template::Http => "# handler = \"function.handler\"",
     };
     let mut text = format!(
         "# lambda-rt settings for this project. Every key is optional; flags and LAMBDA_RT_*\n\
@@ -227,6 +241,10 @@ fn next_steps(dir: &Path, template: Template) -> String {
             "next: `{cd} && lambda-rt invoke --local` runs it here (needs `deno` on PATH); \
              `lambda-rt create` deploys it, and `lambda-rt publish-layer` moves runtime/ and Deno \
              into a layer so later updates upload only function/"
+        ),
+        Template::Http => format!(
+            "next: `{cd} && lambda-rt serve --http 8080`, then `curl 'localhost:8080/hello?name=you'`; \
+             `lambda-rt create --url` deploys it with a public HTTPS URL"
         ),
         Template::Custom => format!(
             "next: replace runtime/bootstrap with your runtime, then `{cd} && lambda-rt check \

@@ -57,6 +57,21 @@ pub async fn run(input: &SettingsInput, args: &ServeArgs, ui: &Ui) -> Result<i32
         }
     };
     let addr: SocketAddr = listener.local_addr()?;
+    let http_listener = match args.http {
+        Some(port) => match tokio::net::TcpListener::bind((args.host.as_str(), port)).await {
+            Ok(listener) => Some(listener),
+            Err(e) => {
+                pool.stop_all().await;
+                return Err(e)
+                    .with_context(|| format!("failed to listen on {}:{port} (--http)", args.host));
+            }
+        },
+        None => None,
+    };
+    let http_addr = match &http_listener {
+        Some(listener) => Some(listener.local_addr()?),
+        None => None,
+    };
     ui.info(&format!(
         "serving function `{}` on http://{addr} (concurrency {}); invoke it with\n  aws lambda invoke --endpoint-url http://{addr} --function-name {} out.json\nCtrl-C stops",
         pool.settings.function_name, args.concurrency, pool.settings.function_name
@@ -71,11 +86,15 @@ pub async fn run(input: &SettingsInput, args: &ServeArgs, ui: &Ui) -> Result<i32
                 "command": "serve",
                 "event": "listening",
                 "url": format!("http://{addr}"),
+                "function_url": http_addr.map(|a| format!("http://{a}")),
                 "function_name": pool.settings.function_name,
             })
         );
     } else {
         println!("listening on http://{addr}");
+        if let Some(http_addr) = http_addr {
+            println!("function URL on http://{http_addr}");
+        }
     }
 
     let watcher = args.watch.then(|| tokio::spawn(watch(pool.clone())));
@@ -99,13 +118,48 @@ pub async fn run(input: &SettingsInput, args: &ServeArgs, ui: &Ui) -> Result<i32
         ));
     let signal = Arc::new(Mutex::new(None));
     let seen = signal.clone();
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            let name = signals.recv().await;
-            *seen.lock().unwrap() = Some(name);
+    // One signal stops both servers.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let name = signals.recv().await;
+        *seen.lock().unwrap() = Some(name);
+        let _ = stop.send(true);
+    });
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    let http_server = http_listener.zip(http_addr).map(|(listener, http_addr)| {
+        let router = Router::new()
+            .fallback(http_front)
+            .with_state(pool.clone())
+            .layer(axum::middleware::from_fn_with_state(
+                Guard {
+                    loopback_only: http_addr.ip().is_loopback(),
+                    allowed_origins: args.allow_origin.clone(),
+                    port: http_addr.port(),
+                },
+                guard::check,
+            ));
+        let stopped = stopped.clone();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(until_stopped(stopped))
+            .await
         })
+    });
+    axum::serve(listener, router)
+        .with_graceful_shutdown(until_stopped(stopped))
         .await
         .context("the Invoke API server failed")?;
+    if let Some(server) = http_server {
+        server
+            .await
+            .context("the HTTP server stopped abnormally")?
+            .context("the HTTP server failed")?;
+    }
     if let Some(watcher) = watcher {
         watcher.abort();
         let _ = watcher.await;
@@ -425,6 +479,48 @@ async fn run_one(
     };
     pool.checkin(generation, worker, alive).await;
     outcome
+}
+
+/// `serve --http`: one HTTP request as a Function URL would pass it to the function, and the
+/// function's result as the URL would answer (see [`crate::emulator::http`]).
+async fn http_front(
+    State(pool): State<Arc<Pool>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+    request: axum::extract::Request,
+) -> Response {
+    use crate::emulator::http::{event_of, response_of, HttpRequest};
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_EVENT_BYTES).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large").into_response();
+    };
+    let event = event_of(
+        &HttpRequest {
+            method: &parts.method,
+            path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or_default(),
+            headers: &parts.headers,
+            body: &body,
+            source_ip: peer.ip().to_string(),
+            request_id: uuid::Uuid::new_v4().to_string(),
+        },
+        SystemTime::now(),
+    );
+    let what = format!("{} {}", parts.method, parts.uri);
+    let answer = match pool.broken() {
+        Some(problem) => response_of(problem.as_bytes(), true),
+        None => match run_one(&pool, Bytes::from(event.to_string()), None, false).await {
+            Ok((outcome, _)) => response_of(&outcome.payload, outcome.function_error.is_some()),
+            Err(error) => response_of(format!("{error:#}").as_bytes(), true),
+        },
+    };
+    if let Some(problem) = &answer.problem {
+        eprintln!("serve --http: 502 for {what}: {problem}");
+    }
+    let mut response = (answer.status, Body::from(answer.body)).into_response();
+    for (name, value) in answer.headers {
+        response.headers_mut().append(name, value);
+    }
+    response
 }
 
 /// Polls `runtime/` and `function/` (names, sizes, modification times) and rebuilds the

@@ -52,10 +52,11 @@ pub async fn run(input: &SettingsInput, _args: &StatusArgs, ui: &Ui) -> Result<i
     let spec = FunctionSpec::new(&settings, role_arn);
     let runtime_layer = super::attached_runtime_layer(config, &settings.layer_name);
     let package = code.package(runtime_layer.is_some())?;
-    let (ownership, versions, stale) = tokio::try_join!(
+    let (ownership, versions, stale, url) = tokio::try_join!(
         super::ownership(&clients, &remote, None),
         lambda.versions_with_aliases(name),
         super::stale_runtime_note(&clients, &settings, config),
+        lambda.url(name),
     )?;
     let mut drift = diff(config, &spec, package, false).changes;
     if stale.is_some() {
@@ -107,6 +108,12 @@ pub async fn run(input: &SettingsInput, _args: &StatusArgs, ui: &Ui) -> Result<i
                 "owner": owner,
             },
             "versions": versions,
+            "url": url.as_ref().map(|u| json!({
+                "url": u.url,
+                "auth": u.auth,
+                "cors_origins": u.cors_origins,
+                "invoke_mode": u.invoke_mode,
+            })),
         }))?;
     } else {
         let row = |label: &str, value: String| println!("{label:<14}{value}");
@@ -157,6 +164,13 @@ pub async fn run(input: &SettingsInput, _args: &StatusArgs, ui: &Ui) -> Result<i
             ),
         );
         row("owner", owner.to_string());
+        row(
+            "url",
+            match &url {
+                Some(u) => format!("{} (auth {}, {})", u.url, u.auth, u.invoke_mode),
+                None => "none (`lambda-rt update --url` gives it one)".into(),
+            },
+        );
         row(
             "versions",
             if versions.is_empty() {

@@ -32,6 +32,20 @@ pub async fn run(input: &SettingsInput, args: &DeployArgs, ui: &Ui) -> Result<i3
         adopt: args.adopt,
     };
     let mut report = update(&clients, &settings, &code, options, Timing::default(), ui).await?;
+    if let Some(url) = args.url.wanted() {
+        let lambda = crate::aws::lambda::Lambda {
+            client: &clients.lambda,
+            timing: Timing::default(),
+            ui,
+        };
+        let reports = lambda
+            .converge_url(&settings.function_name, url.as_ref(), args.dry_run)
+            .await?;
+        for report in &reports {
+            ui.resource(report, args.dry_run);
+        }
+        report.resources.extend(reports);
+    }
     if publish.wanted() {
         let lambda = crate::aws::lambda::Lambda {
             client: &clients.lambda,

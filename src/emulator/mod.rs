@@ -6,6 +6,7 @@
 pub mod api;
 pub mod check;
 pub mod guard;
+pub mod http;
 pub mod process;
 
 use std::path::{Path, PathBuf};

@@ -221,6 +221,8 @@ struct State {
     realism: Realism,
     plan: Option<FaultPlan>,
     counts: BTreeMap<String, u64>,
+    /// JSON bodies of small requests, by `service:Operation`, for tests that check what was sent.
+    bodies: BTreeMap<String, Vec<serde_json::Value>>,
     faults: BTreeMap<Fault, u64>,
     requests: u64,
     functions: HashMap<String, FunctionState>,
@@ -311,6 +313,12 @@ impl AwsProxy {
     /// Forgets the counts so far (refusals and faults are kept).
     pub fn reset_counts(&self) {
         self.state().counts.clear();
+    }
+
+    /// The JSON bodies of the `key` requests received (`lambda:AddPermission`), oldest first;
+    /// bodies over 64 KB (code uploads) are not kept.
+    pub fn bodies(&self, key: &str) -> Vec<serde_json::Value> {
+        self.state().bodies.get(key).cloned().unwrap_or_default()
     }
 
     /// How many requests the realism layer refused since the start, by kind: `409 Pending`,
@@ -582,6 +590,15 @@ fn serve_connection(stream: TcpStream, shared: &Arc<Shared>) {
             // (`LAMBDA_RT_TEST_BREAK_COUNTING=1 scripts/test.sh`); never set in CI.
             if std::env::var_os("LAMBDA_RT_TEST_BREAK_COUNTING").is_none() {
                 *state.counts.entry(request.info.key()).or_default() += 1;
+            }
+            if request.body.len() <= 64 * 1024 {
+                if let Ok(body) = serde_json::from_slice::<serde_json::Value>(&request.body) {
+                    state
+                        .bodies
+                        .entry(request.info.key())
+                        .or_default()
+                        .push(body);
+                }
             }
             state.realism.latency
         };

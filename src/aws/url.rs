@@ -1,0 +1,284 @@
+//! A function's URL (a dedicated HTTPS endpoint): its configuration (auth type, CORS origins,
+//! invoke mode) and, for public URLs, the two resource-policy statements Lambda requires.
+//!
+//! Since October 2025 a function URL with auth type NONE needs both `lambda:InvokeFunctionUrl`
+//! (with the `lambda:FunctionUrlAuthType` condition) and `lambda:InvokeFunction` (with the
+//! `lambda:InvokedViaFunctionUrl` condition) granted to principal `*` (Lambda developer guide,
+//! "Control access to Lambda function URLs"); without the second, every request gets 403.
+
+use anyhow::Result;
+use aws_sdk_lambda::types::{Cors, FunctionUrlAuthType, InvokeMode};
+
+use super::lambda::Lambda;
+use super::sdk_failure;
+use crate::function_url::{UrlAuth, UrlInvokeMode, UrlSpec};
+use crate::output::{Action, Change, ResourceReport};
+
+/// The statement ids of lambda-rt's public-access statements.
+pub const PUBLIC_URL_STATEMENT: &str = "lambda-rt-url-public";
+pub const PUBLIC_INVOKE_STATEMENT: &str = "lambda-rt-url-invoke";
+
+fn auth_type(auth: UrlAuth) -> FunctionUrlAuthType {
+    match auth {
+        UrlAuth::None => FunctionUrlAuthType::None,
+        UrlAuth::Iam => FunctionUrlAuthType::AwsIam,
+    }
+}
+
+fn invoke_mode(mode: UrlInvokeMode) -> InvokeMode {
+    match mode {
+        UrlInvokeMode::Buffered => InvokeMode::Buffered,
+        UrlInvokeMode::ResponseStream => InvokeMode::ResponseStream,
+    }
+}
+
+/// A function URL as Lambda has it.
+#[derive(Debug, Clone)]
+pub struct RemoteUrl {
+    pub url: String,
+    pub auth: String,
+    pub cors_origins: Vec<String>,
+    pub invoke_mode: String,
+}
+
+impl Lambda<'_> {
+    /// The function's URL configuration, `None` without one.
+    pub async fn url(&self, name: &str) -> Result<Option<RemoteUrl>> {
+        match self
+            .client
+            .get_function_url_config()
+            .function_name(name)
+            .send()
+            .await
+        {
+            Ok(config) => Ok(Some(RemoteUrl {
+                url: config.function_url().to_string(),
+                auth: config.auth_type().as_str().to_string(),
+                cors_origins: config
+                    .cors()
+                    .map(|c| c.allow_origins().to_vec())
+                    .unwrap_or_default(),
+                invoke_mode: config
+                    .invoke_mode()
+                    .map(|m| m.as_str().to_string())
+                    .unwrap_or_else(|| "BUFFERED".into()),
+            })),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(sdk_failure(format_args!("read the URL of `{name}`"), &e)),
+        }
+    }
+
+    /// The statement ids in the function's resource policy.
+    async fn policy_statements(&self, name: &str) -> Result<Vec<String>> {
+        match self.client.get_policy().function_name(name).send().await {
+            Ok(output) => {
+                let policy: serde_json::Value =
+                    serde_json::from_str(output.policy().unwrap_or("{}")).unwrap_or_default();
+                Ok(policy["Statement"]
+                    .as_array()
+                    .map(|statements| {
+                        statements
+                            .iter()
+                            .filter_map(|s| s["Sid"].as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default())
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(sdk_failure(format_args!("read the policy of `{name}`"), &e)),
+        }
+    }
+
+    /// Brings the function's URL in line with `spec` (`None`: no URL), with the public-access
+    /// statements a NONE URL needs and no others of lambda-rt's. Writes only what differs.
+    pub async fn converge_url(
+        &self,
+        name: &str,
+        spec: Option<&UrlSpec>,
+        dry_run: bool,
+    ) -> Result<Vec<ResourceReport>> {
+        let (remote, statements) = tokio::try_join!(self.url(name), self.policy_statements(name))?;
+        let mut reports = Vec::new();
+        let label = format!("{name} URL");
+        match (spec, &remote) {
+            (None, None) => {}
+            (None, Some(remote)) => {
+                if !dry_run {
+                    self.client
+                        .delete_function_url_config()
+                        .function_name(name)
+                        .send()
+                        .await
+                        .map_err(|e| sdk_failure(format_args!("delete the URL of `{name}`"), &e))?;
+                }
+                reports.push(ResourceReport::new(
+                    "function url",
+                    remote.url.clone(),
+                    Action::Deleted,
+                ));
+            }
+            (Some(spec), None) => {
+                let url = if dry_run {
+                    None
+                } else {
+                    Some(
+                        self.client
+                            .create_function_url_config()
+                            .function_name(name)
+                            .auth_type(auth_type(spec.auth))
+                            .set_cors(cors(spec))
+                            .invoke_mode(invoke_mode(spec.invoke_mode))
+                            .send()
+                            .await
+                            .map_err(|e| {
+                                sdk_failure(format_args!("create the URL of `{name}`"), &e)
+                            })?
+                            .function_url()
+                            .to_string(),
+                    )
+                };
+                // The URL itself names it (it is only known once made).
+                reports.push(ResourceReport::new(
+                    "function url",
+                    url.unwrap_or(label),
+                    Action::Created,
+                ));
+            }
+            (Some(spec), Some(remote)) => {
+                let changes = url_changes(remote, spec);
+                if changes.is_empty() {
+                    reports.push(ResourceReport::new(
+                        "function url",
+                        remote.url.clone(),
+                        Action::Unchanged,
+                    ));
+                } else {
+                    if !dry_run {
+                        self.client
+                            .update_function_url_config()
+                            .function_name(name)
+                            .auth_type(auth_type(spec.auth))
+                            .cors(cors(spec).unwrap_or_else(|| Cors::builder().build()))
+                            .invoke_mode(invoke_mode(spec.invoke_mode))
+                            .send()
+                            .await
+                            .map_err(|e| {
+                                sdk_failure(format_args!("update the URL of `{name}`"), &e)
+                            })?;
+                    }
+                    reports.push(
+                        ResourceReport::new("function url", remote.url.clone(), Action::Updated)
+                            .changes(changes),
+                    );
+                }
+            }
+        }
+        let public = spec.is_some_and(|s| s.auth == UrlAuth::None);
+        for statement in [PUBLIC_URL_STATEMENT, PUBLIC_INVOKE_STATEMENT] {
+            let present = statements.iter().any(|s| s == statement);
+            let action = match (public, present) {
+                (true, false) => {
+                    if !dry_run {
+                        self.add_public_statement(name, statement).await?;
+                    }
+                    Action::Created
+                }
+                (false, true) => {
+                    if !dry_run {
+                        self.client
+                            .remove_permission()
+                            .function_name(name)
+                            .statement_id(statement)
+                            .send()
+                            .await
+                            .map_err(|e| {
+                                sdk_failure(
+                                    format_args!("remove permission `{statement}` of `{name}`"),
+                                    &e,
+                                )
+                            })?;
+                    }
+                    Action::Deleted
+                }
+                (true, true) => Action::Unchanged,
+                (false, false) => continue,
+            };
+            reports.push(ResourceReport::new(
+                "permission",
+                format!("{name}:{statement}"),
+                action,
+            ));
+        }
+        Ok(reports)
+    }
+
+    async fn add_public_statement(&self, name: &str, statement: &str) -> Result<()> {
+        let request = self
+            .client
+            .add_permission()
+            .function_name(name)
+            .statement_id(statement)
+            .principal("*");
+        let request = if statement == PUBLIC_URL_STATEMENT {
+            request
+                .action("lambda:InvokeFunctionUrl")
+                .function_url_auth_type(FunctionUrlAuthType::None)
+        } else {
+            request
+                .action("lambda:InvokeFunction")
+                .invoked_via_function_url(true)
+        };
+        request.send().await.map_err(|e| {
+            sdk_failure(format_args!("add permission `{statement}` to `{name}`"), &e)
+        })?;
+        Ok(())
+    }
+}
+
+fn cors(spec: &UrlSpec) -> Option<Cors> {
+    (!spec.cors_origins.is_empty()).then(|| {
+        Cors::builder()
+            .set_allow_origins(Some(spec.cors_origins.clone()))
+            .allow_methods("*")
+            .allow_headers("*")
+            .build()
+    })
+}
+
+fn url_changes(remote: &RemoteUrl, spec: &UrlSpec) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let auth = auth_type(spec.auth).as_str().to_string();
+    if remote.auth != auth {
+        changes.push(Change::new("auth", Some(remote.auth.clone()), Some(auth)));
+    }
+    let mut have = remote.cors_origins.clone();
+    let mut want = spec.cors_origins.clone();
+    have.sort();
+    want.sort();
+    if have != want {
+        changes.push(Change::new(
+            "cors origins",
+            Some(have.join(",")).filter(|s| !s.is_empty()),
+            Some(want.join(",")).filter(|s| !s.is_empty()),
+        ));
+    }
+    let mode = invoke_mode(spec.invoke_mode).as_str().to_string();
+    if remote.invoke_mode != mode {
+        changes.push(Change::new(
+            "invoke mode",
+            Some(remote.invoke_mode.clone()),
+            Some(mode),
+        ));
+    }
+    changes
+}
