@@ -211,10 +211,10 @@ async fn response_is_accepted_once_and_reaches_the_invoker() {
     let reply = http("POST", url.clone(), vec![], b"the answer".to_vec()).await;
     assert_eq!(reply.status, 202);
     assert_eq!(reply.json(), serde_json::json!({"status": "OK"}));
-    assert_eq!(
-        answer.await.unwrap(),
-        InvocationResult::Response(Bytes::from_static(b"the answer"))
-    );
+    match answer.await.unwrap() {
+        InvocationResult::Response(body) => assert_eq!(body, Bytes::from_static(b"the answer")),
+        other => panic!("{other:?}"),
+    }
 
     // Already answered → 400 InvalidRequestID; so is an id that never existed.
     let reply = http("POST", url, vec![], b"again".to_vec()).await;

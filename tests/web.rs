@@ -328,3 +328,158 @@ async fn create_url_makes_a_public_url_with_both_permissions_once() {
     assert_exit(&run(&["create", "--url-auth", "iam"]), 2);
     aws.assert_no_requests("--url-auth without --url");
 }
+
+/// A runtime in Python that streams its responses (`Lambda-Runtime-Function-Response-Mode:
+/// streaming`, chunked, with the HTTP integration's prelude): `/stream` sends a first chunk, waits
+/// until the file `$GO_FILE` exists, then sends the rest; `/fail` sends a chunk, then reports an
+/// error in the trailers.
+const STREAMING_RUNTIME: &str = r#"#!/usr/bin/env python3
+import base64, json, os, socket, time, http.client
+
+host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+base = "/2018-06-01/runtime"
+
+def chunk(sock, data):
+    sock.sendall(b"%x\r\n%s\r\n" % (len(data), data))
+
+while True:
+    api = http.client.HTTPConnection(host, int(port))
+    api.request("GET", base + "/invocation/next")
+    answer = api.getresponse()
+    request_id = answer.getheader("Lambda-Runtime-Aws-Request-Id")
+    event = json.loads(answer.read())
+    api.close()
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall((
+        "POST %s/invocation/%s/response HTTP/1.1\r\nHost: %s\r\n"
+        "Lambda-Runtime-Function-Response-Mode: streaming\r\n"
+        "Transfer-Encoding: chunked\r\n"
+        "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n\r\n"
+        % (base, request_id, host)).encode())
+    prelude = json.dumps({"statusCode": 201, "headers": {"x-streamed": "yes"}}).encode()
+    chunk(sock, prelude + b"\0" * 8 + b"first chunk\n")
+    if event["rawPath"] == "/fail":
+        error = base64.b64encode(json.dumps(
+            {"errorType": "Custom.MidStream", "errorMessage": "broke after the first chunk"}).encode())
+        sock.sendall(b"0\r\nLambda-Runtime-Function-Error-Type: Custom.MidStream\r\n"
+                     b"Lambda-Runtime-Function-Error-Body: " + error + b"\r\n\r\n")
+    else:
+        while not os.path.exists(os.environ["GO_FILE"]):
+            time.sleep(0.01)
+        chunk(sock, b"second chunk\n")
+        sock.sendall(b"0\r\n\r\n")
+    sock.recv(4096)
+    sock.close()
+"#;
+
+#[test]
+fn streamed_responses_reach_the_client_as_they_are_written() {
+    use std::io::Read;
+    require_runtime_tools();
+    let project = Project::new();
+    project.write("runtime/bootstrap", STREAMING_RUNTIME);
+    std::fs::set_permissions(
+        project.path().join("runtime/bootstrap"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let go = project.path().join("go");
+    let log = project.path().join("serve.log");
+    let mut child = lambda_rt_command(
+        project.path(),
+        &[],
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--http",
+            "0",
+            "--env",
+            &format!("GO_FILE={}", go.display()),
+        ],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::fs::File::create(&log).unwrap())
+    .spawn()
+    .unwrap();
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let _server = Spawned::new(child);
+    lines.next();
+    let url = lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .strip_prefix("function URL on ")
+        .unwrap()
+        .to_string();
+
+    // The first chunk arrives while the handler is still waiting for the go file: it can only
+    // arrive because it was streamed.
+    let response = agent().get(format!("{url}/stream")).call().unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers().get("x-streamed").unwrap(), "yes");
+    let mut reader = response.into_body().into_reader();
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 64];
+    while !received.ends_with(b"first chunk\n") {
+        let n = reader.read(&mut buffer).unwrap();
+        assert!(n > 0, "the stream ended early: {received:?}");
+        received.extend_from_slice(&buffer[..n]);
+    }
+    assert!(!go.exists(), "the handler is still waiting");
+    std::fs::write(&go, "").unwrap();
+    reader.read_to_end(&mut received).unwrap();
+    assert_eq!(received, b"first chunk\nsecond chunk\n");
+
+    // An error in the trailers after the first chunk cuts the response off and is reported.
+    let response = agent().get(format!("{url}/fail")).call().unwrap();
+    let mut received = Vec::new();
+    let result = response
+        .into_body()
+        .into_reader()
+        .read_to_end(&mut received);
+    assert!(
+        result.is_err(),
+        "the client sees the cut: {received:?} {result:?}"
+    );
+    assert!(received.starts_with(b"first chunk\n"), "{received:?}");
+    let text = loop_until_log(&log, "Custom.MidStream");
+    assert!(text.contains("broke after the first chunk"), "{text}");
+
+    // invoke --local collects a stream like any response.
+    let out = lambda_rt(
+        project.path(),
+        &[],
+        &[
+            "invoke",
+            "--local",
+            "--payload",
+            r#"{"rawPath":"/stream"}"#,
+            "--env",
+            &format!("GO_FILE={}", go.display()),
+        ],
+    );
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).ends_with("first chunk\nsecond chunk\n"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// The server's log once it holds `needle`; at most 20 s.
+fn loop_until_log(path: &std::path::Path, needle: &str) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "`{needle}` never appeared in the log: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -18,11 +18,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use base64::Engine;
+use futures_util::StreamExt;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::cli::{ServeArgs, SettingsInput};
+use crate::emulator::api::{StreamPart, MAX_EVENT_BYTES};
 use crate::emulator::guard::{self, Guard};
-use crate::emulator::{api::MAX_EVENT_BYTES, Environment, Worker};
+use crate::emulator::{Environment, Worker};
 use crate::output::Ui;
 use crate::project;
 use crate::settings::Settings;
@@ -452,33 +454,56 @@ async fn run_one(
     client_context: Option<String>,
     want_log: bool,
 ) -> Result<(crate::invocation::InvokeOutcome, String)> {
+    run_one_to(pool, payload, client_context, want_log, None).await
+}
+
+/// [`run_one`], with a streamed response going to `sink` as it arrives.
+async fn run_one_to(
+    pool: &Pool,
+    payload: Bytes,
+    client_context: Option<String>,
+    want_log: bool,
+    sink: Option<tokio::sync::mpsc::Sender<StreamPart>>,
+) -> Result<(crate::invocation::InvokeOutcome, String)> {
     let slot = pool
         .slots
         .acquire()
         .await
         .context("the server is shutting down")?;
-    let (generation, mut worker) = pool.checkout(&slot).await?;
-    let result = worker.invoke_with(payload, client_context).await;
-    let (alive, outcome) = match result {
-        Ok(invocation) => {
-            if !invocation.alive {
-                worker.process.kill().await;
-            } else if want_log {
-                // Only a log tail needs the runtime's last output to have arrived; waiting for it
-                // on every event would add milliseconds to each invoke.
-                worker.settle_log().await;
+    // A warm runtime may exit after its last answer, before it takes the next event; the event
+    // then goes to a fresh runtime, as Lambda would start a new environment. Once only.
+    for attempt in 0..2 {
+        let (generation, mut worker) = pool.checkout(&slot).await?;
+        let result = worker
+            .invoke_to(payload.clone(), client_context.clone(), sink.clone())
+            .await;
+        let (alive, outcome) = match result {
+            Ok(invocation) if invocation.undelivered && attempt == 0 => {
+                tracing::info!("a warm runtime exited before taking the event; starting a new one");
+                pool.checkin(generation, worker, false).await;
+                continue;
             }
-            let log = if want_log {
-                worker.log_of(&invocation)
-            } else {
-                String::new()
-            };
-            (invocation.alive, Ok((invocation.outcome, log)))
-        }
-        Err(error) => (false, Err(error)),
-    };
-    pool.checkin(generation, worker, alive).await;
-    outcome
+            Ok(invocation) => {
+                if !invocation.alive {
+                    worker.process.kill().await;
+                } else if want_log {
+                    // Only a log tail needs the runtime's last output to have arrived; waiting
+                    // for it on every event would add milliseconds to each invoke.
+                    worker.settle_log().await;
+                }
+                let log = if want_log {
+                    worker.log_of(&invocation)
+                } else {
+                    String::new()
+                };
+                (invocation.alive, Ok((invocation.outcome, log)))
+            }
+            Err(error) => (false, Err(error)),
+        };
+        pool.checkin(generation, worker, alive).await;
+        return outcome;
+    }
+    unreachable!("the second attempt always returns")
 }
 
 /// `serve --http`: one HTTP request as a Function URL would pass it to the function, and the
@@ -506,18 +531,105 @@ async fn http_front(
         SystemTime::now(),
     );
     let what = format!("{} {}", parts.method, parts.uri);
-    let answer = match pool.broken() {
-        Some(problem) => response_of(problem.as_bytes(), true),
-        None => match run_one(&pool, Bytes::from(event.to_string()), None, false).await {
-            Ok((outcome, _)) => response_of(&outcome.payload, outcome.function_error.is_some()),
-            Err(error) => response_of(format!("{error:#}").as_bytes(), true),
-        },
+    if let Some(problem) = pool.broken() {
+        return http_answer(response_of(problem.as_bytes(), true), &what);
+    }
+    let (sink, mut streamed) = tokio::sync::mpsc::channel(64);
+    let invocation = {
+        let pool = pool.clone();
+        let event = Bytes::from(event.to_string());
+        tokio::spawn(async move { run_one_to(&pool, event, None, false, Some(sink)).await })
     };
+    // A streamed response sends its first part before the invocation ends; a buffered one sends
+    // nothing, and the sink closes when the invocation is over.
+    match streamed.recv().await {
+        Some(first) => stream_to_client(first, streamed, what).await,
+        None => {
+            let answer = match invocation.await {
+                Ok(Ok((outcome, _))) => {
+                    response_of(&outcome.payload, outcome.function_error.is_some())
+                }
+                Ok(Err(error)) => response_of(format!("{error:#}").as_bytes(), true),
+                Err(error) => response_of(format!("{error}").as_bytes(), true),
+            };
+            http_answer(answer, &what)
+        }
+    }
+}
+
+fn http_answer(answer: crate::emulator::http::HttpResponse, what: &str) -> Response {
     if let Some(problem) = &answer.problem {
         eprintln!("serve --http: 502 for {what}: {problem}");
     }
     let mut response = (answer.status, Body::from(answer.body)).into_response();
     for (name, value) in answer.headers {
+        response.headers_mut().append(name, value);
+    }
+    response
+}
+
+/// A streamed response to the HTTP client as it arrives: the HTTP integration's prelude (a JSON
+/// object with statusCode, headers and cookies, then 8 NUL bytes) gives the status and headers,
+/// the rest is the body. An error in the trailers after the body started aborts the response
+/// (the client sees it cut off) and is said on stderr.
+async fn stream_to_client(
+    first: StreamPart,
+    mut parts: tokio::sync::mpsc::Receiver<StreamPart>,
+    what: String,
+) -> Response {
+    use crate::emulator::http::{prelude_of, response_of, split_prelude};
+    let mut buffer = Vec::new();
+    let mut part = Some(first);
+    let (head, start, ended) = loop {
+        match part {
+            Some(StreamPart::Data(data)) => {
+                buffer.extend_from_slice(&data);
+                if let Some((prelude, body)) = split_prelude(&buffer) {
+                    break (prelude_of(prelude), body.to_vec(), false);
+                }
+            }
+            Some(StreamPart::End(None)) | None => {
+                // No prelude: the whole stream is the body.
+                break (prelude_of(b"{}"), std::mem::take(&mut buffer), true);
+            }
+            Some(StreamPart::End(Some(error))) => {
+                return http_answer(response_of(&error.body, true), &what);
+            }
+        }
+        part = parts.recv().await;
+    };
+    let head = match head {
+        Ok(head) => head,
+        Err(problem) => return http_answer(problem, &what),
+    };
+    let first = (!start.is_empty()).then(|| Ok::<Bytes, std::io::Error>(Bytes::from(start)));
+    let rest = futures_util::stream::unfold(
+        (parts, ended, what),
+        |(mut parts, ended, what)| async move {
+            if ended {
+                return None;
+            }
+            match parts.recv().await {
+                Some(StreamPart::Data(data)) => Some((Ok(data), (parts, false, what))),
+                Some(StreamPart::End(None)) | None => None,
+                Some(StreamPart::End(Some(error))) => {
+                    eprintln!(
+                        "serve --http: {what}: the function reported an error mid-stream, so the \
+                         response was cut off: {}: {}",
+                        error.error_type,
+                        String::from_utf8_lossy(&error.body)
+                    );
+                    Some((
+                        Err(std::io::Error::other(error.error_type)),
+                        (parts, true, what),
+                    ))
+                }
+            }
+        },
+    );
+    let body = Body::from_stream(futures_util::stream::iter(first).chain(rest));
+    let mut response = (head.status, body).into_response();
+    for (name, value) in head.headers {
         response.headers_mut().append(name, value);
     }
     response

@@ -1,7 +1,9 @@
 //! The Lambda Runtime API (`/2018-06-01/runtime/...`) for one execution environment, following the
 //! contract in DESIGN.md §6: `next` long-polls (never 204), responses over 6,291,556 bytes get 413
 //! and fail the invocation with `Function.ResponseSizeTooLarge` (a later post for it gets 403),
-//! unknown or already-answered request ids get 400, `init/error` after init gets 403.
+//! unknown or already-answered request ids get 400, `init/error` after init gets 403. A response
+//! posted with `Lambda-Runtime-Function-Response-Mode: streaming` is handed to the invoker part by
+//! part as it arrives, its trailers reporting an error at the end.
 //!
 //! Whatever a runtime does against the contract is also recorded as a [`Violation`] and, unless
 //! told otherwise, printed on stderr as it happens: a status code alone is easy to miss, and most
@@ -60,10 +62,33 @@ pub struct Violation {
     pub message: String,
 }
 
-/// What the runtime answered for one invocation.
+/// Largest streamed response (Lambda's documented 20 MB for response streaming).
+pub const MAX_STREAMED_BYTES: usize = 20 * 1024 * 1024;
+
+/// One piece of a streamed response, in arrival order.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamPart {
+    Data(Bytes),
+    /// The end of the stream: clean, or with the error the runtime reported in the trailers
+    /// (`Lambda-Runtime-Function-Error-Type`, `Lambda-Runtime-Function-Error-Body` in base64).
+    End(Option<StreamError>),
+}
+
+/// An error reported at the end of a streamed response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamError {
+    pub error_type: String,
+    /// The error document (normalised to JSON, as for `/error`).
+    pub body: Bytes,
+}
+
+/// What the runtime answered for one invocation.
+#[derive(Debug)]
 pub enum InvocationResult {
     Response(Bytes),
+    /// A response posted with `Lambda-Runtime-Function-Response-Mode: streaming`: its parts as
+    /// they arrive.
+    Stream(mpsc::Receiver<StreamPart>),
     /// From `/error`: the error document (normalised to JSON) and the error-type header;
     /// `well_formed` says whether the runtime posted a JSON object with string `errorType` and
     /// `errorMessage` (the document is normalised either way).
@@ -499,10 +524,17 @@ fn too_large_to_read() -> Response {
 async fn response(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Body,
 ) -> Response {
     if let Some(rejection) = is_known(&shared, &id) {
         return rejection;
+    }
+    let streaming = headers
+        .get("lambda-runtime-function-response-mode")
+        .is_some_and(|mode| mode.as_bytes().eq_ignore_ascii_case(b"streaming"));
+    if streaming {
+        return stream_response(&shared, &id, body).await;
     }
     let Some(body) = read_body(body).await else {
         return refuse_too_large(&shared, &id, None);
@@ -529,6 +561,88 @@ fn is_well_formed_error(body: &[u8]) -> bool {
         }
         _ => false,
     }
+}
+
+/// A streamed response: its chunks are handed to the invoker as they arrive, and the trailers may
+/// report an error at the end. The runtime gets 202 once the whole body has been read.
+async fn stream_response(shared: &Shared, id: &str, body: Body) -> Response {
+    use http_body_util::BodyExt;
+    let reply = match take_in_flight(shared, id) {
+        Ok(reply) => reply,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let (sender, receiver) = mpsc::channel(64);
+    let _ = reply.send(InvocationResult::Stream(receiver));
+    let mut body = body;
+    let mut total = 0usize;
+    let mut error = None;
+    loop {
+        match body.frame().await {
+            None => break,
+            Some(Err(e)) => {
+                shared.violation(
+                    "broken stream",
+                    format!("the streamed response for invocation {id} broke off: {e}"),
+                );
+                error = Some(StreamError {
+                    error_type: "Runtime.TruncatedResponse".into(),
+                    body: error_document(
+                        format!("the streamed response broke off: {e}").as_bytes(),
+                        Some("Runtime.TruncatedResponse"),
+                    ),
+                });
+                break;
+            }
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => {
+                    total += data.len();
+                    if total > MAX_STREAMED_BYTES {
+                        shared.violation(
+                            "response too large",
+                            format!("streamed over {MAX_STREAMED_BYTES} bytes for invocation {id}"),
+                        );
+                        error = Some(StreamError {
+                            error_type: "Function.ResponseSizeTooLarge".into(),
+                            body: error_document(
+                                format!("Response payload size exceeded maximum allowed payload size ({MAX_STREAMED_BYTES} bytes).").as_bytes(),
+                                Some("Function.ResponseSizeTooLarge"),
+                            ),
+                        });
+                        break;
+                    }
+                    // A consumer that went away (a client that hung up) does not stop the
+                    // runtime: the rest is read and dropped.
+                    let _ = sender.send(StreamPart::Data(data)).await;
+                }
+                Err(frame) => {
+                    if let Ok(trailers) = frame.into_trailers() {
+                        error = stream_error(&trailers);
+                    }
+                }
+            },
+        }
+    }
+    let _ = sender.send(StreamPart::End(error)).await;
+    accepted()
+}
+
+/// The error a runtime reports in a streamed response's trailers, if any.
+fn stream_error(trailers: &HeaderMap) -> Option<StreamError> {
+    let error_type = trailers
+        .get("lambda-runtime-function-error-type")?
+        .to_str()
+        .ok()?
+        .to_string();
+    let body = trailers
+        .get("lambda-runtime-function-error-body")
+        .and_then(|v| {
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, v.as_bytes()).ok()
+        })
+        .unwrap_or_default();
+    Some(StreamError {
+        body: error_document(&body, Some(&error_type)),
+        error_type,
+    })
 }
 
 /// Normalises an error body to the JSON document Lambda returns to the invoker.

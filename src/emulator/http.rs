@@ -231,6 +231,34 @@ pub fn response_of(payload: &[u8], function_error: bool) -> HttpResponse {
     }
 }
 
+/// Where a streamed HTTP response's prelude ends: the prelude and what follows the 8 NUL bytes.
+pub fn split_prelude(stream: &[u8]) -> Option<(&[u8], &[u8])> {
+    let at = stream.windows(8).position(|w| w == [0u8; 8])?;
+    Some((&stream[..at], &stream[at + 8..]))
+}
+
+/// The status and headers of a streamed HTTP response's prelude (`{}`: 200, no headers); a
+/// prelude that is not such an object is a 502.
+pub fn prelude_of(prelude: &[u8]) -> Result<HttpResponse, HttpResponse> {
+    let value: Value = serde_json::from_slice(prelude)
+        .map_err(|e| bad_gateway(format!("the streamed response's prelude is not JSON: {e}")))?;
+    let Some(object) = value.as_object() else {
+        return Err(bad_gateway(
+            "the streamed response's prelude is not a JSON object".into(),
+        ));
+    };
+    let mut object = object.clone();
+    object
+        .entry("statusCode")
+        .or_insert_with(|| Value::from(200));
+    object.remove("body");
+    let head = structured(&object);
+    match head.problem {
+        Some(_) => Err(head),
+        None => Ok(head),
+    }
+}
+
 fn structured(object: &Map<String, Value>) -> HttpResponse {
     let status = object["statusCode"]
         .as_u64()

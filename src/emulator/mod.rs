@@ -19,8 +19,9 @@ use crate::deno::{self, DenoSource};
 use crate::invocation::InvokeOutcome;
 use crate::package;
 use crate::settings::Settings;
-use api::{InvocationResult, RuntimeApi};
+use api::{InvocationResult, RuntimeApi, StreamError, StreamPart};
 use process::RuntimeProcess;
+use tokio::sync::mpsc;
 
 /// Account id used in the emulated function ARN.
 pub const LOCAL_ACCOUNT_ID: &str = "000000000000";
@@ -204,6 +205,9 @@ pub struct LocalInvocation {
     pub well_formed_error: Option<bool>,
     /// Whether the runtime is still usable for the next event.
     pub alive: bool,
+    /// The runtime exited before it took the event (a warm runtime that ended after its last
+    /// answer): the event never reached the function, and may go to a fresh runtime.
+    pub undelivered: bool,
     log_start: usize,
     duration: Duration,
 }
@@ -305,6 +309,18 @@ impl Worker {
         payload: Bytes,
         client_context: Option<String>,
     ) -> Result<LocalInvocation> {
+        self.invoke_to(payload, client_context, None).await
+    }
+
+    /// Sends one event; a streamed response goes part by part to `sink` as it arrives (the
+    /// outcome's payload is then empty), else it is collected into the outcome like any other.
+    /// A timeout or exit after the stream started ends the stream with that error.
+    pub async fn invoke_to(
+        &mut self,
+        payload: Bytes,
+        client_context: Option<String>,
+        sink: Option<mpsc::Sender<StreamPart>>,
+    ) -> Result<LocalInvocation> {
         if payload.len() > api::MAX_EVENT_BYTES {
             anyhow::bail!(
                 "the payload is {} bytes, over Lambda's {}-byte limit for synchronous invocations",
@@ -323,6 +339,7 @@ impl Worker {
                 error_type: Some(error_type),
                 well_formed_error: None,
                 alive: false,
+                undelivered: false,
                 log_start,
                 duration: started.elapsed(),
             });
@@ -333,19 +350,34 @@ impl Worker {
             .submit(payload, client_context, None, self.timeout)
             .await?;
         let mut alive = true;
+        let mut undelivered = false;
         let mut well_formed_error = None;
-        let (payload, error_type) = tokio::select! {
-            biased;
-            answer = answer => match answer {
-                Ok(InvocationResult::Response(body)) => (body, None),
-                Ok(InvocationResult::Error { body, error_type, well_formed }) => {
-                    well_formed_error = Some(well_formed);
+        let answered = async {
+            match answer.await {
+                Ok(InvocationResult::Response(body)) => (body, None, None),
+                Ok(InvocationResult::Error {
+                    body,
+                    error_type,
+                    well_formed,
+                }) => {
                     let error_type = error_type
                         .or_else(|| error_type_of(&body))
                         .unwrap_or_else(|| "Unhandled".into());
-                    (body, Some(error_type))
+                    (body, Some(error_type), Some(well_formed))
                 }
-                Err(_) => (error_json("Runtime.Unknown", "the emulator dropped the invocation"), Some("Runtime.Unknown".into())),
+                Ok(InvocationResult::Stream(parts)) => take_stream(parts, sink.as_ref()).await,
+                Err(_) => (
+                    error_json("Runtime.Unknown", "the emulator dropped the invocation"),
+                    Some("Runtime.Unknown".into()),
+                    None,
+                ),
+            }
+        };
+        let (payload, error_type) = tokio::select! {
+            biased;
+            (body, error_type, well_formed) = answered => {
+                well_formed_error = well_formed;
+                (body, error_type)
             },
             status = self.process.wait() => {
                 alive = false;
@@ -353,10 +385,13 @@ impl Worker {
                     "RequestId: {request_id} Error: Runtime exited with error: {}",
                     describe_exit(status)
                 );
-                self.api.report_violation(
-                    "exit during invoke",
-                    format!("the runtime exited ({}) before answering invocation {request_id}", describe_exit(status)),
-                );
+                undelivered = self.api.delivery(&request_id).is_none();
+                if !undelivered {
+                    self.api.report_violation(
+                        "exit during invoke",
+                        format!("the runtime exited ({}) before answering invocation {request_id}", describe_exit(status)),
+                    );
+                }
                 (error_json("Runtime.ExitError", &message), Some("Runtime.ExitError".to_string()))
             },
             _ = tokio::time::sleep(self.timeout) => {
@@ -371,6 +406,16 @@ impl Worker {
         };
         if !alive {
             self.process.kill().await;
+            // A stream that was under way ends with the emulator's error (an event that never
+            // reached the runtime is not answered here: it may go to another one).
+            if let (Some(sink), Some(error_type), false) = (&sink, &error_type, undelivered) {
+                let _ = sink
+                    .send(StreamPart::End(Some(StreamError {
+                        error_type: error_type.clone(),
+                        body: payload.clone(),
+                    })))
+                    .await;
+            }
         }
         let outcome = match error_type {
             Some(_) => failed(payload),
@@ -387,6 +432,7 @@ impl Worker {
             error_type,
             well_formed_error,
             alive,
+            undelivered,
             log_start,
             duration: started.elapsed(),
         })
@@ -432,6 +478,43 @@ impl Worker {
     pub async fn stop(mut self) {
         self.process.kill().await;
     }
+}
+
+/// Reads a streamed response to its end: into `sink` part by part when there is one (and an
+/// empty payload), else into one payload. Returns payload, error type and whether an error was
+/// well formed, like the other answers.
+async fn take_stream(
+    mut parts: mpsc::Receiver<StreamPart>,
+    sink: Option<&mpsc::Sender<StreamPart>>,
+) -> (Bytes, Option<String>, Option<bool>) {
+    let mut collected = Vec::new();
+    while let Some(part) = parts.recv().await {
+        match part {
+            StreamPart::Data(data) => match sink {
+                Some(sink) => {
+                    let _ = sink.send(StreamPart::Data(data)).await;
+                }
+                None => collected.extend_from_slice(&data),
+            },
+            StreamPart::End(error) => {
+                if let Some(sink) = sink {
+                    let _ = sink.send(StreamPart::End(error.clone())).await;
+                }
+                return match error {
+                    None => (Bytes::from(collected), None, None),
+                    Some(error) => (error.body, Some(error.error_type), Some(true)),
+                };
+            }
+        }
+    }
+    (
+        error_json(
+            "Runtime.Unknown",
+            "the streamed response ended without its end",
+        ),
+        Some("Runtime.Unknown".into()),
+        None,
+    )
 }
 
 /// A failed invocation's outcome (Lambda's `X-Amz-Function-Error: Unhandled`).
