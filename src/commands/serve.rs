@@ -613,6 +613,10 @@ async fn stream_to_client(
                 Some(StreamPart::Data(data)) => Some((Ok(data), (parts, false, what))),
                 Some(StreamPart::End(None)) | None => None,
                 Some(StreamPart::End(Some(error))) => {
+                    // hyper drops what it has buffered when a body fails, and it flushes only when
+                    // the body has nothing ready: let it flush the head and the parts already
+                    // sent, so that the client sees them before the cut (as from Lambda).
+                    tokio::task::yield_now().await;
                     eprintln!(
                         "serve --http: {what}: the function reported an error mid-stream, so the \
                          response was cut off: {}: {}",
