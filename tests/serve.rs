@@ -424,3 +424,39 @@ fn aws_cli_path() -> std::path::PathBuf {
          or `.venv/bin/pip install awscli`"
     );
 }
+
+#[test]
+fn a_port_in_use_says_how_to_pick_another_and_leaves_nothing_behind() {
+    let project = project();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let free_port = free.local_addr().unwrap().port().to_string();
+    drop(free);
+    for (args, flag) in [
+        (vec!["serve", "--port", port.as_str()], "--port"),
+        (
+            vec![
+                "serve",
+                "--port",
+                free_port.as_str(),
+                "--http",
+                port.as_str(),
+            ],
+            "--http",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = [("TMPDIR".to_string(), tmp.path().display().to_string())];
+        let out = lambda_rt(project.path(), &env, &args);
+        assert_exit(&out, 1);
+        let text = stderr(&out);
+        assert!(
+            text.contains(&format!("127.0.0.1:{port} ({flag}): the port is in use")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("pass {flag} 0")), "{text}");
+        let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+}

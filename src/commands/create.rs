@@ -15,64 +15,20 @@ use crate::aws::{iam, partition, Clients, Timing};
 use crate::cli::{DeployArgs, SettingsInput};
 use crate::output::{Action, Change, Report, ResourceReport, Ui};
 use crate::package::FunctionCode;
-use crate::project;
 use crate::settings::{RoleChoice, Settings};
 
 pub async fn run(input: &SettingsInput, args: &DeployArgs, ui: &Ui) -> Result<i32> {
-    let settings = Settings::resolve(input)?;
-    settings.require_named_function("create")?;
-    let publish = super::versions::PublishOptions {
-        publish: args.publish,
-        alias: args.alias.clone(),
-        keep: args.keep,
-    };
-    publish.validate()?;
-    project::check_project_files(&settings)?;
-    let code = FunctionCode::build(&settings)?;
-    let clients = Clients::load(&settings.aws).await?;
-    let options = DeployOptions {
-        dry_run: args.dry_run,
-        force: args.force,
-        adopt: args.adopt,
-    };
-    let mut report = create(&clients, &settings, &code, options, Timing::default(), ui).await?;
-    if let Some(url) = args.url.wanted() {
-        let lambda = crate::aws::lambda::Lambda {
-            client: &clients.lambda,
-            timing: Timing::default(),
-            ui,
-        };
-        let reports = lambda
-            .converge_url(&settings.function_name, url.as_ref(), args.dry_run)
-            .await?;
-        for report in &reports {
-            ui.resource(report, args.dry_run);
-        }
-        report.resources.extend(reports);
-    }
-    if publish.wanted() {
-        let lambda = crate::aws::lambda::Lambda {
-            client: &clients.lambda,
-            timing: Timing::default(),
-            ui,
-        };
-        let function_changed = report
-            .resources
-            .iter()
-            .any(|r| r.kind == "function" && matches!(r.action, Action::Created | Action::Updated));
-        let versions = super::versions::publish_after(
-            &lambda,
-            &settings,
-            &publish,
-            function_changed,
-            args.dry_run,
-            ui,
-        )
-        .await?;
-        report.resources.extend(versions);
-    }
-    ui.finish(&report)?;
-    Ok(crate::exit_code::SUCCESS)
+    let prepared = super::deploy::prepare(input, args, "create").await?;
+    let report = create(
+        &prepared.clients,
+        &prepared.settings,
+        &prepared.code,
+        prepared.options,
+        Timing::default(),
+        ui,
+    )
+    .await?;
+    super::deploy::finish(&prepared, report, args, ui).await
 }
 
 /// The flags of `create` and `update` that change what they do.

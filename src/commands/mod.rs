@@ -7,6 +7,7 @@ pub mod check;
 pub mod completions;
 pub mod create;
 pub mod delete;
+mod deploy;
 pub mod init;
 pub mod invoke;
 pub mod logs;

@@ -40,36 +40,22 @@ pub async fn run(input: &SettingsInput, args: &ServeArgs, ui: &Ui) -> Result<i32
         return Err(crate::UsageError("--concurrency must be at least 1".into()).into());
     }
     let pool = Arc::new(Pool::new(settings, args.concurrency)?);
-    let listener = match tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await {
-        Ok(listener) => listener,
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+    let listeners = async {
+        let api = listen(&args.host, args.port, "--port").await?;
+        let http = match args.http {
+            Some(port) => Some(listen(&args.host, port, "--http").await?),
+            None => None,
+        };
+        Ok::<_, anyhow::Error>((api, http))
+    };
+    let (listener, http_listener) = match listeners.await {
+        Ok(listeners) => listeners,
+        Err(error) => {
             pool.stop_all().await;
-            anyhow::bail!(
-                "failed to listen on {}:{}: the port is in use\nhint: another server (perhaps \
-                 another `lambda-rt serve`) listens there: stop it, or pass --port 0 to pick a \
-                 free port (the first line on stdout says which)",
-                args.host,
-                args.port
-            )
-        }
-        Err(e) => {
-            pool.stop_all().await;
-            return Err(e)
-                .with_context(|| format!("failed to listen on {}:{}", args.host, args.port));
+            return Err(error);
         }
     };
     let addr: SocketAddr = listener.local_addr()?;
-    let http_listener = match args.http {
-        Some(port) => match tokio::net::TcpListener::bind((args.host.as_str(), port)).await {
-            Ok(listener) => Some(listener),
-            Err(e) => {
-                pool.stop_all().await;
-                return Err(e)
-                    .with_context(|| format!("failed to listen on {}:{port} (--http)", args.host));
-            }
-        },
-        None => None,
-    };
     let http_addr = match &http_listener {
         Some(listener) => Some(listener.local_addr()?),
         None => None,
@@ -637,6 +623,20 @@ async fn stream_to_client(
         response.headers_mut().append(name, value);
     }
     response
+}
+
+/// A listener on `host:port`; a port in use says how to pick another (`flag` is the option that
+/// gave the port).
+async fn listen(host: &str, port: u16, flag: &str) -> Result<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind((host, port)).await {
+        Ok(listener) => Ok(listener),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => anyhow::bail!(
+            "failed to listen on {host}:{port} ({flag}): the port is in use\nhint: another server \
+             (perhaps another `lambda-rt serve`) listens there: stop it, or pass {flag} 0 to pick \
+             a free port (the first line on stdout says which)"
+        ),
+        Err(e) => Err(e).with_context(|| format!("failed to listen on {host}:{port} ({flag})")),
+    }
 }
 
 /// Polls `runtime/` and `function/` (names, sizes, modification times) and rebuilds the
