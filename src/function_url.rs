@@ -15,8 +15,10 @@ pub enum UrlAuth {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum UrlInvokeMode {
     /// The whole response at once (up to 6 MB)
+    #[value(alias = "BUFFERED")]
     Buffered,
     /// Streamed as the function writes it
+    #[value(alias = "RESPONSE_STREAM")]
     ResponseStream,
 }
 

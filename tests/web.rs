@@ -302,6 +302,25 @@ async fn create_url_makes_a_public_url_with_both_permissions_once() {
     );
     assert!(statements(&lambda).await.is_empty());
 
+    // The invoke mode, spelt as the Lambda API spells it, changes only the URL's configuration.
+    aws.start_counting();
+    let args = [
+        "update",
+        "--url",
+        "--url-auth",
+        "iam",
+        "--invoke-mode",
+        "RESPONSE_STREAM",
+    ];
+    assert_exit(&run(&args), 0);
+    assert_eq!(
+        aws.counted().writes(),
+        vec!["lambda:UpdateFunctionUrlConfig"]
+    );
+    // moto does not keep an updated invoke mode: check what lambda-rt sent.
+    let sent = aws.proxy.bodies("lambda:UpdateFunctionUrlConfig");
+    assert_eq!(sent.last().unwrap()["InvokeMode"], "RESPONSE_STREAM");
+
     // status shows it; --no-url removes it; delete leaves nothing.
     let status = json(&run(&["status", "--output", "json"]));
     assert_eq!(status["url"]["auth"], "AWS_IAM");
