@@ -4,6 +4,7 @@
 
 pub mod calls;
 pub mod errors;
+mod http;
 pub mod iam;
 pub mod lambda;
 pub mod layer;
@@ -76,6 +77,13 @@ impl Clients {
         }
         if let Some(url) = &settings.endpoint_url {
             loader = loader.endpoint_url(url);
+        }
+        let endpoint_url = settings
+            .endpoint_url
+            .clone()
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
+        if let Some(client) = http::for_endpoint(endpoint_url.as_deref())? {
+            loader = loader.http_client(client);
         }
         let config = loader.load().await;
         let Some(region) = config.region().map(|r| r.to_string()) else {
