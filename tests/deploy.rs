@@ -434,6 +434,11 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
             2,
             "unexpected argument '--no-such-flag'",
         ),
+        (
+            vec!["create", "--s3-key", "builds/"],
+            2,
+            "needs a staging bucket: give it with --s3-bucket",
+        ),
         (vec!["update"], 1, "run `lambda-rt create` first"),
         (vec!["invoke"], 1, "run `lambda-rt create` first"),
     ];
@@ -441,6 +446,15 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
         let out = lambda_rt(project.path(), &env, &args);
         assert_exit(&out, code);
         assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+        let error = stderr(&out)
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or_default()
+            .to_string();
+        assert!(!error.contains("  "), "a run of spaces: {error}");
+        if args.get(1) == Some(&"--memory") {
+            assert_eq!(error.matches("--memory").count(), 1, "named once: {error}");
+        }
         assert!(
             !stderr(&out).contains("panicked"),
             "{args:?}: {}",

@@ -725,7 +725,7 @@ fn a_black_holed_endpoint_times_out_each_attempt_and_names_the_endpoint() {
         serde_json::json!({
             "case": "black-holed endpoint, --read-timeout 1 --max-attempts 2",
             "failed_after_ms": elapsed.as_millis() as u64,
-            "message": message.lines().next().unwrap_or_default(),
+            "message": message.lines().find(|l| l.starts_with("error:")).unwrap_or_default(),
         }),
     );
 }

@@ -254,9 +254,10 @@ impl Settings {
         let prefix = pick_string("s3_key", &input.staging.s3_key, &f.s3_key);
         let s3 = match (bucket, prefix) {
             (None, None) => None,
-            (None, Some((_, origin))) => {
+            (None, Some((prefix, origin))) => {
                 return Err(UsageError(format!(
-                    "--s3-key (from {origin}) is a key prefix inside the staging bucket: give the                      bucket too (--s3-bucket)"
+                    "the S3 key prefix `{prefix}` (from {origin}) needs a staging bucket: give it \
+                     with --s3-bucket, or `s3_bucket` in lambda-rt.toml"
                 ))
                 .into())
             }

@@ -58,8 +58,7 @@ pub fn role_arn(arn: &str, origin: &Origin) -> Result<()> {
         Ok(())
     } else {
         Err(usage(format!(
-            "invalid role ARN `{arn}` (from {origin}): expected arn:aws:iam::<account>:role/<name> \
-             (--role-arn)"
+            "invalid role ARN `{arn}` (from {origin}): expected arn:aws:iam::<account>:role/<name>"
         )))
     }
 }
@@ -74,7 +73,7 @@ pub fn layer_name(name: &str, origin: &Origin) -> Result<()> {
     } else {
         Err(usage(format!(
             "invalid layer name `{name}` (from {origin}): use 1 to {MAX_LAYER_NAME_LEN} letters, \
-             digits, `-` or `_` (--layer-name); note the default is <function-name>-layer"
+             digits, `-` or `_`; note the default is <function-name>-layer"
         )))
     }
 }
@@ -92,7 +91,7 @@ pub fn bucket_name(bucket: &str, origin: &Origin) -> Result<()> {
     } else {
         Err(usage(format!(
             "invalid S3 bucket name `{bucket}` (from {origin}): use 3 to 63 lowercase letters, \
-             digits, `-` or `.`, starting and ending with a letter or digit (--s3-bucket)"
+             digits, `-` or `.`, starting and ending with a letter or digit"
         )))
     }
 }
@@ -107,7 +106,7 @@ pub fn handler(handler: &str, origin: &Origin) -> Result<()> {
         Err(usage(format!(
             "invalid handler `{handler}` (from {origin}): Lambda takes 1 to 128 characters \
              without spaces, e.g. `function.handler` for a function `handler` in \
-             function/function.sh (--handler)"
+             function/function.sh"
         )))
     }
 }
@@ -134,11 +133,11 @@ pub fn runtime(runtime: &str, origin: &Origin) -> Result<()> {
         "provided.al2023" | "provided.al2" => Ok(()),
         "provided" => Err(usage(format!(
             "runtime `provided` (from {origin}) can no longer be used for new functions: use \
-             `provided.al2023` (--runtime)"
+             `provided.al2023`"
         ))),
         other => Err(usage(format!(
             "unsupported runtime `{other}` (from {origin}): lambda-rt deploys custom runtimes, use \
-             `provided.al2023` or `provided.al2` (--runtime)"
+             `provided.al2023` or `provided.al2`"
         ))),
     }
 }
@@ -148,7 +147,7 @@ pub fn memory(memory: i64, origin: &Origin) -> Result<()> {
         Ok(())
     } else {
         Err(usage(format!(
-            "invalid memory {memory} MB (from {origin}): Lambda accepts 128 to 10240 (--memory)"
+            "invalid memory {memory} MB (from {origin}): Lambda accepts 128 to 10240"
         )))
     }
 }
@@ -158,7 +157,7 @@ pub fn timeout(timeout: i64, origin: &Origin) -> Result<()> {
         Ok(())
     } else {
         Err(usage(format!(
-            "invalid timeout {timeout} s (from {origin}): Lambda accepts 1 to 900 seconds (--timeout)"
+            "invalid timeout {timeout} s (from {origin}): Lambda accepts 1 to 900 seconds"
         )))
     }
 }
@@ -168,7 +167,7 @@ pub fn description(description: &str, origin: &Origin) -> Result<()> {
         Ok(())
     } else {
         Err(usage(format!(
-            "invalid description (from {origin}): Lambda allows at most 256 characters (--description)"
+            "invalid description (from {origin}): Lambda allows at most 256 characters"
         )))
     }
 }
