@@ -10,8 +10,11 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, Result};
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::Tag;
 use aws_sdk_iam::Client;
+use aws_smithy_async::future::pagination_stream::PaginationStream;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures_util::future::try_join_all;
 
 use super::owner::{self, OWNER_TAG_KEY, OWNER_TAG_VALUE};
@@ -111,89 +114,79 @@ pub fn trusts_lambda(document: &str) -> bool {
 
 /// The ARNs of the managed policies attached to the role (every page); none for a missing role.
 pub async fn attached_policies(iam: &Client, name: &str) -> Result<Vec<String>> {
-    let mut pages = iam
+    let pages = iam
         .list_attached_role_policies()
         .role_name(name)
         .into_paginator()
         .items()
         .send();
-    let mut arns = Vec::new();
-    while let Some(item) = pages.next().await {
-        match item {
-            Ok(policy) => arns.extend(policy.policy_arn().map(str::to_string)),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
-            {
-                break
-            }
-            Err(e) => {
-                return Err(sdk_failure(
-                    format_args!("list the policies of role `{name}`"),
-                    &e,
-                ))
-            }
-        }
-    }
-    Ok(arns)
+    let policies = every_item(
+        pages,
+        |e| e.is_no_such_entity_exception(),
+        format_args!("list the policies of role `{name}`"),
+    )
+    .await?;
+    Ok(policies
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect())
 }
 
 /// The names of the role's inline policies (every page); none for a missing role.
 pub async fn inline_policies(iam: &Client, name: &str) -> Result<Vec<String>> {
-    let mut pages = iam
+    let pages = iam
         .list_role_policies()
         .role_name(name)
         .into_paginator()
         .items()
         .send();
-    let mut names = Vec::new();
-    while let Some(item) = pages.next().await {
-        match item {
-            Ok(policy) => names.push(policy),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
-            {
-                break
-            }
-            Err(e) => {
-                return Err(sdk_failure(
-                    format_args!("list the inline policies of role `{name}`"),
-                    &e,
-                ))
-            }
-        }
-    }
-    Ok(names)
+    every_item(
+        pages,
+        |e| e.is_no_such_entity_exception(),
+        format_args!("list the inline policies of role `{name}`"),
+    )
+    .await
 }
 
 /// The instance profiles the role is in (every page); none for a missing role.
 pub async fn instance_profiles(iam: &Client, name: &str) -> Result<Vec<String>> {
-    let mut pages = iam
+    let pages = iam
         .list_instance_profiles_for_role()
         .role_name(name)
         .into_paginator()
         .items()
         .send();
-    let mut names = Vec::new();
+    let profiles = every_item(
+        pages,
+        |e| e.is_no_such_entity_exception(),
+        format_args!("list the instance profiles of role `{name}`"),
+    )
+    .await?;
+    Ok(profiles
+        .iter()
+        .map(|p| p.instance_profile_name().to_string())
+        .collect())
+}
+
+/// Every item of a paginated list of a role's; none when the role does not exist (`missing` tells
+/// that error from the others, which fail with `what`).
+async fn every_item<T, E>(
+    mut pages: PaginationStream<Result<T, SdkError<E, HttpResponse>>>,
+    missing: impl Fn(&E) -> bool,
+    what: std::fmt::Arguments<'_>,
+) -> Result<Vec<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let mut items = Vec::new();
     while let Some(item) = pages.next().await {
         match item {
-            Ok(profile) => names.push(profile.instance_profile_name().to_string()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
-            {
-                break
-            }
-            Err(e) => {
-                return Err(sdk_failure(
-                    format_args!("list the instance profiles of role `{name}`"),
-                    &e,
-                ))
-            }
+            Ok(item) => items.push(item),
+            Err(e) if e.as_service_error().is_some_and(&missing) => break,
+            Err(e) => return Err(sdk_failure(what, &e)),
         }
     }
-    Ok(names)
+    Ok(items)
 }
 
 /// What keeps IAM from deleting a role: DeleteRole fails with DeleteConflict while managed
