@@ -312,15 +312,7 @@ impl Layers<'_> {
             .map_err(|e| {
                 anyhow!("the policy of layer version `{name}:{version}` is not JSON: {e}")
             })?;
-        Ok(policy["Statement"]
-            .as_array()
-            .map(|statements| {
-                statements
-                    .iter()
-                    .filter_map(|s| s["Sid"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(super::statement_ids(&policy))
     }
 
     /// Deletes every version lambda-rt published, all at once (others are reported as kept); a

@@ -79,15 +79,7 @@ impl Lambda<'_> {
             Ok(output) => {
                 let policy: serde_json::Value =
                     serde_json::from_str(output.policy().unwrap_or("{}")).unwrap_or_default();
-                Ok(policy["Statement"]
-                    .as_array()
-                    .map(|statements| {
-                        statements
-                            .iter()
-                            .filter_map(|s| s["Sid"].as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default())
+                Ok(super::statement_ids(&policy))
             }
             Err(e)
                 if e.as_service_error()
