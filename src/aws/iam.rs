@@ -296,79 +296,68 @@ pub async fn delete_role(iam: &Client, name: &str, dependents: &Dependents) -> R
         profiles,
     } = dependents;
     let detach = try_join_all(attached.iter().map(|policy_arn| async move {
-        match iam
+        let result = iam
             .detach_role_policy()
             .role_name(name)
             .policy_arn(policy_arn)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(sdk_failure(
-                format_args!("detach `{policy_arn}` from role `{name}`"),
-                &e,
-            )),
-        }
+            .await;
+        done_if_gone(
+            result,
+            |e| e.is_no_such_entity_exception(),
+            format_args!("detach `{policy_arn}` from role `{name}`"),
+        )
     }));
     let delete_inline = try_join_all(inline.iter().map(|policy| async move {
-        match iam
+        let result = iam
             .delete_role_policy()
             .role_name(name)
             .policy_name(policy)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(sdk_failure(
-                format_args!("delete inline policy `{policy}` of role `{name}`"),
-                &e,
-            )),
-        }
+            .await;
+        done_if_gone(
+            result,
+            |e| e.is_no_such_entity_exception(),
+            format_args!("delete inline policy `{policy}` of role `{name}`"),
+        )
     }));
     let leave_profiles = try_join_all(profiles.iter().map(|profile| async move {
-        match iam
+        let result = iam
             .remove_role_from_instance_profile()
             .role_name(name)
             .instance_profile_name(profile)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(sdk_failure(
-                format_args!("remove role `{name}` from instance profile `{profile}`"),
-                &e,
-            )),
-        }
+            .await;
+        done_if_gone(
+            result,
+            |e| e.is_no_such_entity_exception(),
+            format_args!("remove role `{name}` from instance profile `{profile}`"),
+        )
     }));
     tokio::try_join!(detach, delete_inline, leave_profiles)?;
 
-    match iam.delete_role().role_name(name).send().await {
+    let result = iam.delete_role().role_name(name).send().await;
+    done_if_gone(
+        result,
+        |e| e.is_no_such_entity_exception(),
+        format_args!("delete role `{name}`"),
+    )
+}
+
+/// The result of a delete, where "already gone" (`missing`) counts as done: a re-run after an
+/// interruption, or someone else deleting it first.
+fn done_if_gone<O, E>(
+    result: Result<O, SdkError<E, HttpResponse>>,
+    missing: impl Fn(&E) -> bool,
+    what: std::fmt::Arguments<'_>,
+) -> Result<()>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
         Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(sdk_failure(format_args!("delete role `{name}`"), &e)),
+        Err(e) if e.as_service_error().is_some_and(missing) => Ok(()),
+        Err(e) => Err(sdk_failure(what, &e)),
     }
 }
 
