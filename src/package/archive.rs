@@ -187,23 +187,8 @@ pub fn extract(bytes: &[u8], dir: &Path) -> Result<()> {
 mod tests {
     use super::*;
     use crate::package::collect_dir;
+    use crate::package::test_files::*;
     use std::io::Read;
-
-    fn write(path: &Path, text: &str, mode: u32) {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-    }
-
-    fn modes(package: &Package) -> Vec<(String, u32)> {
-        let mut archive = zip::ZipArchive::new(Cursor::new(&package.bytes)).unwrap();
-        (0..archive.len())
-            .map(|i| {
-                let f = archive.by_index(i).unwrap();
-                (f.name().to_string(), f.unix_mode().unwrap() & 0o777)
-            })
-            .collect()
-    }
 
     #[test]
     fn same_input_gives_same_bytes_modes_order_and_sha() {

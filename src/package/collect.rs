@@ -156,13 +156,8 @@ fn zip_name(relative: &Path) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::package::test_files::*;
     use std::os::unix::fs::symlink;
-
-    fn write(path: &Path, text: &str, mode: u32) {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-    }
 
     fn names(dir: &Path, project: &Path) -> Vec<String> {
         let mut names: Vec<_> = collect_dir(dir, project)

@@ -240,20 +240,24 @@ fn add_deno(
     Ok(())
 }
 
+/// Helpers for the unit tests of the package modules.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod test_files {
     use std::io::Cursor;
     use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
 
-    fn write(path: &Path, text: &str, mode: u32) {
+    use super::Package;
+
+    /// Writes `text` at `path` (making its directories) with permission bits `mode`.
+    pub fn write(path: &Path, text: &str, mode: u32) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
     }
 
-    fn modes(package: &Package) -> Vec<(String, u32)> {
+    /// Each entry's name and permission bits, in zip order.
+    pub fn modes(package: &Package) -> Vec<(String, u32)> {
         let mut archive = zip::ZipArchive::new(Cursor::new(&package.bytes)).unwrap();
         (0..archive.len())
             .map(|i| {
@@ -262,6 +266,13 @@ mod tests {
             })
             .collect()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::package::test_files::*;
+    use std::path::Path;
 
     fn settings_for(dir: &Path) -> Settings {
         let mut input = crate::cli::SettingsInput::default();
