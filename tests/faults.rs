@@ -119,20 +119,14 @@ impl Bystanders {
             .await
             .unwrap();
         let zip = zip_of("bootstrap", "#!/bin/sh\n");
-        lambda
-            .create_function()
-            .function_name(Self::FUNCTION)
-            .role(role.role().unwrap().arn())
-            .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
-            .handler("x.y")
-            .code(
-                aws_sdk_lambda::types::FunctionCode::builder()
-                    .zip_file(aws_sdk_lambda::primitives::Blob::new(zip.clone()))
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        create_function_directly(
+            &lambda,
+            Self::FUNCTION,
+            role.role().unwrap().arn(),
+            "x.y",
+            zip.clone(),
+        )
+        .await;
         lambda
             .publish_layer_version()
             .layer_name(Self::LAYER)

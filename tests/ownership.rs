@@ -32,22 +32,8 @@ async fn create_by_hand(aws: &Aws, project: &Project, role_tags: &[(&str, &str)]
     let arn = role.send().await.unwrap().role.unwrap().arn;
     let zip =
         lambda_rt::package::function_zip(&settings_with(project.path(), |_| {}), true).unwrap();
-    aws.moto
-        .lambda()
-        .await
-        .create_function()
-        .function_name(FUNCTION)
-        .role(&arn)
-        .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
-        .handler("function.handler")
-        .code(
-            aws_sdk_lambda::types::FunctionCode::builder()
-                .zip_file(aws_sdk_lambda::primitives::Blob::new(zip.bytes))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let lambda = aws.moto.lambda().await;
+    create_function_directly(&lambda, FUNCTION, &arn, "function.handler", zip.bytes).await;
     arn
 }
 

@@ -200,20 +200,7 @@ async fn an_invoke_of_a_pending_function_waits_for_active() {
         .unwrap();
     let zip =
         lambda_rt::package::function_zip(&settings_with(project.path(), |_| {}), true).unwrap();
-    lambda
-        .create_function()
-        .function_name(FUNCTION)
-        .role(arn)
-        .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
-        .handler("function.handler")
-        .code(
-            aws_sdk_lambda::types::FunctionCode::builder()
-                .zip_file(aws_sdk_lambda::primitives::Blob::new(zip.bytes))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    create_function_directly(&lambda, FUNCTION, &arn, "function.handler", zip.bytes).await;
     aws.start_counting();
     let out = run(&aws, &project, &["invoke", "--payload", "[1]"]);
     assert_exit(&out, 0);

@@ -812,3 +812,28 @@ for number, line in enumerate(open(sys.argv[2]), 1):
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Creates function `name` straight through the Lambda API, as the console or a script would
+/// (no lambda-rt tag): the provided.al2023 runtime, `handler`, and `zip` as its code.
+pub async fn create_function_directly(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+    role_arn: &str,
+    handler: &str,
+    zip: Vec<u8>,
+) {
+    lambda
+        .create_function()
+        .function_name(name)
+        .role(role_arn)
+        .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+        .handler(handler)
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(zip))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
