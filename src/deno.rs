@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use crate::architecture::Architecture;
 use crate::elf::{self, ElfKind};
-use crate::settings::{Architecture, Settings, Template};
-use crate::UsageError;
+use crate::error::UsageError;
+use crate::settings::{Settings, Template};
 
 /// Name of the Deno binary inside the runtime (and so `/opt/bin/deno` on Lambda).
 pub const LAYER_PATH: &str = "bin/deno";

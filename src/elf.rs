@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::settings::Architecture;
+use crate::architecture::Architecture;
 
 /// ELF `e_machine` values of the two Lambda architectures.
 pub const EM_X86_64: u16 = 62;

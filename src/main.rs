@@ -2,7 +2,8 @@
 //! and turn the outcome into an exit code.
 
 use lambda_rt::cli::{Cli, OutputFormat};
-use lambda_rt::{exit_code, output};
+use lambda_rt::error::exit_code;
+use lambda_rt::output;
 use tracing_subscriber::EnvFilter;
 
 fn main() {
@@ -23,7 +24,7 @@ fn main() {
         Err(error) => {
             let text = format!("{error:#}");
             eprintln!("error: {text}");
-            let (code, name) = lambda_rt::failure_kind(&error);
+            let (code, name) = lambda_rt::error::failure_kind(&error);
             if json {
                 let _ = output::print_json(&output::error_json(command, name, code, &text));
             }

@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use crate::architecture::Architecture;
 use crate::elf::{self, ElfKind};
-use crate::settings::{Architecture, Settings, Template, CONFIG_FILE};
-use crate::UsageError;
+use crate::error::UsageError;
+use crate::settings::{Settings, Template, CONFIG_FILE};
 
 /// A line in lambda-rt's bundled bash runtime by which it recognises its own bootstrap.
 pub const BASH_RUNTIME_MARKER: &str = "# lambda-rt's bash custom runtime";
@@ -288,10 +289,28 @@ fn check_line_endings(settings: &Settings, path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::SettingsInput;
+    use crate::cli::common::SettingsInput;
     use crate::elf::tests::elf;
     use crate::elf::{EM_AARCH64, EM_X86_64};
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_handler_file_follows_the_template() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("function")).unwrap();
+        std::fs::write(dir.path().join("function/function.sh"), "").unwrap();
+        let resolve = |text: &str| {
+            let file = crate::settings::ConfigFile::parse(text.to_string()).unwrap();
+            Settings::merge(&SettingsInput::default(), &file, dir.path().to_path_buf()).unwrap()
+        };
+        let handler = |s: &Settings| handler_file(s, RuntimeKind::detect(s)).unwrap();
+        assert!(handler(&resolve("")).ends_with("function/function.sh"));
+        let deno = resolve("template = \"deno\"");
+        // None exists yet: the first candidate is named in errors.
+        assert!(handler(&deno).ends_with("function/function.ts"));
+        std::fs::write(dir.path().join("function/function.js"), "").unwrap();
+        assert!(handler(&deno).ends_with("function/function.js"));
+    }
 
     fn project(bootstrap: &[u8], files: &[(&str, &str)]) -> (tempfile::TempDir, Settings) {
         let dir = tempfile::tempdir().unwrap();

@@ -17,8 +17,8 @@ use aws_smithy_async::future::pagination_stream::PaginationStream;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures_util::future::try_join_all;
 
+use super::errors::sdk_failure;
 use super::owner::{self, OWNER_TAG_KEY, OWNER_TAG_VALUE};
-use super::sdk_failure;
 
 pub const LAMBDA_SERVICE: &str = "lambda.amazonaws.com";
 
@@ -371,6 +371,24 @@ pub fn foreign_untrusted(name: &str) -> anyhow::Error {
     )
 }
 
+/// The name of the role in a role ARN (`arn:aws:iam::1:role/path/name` → `name`).
+pub fn role_name_of(role_arn: &str) -> &str {
+    role_arn.rsplit('/').next().unwrap_or(role_arn)
+}
+
+/// The ARN of role `role_name` in the function's account, derived from the function's current role
+/// ARN without an IAM call (IAM ARNs are `arn:<partition>:iam::<account>:role/<path><name>`).
+pub fn managed_role_arn(remote_role_arn: &str, role_name: &str) -> String {
+    if remote_role_arn.rsplit('/').next() == Some(role_name) {
+        return remote_role_arn.to_string();
+    }
+    let prefix = remote_role_arn
+        .split(":role/")
+        .next()
+        .unwrap_or("arn:aws:iam::");
+    format!("{prefix}:role/{role_name}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,5 +404,21 @@ mod tests {
         let deny = TRUST_POLICY.replace("Allow", "Deny");
         assert!(!trusts_lambda(&deny));
         assert!(!trusts_lambda("not json"));
+    }
+
+    #[test]
+    fn role_arn_is_derived_without_iam() {
+        let current = "arn:aws:iam::123456789012:role/service/bash-runtime-role";
+        assert_eq!(managed_role_arn(current, "bash-runtime-role"), current);
+        assert_eq!(
+            managed_role_arn(current, "other"),
+            "arn:aws:iam::123456789012:role/other"
+        );
+    }
+
+    #[test]
+    fn role_names_come_from_arns() {
+        assert_eq!(role_name_of("arn:aws:iam::1:role/service/r"), "r");
+        assert_eq!(role_name_of("arn:aws:iam::1:role/r"), "r");
     }
 }

@@ -7,15 +7,17 @@
 
 use anyhow::{anyhow, Result};
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{LayerVersionContentInput, Runtime};
+use aws_sdk_lambda::types::{FunctionConfiguration, LayerVersionContentInput, Runtime};
 use aws_sdk_lambda::Client;
 use futures_util::future::try_join_all;
 
+use super::clients::Clients;
+use super::errors::sdk_failure;
+use super::poll::write_once;
 use super::s3::Upload;
-use super::{sdk_failure, write_once};
-use crate::cli::SharePrincipal;
+use crate::architecture::Architecture;
 use crate::output::{Action, ResourceReport};
-use crate::settings::Architecture;
+use crate::share::SharePrincipal;
 use aws_sdk_lambda::config::retry::RetryConfig;
 
 /// Every version lambda-rt publishes says so in its description; `delete` only deletes those.
@@ -103,6 +105,32 @@ pub struct Layers<'a> {
     pub client: &'a Client,
     /// Attempts for the writes lambda-rt retries itself ([`write_once`]).
     pub max_attempts: u32,
+}
+
+impl<'a> Layers<'a> {
+    /// The handle on the clients' Lambda client, retrying as often as they do.
+    pub fn new(clients: &'a Clients) -> Self {
+        Layers {
+            client: &clients.lambda,
+            max_attempts: clients.max_attempts,
+        }
+    }
+}
+
+/// The function's layers as version ARNs, in order.
+pub fn layer_arns(remote: &FunctionConfiguration) -> Vec<String> {
+    remote
+        .layers()
+        .iter()
+        .filter_map(|l| l.arn().map(str::to_string))
+        .collect()
+}
+
+/// The attached version of the function's runtime layer, read from the function's remote
+/// configuration (never from local state): while there is one, the function zip has no bootstrap.
+pub fn attached_runtime_layer(remote: &FunctionConfiguration, layer_name: &str) -> Option<String> {
+    let layer_arn = layer_arn_for(remote.function_arn()?, layer_name)?;
+    attached_version(&layer_arns(remote), &layer_arn).map(str::to_string)
 }
 
 /// A per-call override that turns the SDK's retries off, for [`write_once`].
@@ -312,7 +340,7 @@ impl Layers<'_> {
             .map_err(|e| {
                 anyhow!("the policy of layer version `{name}:{version}` is not JSON: {e}")
             })?;
-        Ok(super::statement_ids(&policy))
+        Ok(super::resource_policy::statement_ids(&policy))
     }
 
     /// Deletes every version lambda-rt published, all at once (others are reported as kept); a

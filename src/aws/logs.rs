@@ -5,7 +5,7 @@ use anyhow::Result;
 use aws_sdk_cloudwatchlogs::types::FilteredLogEvent;
 use aws_sdk_cloudwatchlogs::Client;
 
-use super::sdk_failure;
+use super::errors::sdk_failure;
 use crate::output::{Action, ResourceReport};
 
 /// The log group Lambda writes a function's logs to.

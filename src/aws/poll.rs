@@ -8,10 +8,17 @@
 //! lock-step. Every wait is bounded by a deadline, and cancelling the future (Ctrl-C) stops it at
 //! once. Time is tokio's, so tests run it on a paused clock without sleeping.
 
+use std::error::Error as StdError;
+use std::fmt::Display;
 use std::future::Future;
 use std::time::Duration;
 
+use anyhow::Result;
+use aws_sdk_lambda::config::http::HttpResponse;
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use tokio::time::Instant;
+
+use super::errors::{describe, is_transient, sdk_failure};
 
 /// How often to try again and for how long.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -135,6 +142,91 @@ where
                 tokio::time::sleep(delay).await;
             }
         }
+    }
+}
+
+/// How lambda-rt waits for AWS; tests scale it down.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    /// Polling Lambda's State and LastUpdateStatus.
+    pub state: Poll,
+    /// Retrying a call while IAM has not propagated a new role to Lambda.
+    pub iam_propagation: Poll,
+    /// Retrying an Invoke that Lambda throttled (429).
+    pub throttled: Poll,
+    /// For a role older than the propagation bound that still cannot be assumed, the short bound
+    /// it gets anyway (it is more likely wrong than new).
+    pub old_role_grace: Duration,
+    /// Conflicting writes (409: someone else's update in progress) tried again after waiting.
+    pub conflict_attempts: u32,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            state: Poll::STATE,
+            iam_propagation: Poll::IAM_PROPAGATION,
+            throttled: Poll::THROTTLED,
+            old_role_grace: Duration::from_secs(10),
+            conflict_attempts: 10,
+        }
+    }
+}
+
+impl Timing {
+    /// Every duration divided by `factor` (tests).
+    pub fn scaled_down(factor: u32) -> Timing {
+        let default = Timing::default();
+        Timing {
+            state: default.state.scaled_down(factor),
+            iam_propagation: default.iam_propagation.scaled_down(factor),
+            throttled: default.throttled.scaled_down(factor),
+            old_role_grace: default.old_role_grace / factor,
+            conflict_attempts: default.conflict_attempts,
+        }
+    }
+}
+
+/// Runs a write that is *not* idempotent (each success mints something new) with the SDK's own
+/// retries turned off by the caller: after a transient failure the request may have been applied
+/// anyway (the answer was lost), so `applied` looks for its effect and returns it if it is there;
+/// only otherwise is the write tried again, up to `max_attempts` attempts in all.
+pub async fn write_once<T, E, Fut, Check>(
+    max_attempts: u32,
+    what: impl Display,
+    mut op: impl FnMut() -> Fut,
+    mut applied: impl FnMut() -> Check,
+) -> Result<T>
+where
+    E: ProvideErrorMetadata + StdError + 'static,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    Check: Future<Output = Result<Option<T>>>,
+{
+    let mut delay = Duration::from_millis(500);
+    let mut attempt = 1;
+    loop {
+        let error = match op().await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        if !is_transient(&error) || attempt >= max_attempts {
+            let note = if attempt > 1 {
+                format!(" (after {attempt} attempts)")
+            } else {
+                String::new()
+            };
+            return Err(sdk_failure(format_args!("{what}{note}"), &error));
+        }
+        tracing::debug!(
+            "{what}: transient failure ({}); checking whether it was applied",
+            describe(&error)
+        );
+        tokio::time::sleep(delay).await;
+        if let Some(value) = applied().await? {
+            return Ok(value);
+        }
+        delay = (delay * 2).min(Duration::from_secs(10));
+        attempt += 1;
     }
 }
 

@@ -15,7 +15,8 @@ use aws_sdk_s3::Client;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 
-use super::{owner, sdk_failure};
+use super::errors::sdk_failure;
+use super::owner;
 use crate::output::{human_size, Action, ResourceReport, Ui, Waiting};
 use crate::package::Package;
 use crate::settings::S3Staging;

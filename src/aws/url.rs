@@ -9,8 +9,8 @@
 use anyhow::Result;
 use aws_sdk_lambda::types::{Cors, FunctionUrlAuthType, InvokeMode};
 
+use super::errors::sdk_failure;
 use super::lambda::Lambda;
-use super::sdk_failure;
 use crate::function_url::{UrlAuth, UrlInvokeMode, UrlSpec};
 use crate::output::{Action, Change, ResourceReport};
 
@@ -79,7 +79,7 @@ impl Lambda<'_> {
             Ok(output) => {
                 let policy: serde_json::Value =
                     serde_json::from_str(output.policy().unwrap_or("{}")).unwrap_or_default();
-                Ok(super::statement_ids(&policy))
+                Ok(super::resource_policy::statement_ids(&policy))
             }
             Err(e)
                 if e.as_service_error()

@@ -7,8 +7,9 @@ use aws_sdk_lambda::operation::publish_version::PublishVersionError;
 use aws_sdk_lambda::operation::update_alias::UpdateAliasError;
 use aws_sdk_lambda::types::{AliasConfiguration, FunctionConfiguration};
 
-use super::lambda::{Lambda, Status, WriteError};
-use super::sdk_failure;
+use super::errors::sdk_failure;
+use super::function_state::{Status, WriteError};
+use super::lambda::Lambda;
 use crate::output::Action;
 
 impl WriteError for PublishVersionError {

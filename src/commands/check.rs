@@ -4,18 +4,20 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 
-use crate::cli::{CheckArgs, OutputFormat, SettingsInput};
+use super::context::Context;
+use crate::cli::check::CheckArgs;
+use crate::cli::OutputFormat;
 use crate::emulator::check::{self, CheckOptions, CheckReport, Verdict};
 use crate::emulator::Environment;
+use crate::error::UsageError;
 use crate::output::Ui;
 use crate::project::{self, RuntimeKind};
-use crate::settings::Settings;
-use crate::UsageError;
 
-pub async fn run(input: &SettingsInput, args: &CheckArgs, ui: &Ui) -> Result<i32> {
-    let mut settings = Settings::resolve(input)?;
+pub async fn run(ctx: &Context, args: &CheckArgs) -> Result<i32> {
+    let ui = &ctx.ui;
+    let mut settings = ctx.settings.clone();
     if let Some(path) = &args.bootstrap {
         if !path.is_file() {
             return Err(UsageError(format!(
@@ -54,19 +56,19 @@ pub async fn run(input: &SettingsInput, args: &CheckArgs, ui: &Ui) -> Result<i32
     ));
     let report = tokio::select! {
         report = check::run(&mut environment, kind, &options, &settings.handler) => report,
-        signal = crate::shutdown_signal() => {
+        signal = crate::signals::shutdown_signal() => {
             // Dropping the cases' workers has killed their runtimes.
             environment.remove_files();
-            return Err(crate::Interrupted(signal).into());
+            return Err(crate::error::Interrupted(signal).into());
         }
     };
     environment.remove_files();
     let report = report?;
     print(&report, ui)?;
     Ok(if report.count(Verdict::Fail) > 0 {
-        crate::exit_code::FAILURE
+        crate::error::exit_code::FAILURE
     } else {
-        crate::exit_code::SUCCESS
+        crate::error::exit_code::SUCCESS
     })
 }
 

@@ -4,7 +4,8 @@
 use anyhow::Result;
 use clap::CommandFactory;
 
-use crate::cli::{Cli, CompletionsArgs};
+use crate::cli::completions::CompletionsArgs;
+use crate::cli::Cli;
 
 pub fn run(args: &CompletionsArgs) -> Result<i32> {
     let mut command = Cli::command();
@@ -14,5 +15,5 @@ pub fn run(args: &CompletionsArgs) -> Result<i32> {
         "lambda-rt",
         &mut std::io::stdout(),
     );
-    Ok(crate::exit_code::SUCCESS)
+    Ok(crate::error::exit_code::SUCCESS)
 }

@@ -8,37 +8,25 @@
 
 use anyhow::Result;
 
-use crate::aws::lambda::{FunctionSpec, Lambda, Remote, RolePropagation};
+use super::context::{staged_reports, Context};
+use super::deploy::{self, DeployOptions};
+use super::ownership;
+use crate::aws::clients::{partition, Clients};
+use crate::aws::function_spec::FunctionSpec;
+use crate::aws::function_state::{Remote, RolePropagation};
+use crate::aws::iam;
+use crate::aws::lambda::Lambda;
 use crate::aws::owner;
 use crate::aws::s3::{self, Upload};
-use crate::aws::{iam, partition, Clients, Timing};
-use crate::cli::{DeployArgs, SettingsInput};
-use crate::output::{Action, Change, Report, ResourceReport, Ui};
+use crate::cli::deploy::DeployArgs;
+use crate::output::{Action, Change, Report, ResourceReport};
 use crate::package::FunctionCode;
 use crate::settings::{RoleChoice, Settings};
 
-pub async fn run(input: &SettingsInput, args: &DeployArgs, ui: &Ui) -> Result<i32> {
-    let prepared = super::deploy::prepare(input, args, "create").await?;
-    let report = create(
-        &prepared.clients,
-        &prepared.settings,
-        &prepared.code,
-        prepared.options,
-        Timing::default(),
-        ui,
-    )
-    .await?;
-    super::deploy::finish(&prepared, report, args, ui).await
-}
-
-/// The flags of `create` and `update` that change what they do.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DeployOptions {
-    pub dry_run: bool,
-    /// Send code and configuration even if nothing differs.
-    pub force: bool,
-    /// Take over a function lambda-rt did not create.
-    pub adopt: bool,
+pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<i32> {
+    let prepared = deploy::prepare(ctx, args, "create")?;
+    let report = create(ctx, &prepared.code, prepared.options).await?;
+    deploy::finish(ctx, &prepared, report, args).await
 }
 
 /// What the role read found, for a managed role.
@@ -63,22 +51,13 @@ async fn read_role(clients: &Clients, name: &str) -> Result<RoleFound> {
     Ok(RoleFound { role, attached })
 }
 
-/// The create flow, separated from argument handling so tests can drive it with mocked clients.
-pub async fn create(
-    clients: &Clients,
-    settings: &Settings,
-    code: &FunctionCode,
-    options: DeployOptions,
-    timing: Timing,
-    ui: &Ui,
-) -> Result<Report> {
+/// The create flow, for a project whose package is built.
+pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) -> Result<Report> {
+    let (settings, ui, timing) = (&ctx.settings, &ctx.ui, ctx.timing);
+    let clients = ctx.clients().await?;
     let dry_run = options.dry_run;
-    let lambda = Lambda {
-        client: &clients.lambda,
-        timing,
-        ui,
-    };
-    let stager = super::stager(clients, settings, ui);
+    let lambda = ctx.lambda(clients);
+    let stager = ctx.stager(clients);
     let name = &settings.function_name;
 
     // 1. The function and the role, read at once.
@@ -95,9 +74,9 @@ pub async fn create(
     let mut claimed = None;
     if let Some(remote) = &remote {
         let known_role = found.as_ref().and_then(|f| f.role.as_ref());
-        let ownership = super::ownership(clients, remote, known_role).await?;
+        let ownership = ownership::ownership(clients, remote, known_role).await?;
         claimed =
-            super::claim(&lambda, remote, ownership, options.adopt, "change", dry_run).await?;
+            ownership::claim(&lambda, remote, ownership, options.adopt, "change", dry_run).await?;
     }
 
     // 3. A new function's zip is built and staged before the role is made.
@@ -231,10 +210,9 @@ pub async fn create(
             let role_arn = match (&role, &settings.role) {
                 (Some(role), _) => role.role_arn.clone(),
                 // A dry run that would create the role: compare with the role's future ARN.
-                (None, RoleChoice::Managed(role_name)) => super::update::managed_role_arn(
-                    remote.config.role().unwrap_or_default(),
-                    role_name,
-                ),
+                (None, RoleChoice::Managed(role_name)) => {
+                    iam::managed_role_arn(remote.config.role().unwrap_or_default(), role_name)
+                }
                 (None, RoleChoice::Existing(arn)) => arn.clone(),
             };
             let spec = FunctionSpec::new(settings, role_arn);
@@ -257,7 +235,7 @@ pub async fn create(
     };
     ui.resource(&report, dry_run);
     resources.push(report);
-    resources.extend(super::staged_reports(stager.as_ref()));
+    resources.extend(staged_reports(stager.as_ref()));
     Ok(Report {
         command: "create",
         dry_run,
@@ -279,14 +257,14 @@ async fn converge(
     options: DeployOptions,
     role: Option<&RolePropagation>,
 ) -> Result<(ResourceReport, String)> {
-    super::converge_function(
+    deploy::converge_function(
         lambda,
         stager.as_ref(),
         remote,
         spec,
         code,
         &settings.layer_name,
-        super::ConvergeOptions {
+        deploy::ConvergeOptions {
             dry_run: options.dry_run,
             force: options.force,
             role,

@@ -13,41 +13,33 @@
 use anyhow::Result;
 use futures_util::future::{join_all, try_join_all};
 
+use super::context::Context;
+use super::ownership;
+use crate::aws::clients::Clients;
+use crate::aws::function_state::Remote;
 use crate::aws::iam::{self, RemoteRole};
-use crate::aws::lambda::{Lambda, Remote};
+use crate::aws::lambda::Lambda;
 use crate::aws::layer::{LayerVersion, Layers};
+use crate::aws::logs;
 use crate::aws::owner::Ownership;
-use crate::aws::{logs, Clients, Timing};
-use crate::cli::{DeleteArgs, SettingsInput};
-use crate::output::{Action, Report, ResourceReport, Ui};
+use crate::cli::delete::DeleteArgs;
+use crate::error::NotOurs;
+use crate::output::{Action, Report, ResourceReport};
 use crate::settings::{RoleChoice, Settings};
 
-pub async fn run(input: &SettingsInput, args: &DeleteArgs, ui: &Ui) -> Result<i32> {
-    let settings = Settings::resolve(input)?;
-    settings.require_named_function("delete")?;
-    let clients = Clients::load(&settings.aws).await?;
-    let report = delete(&clients, &settings, args, Timing::default(), ui).await?;
-    ui.finish(&report)?;
-    Ok(crate::exit_code::SUCCESS)
+pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<i32> {
+    ctx.settings.require_named_function("delete")?;
+    let report = delete(ctx, args).await?;
+    ctx.ui.finish(&report)?;
+    Ok(crate::error::exit_code::SUCCESS)
 }
 
-pub async fn delete(
-    clients: &Clients,
-    settings: &Settings,
-    args: &DeleteArgs,
-    timing: Timing,
-    ui: &Ui,
-) -> Result<Report> {
+pub async fn delete(ctx: &Context, args: &DeleteArgs) -> Result<Report> {
+    let (settings, ui) = (&ctx.settings, &ctx.ui);
+    let clients = ctx.clients().await?;
     let dry_run = args.dry_run;
-    let lambda = Lambda {
-        client: &clients.lambda,
-        timing,
-        ui,
-    };
-    let layers = Layers {
-        client: &clients.lambda,
-        max_attempts: clients.max_attempts,
-    };
+    let lambda = ctx.lambda(clients);
+    let layers = ctx.layers(clients);
     let name = &settings.function_name;
 
     // Round 1: every read at once.
@@ -79,11 +71,11 @@ pub async fn delete(
 
     // Someone else's function: nothing at all is deleted.
     let ownership = match &remote {
-        Some(remote) => Some(super::ownership(clients, remote, role.as_ref()).await?),
+        Some(remote) => Some(ownership::ownership(clients, remote, role.as_ref()).await?),
         None => None,
     };
     if ownership == Some(Ownership::Foreign) && !args.adopt {
-        return Err(super::NotOurs {
+        return Err(NotOurs {
             function: name.clone(),
             verb: "delete",
         }
@@ -95,7 +87,7 @@ pub async fn delete(
     let function = delete_function(&lambda, name, remote.as_ref(), dry_run);
     let log_group = delete_log_group(clients, name, remote.is_some(), args.keep_logs, dry_run);
     let layer = delete_layer(&layers, settings, versions, args.keep_layer, dry_run);
-    let staged = delete_staged(clients, settings, ui, args.keep_layer, dry_run);
+    let staged = delete_staged(ctx, clients, args.keep_layer, dry_run);
     let role = apply_role(clients, settings, role_plan, &dependents, dry_run);
     let (function, log_group, layer, staged, role) =
         tokio::join!(function, log_group, layer, staged, role);
@@ -199,13 +191,13 @@ async fn delete_layer(
 
 /// The zips staged for this function and its layer (the bucket itself is the user's).
 async fn delete_staged(
+    ctx: &Context,
     clients: &Clients,
-    settings: &Settings,
-    ui: &Ui,
     keep_layer: bool,
     dry_run: bool,
 ) -> Result<Vec<ResourceReport>> {
-    let Some(stager) = super::stager(clients, settings, ui) else {
+    let settings = &ctx.settings;
+    let Some(stager) = ctx.stager(clients) else {
         return Ok(Vec::new());
     };
     let mut keys = vec![stager.staging.function_key(&settings.function_name)];

@@ -1,31 +1,46 @@
-//! What `create` and `update` share around their own flows: resolving and checking the project
-//! before any call, and after the function, its URL and the version to publish.
+//! The flow `create` and `update` share: the project checked and its package built before any
+//! call ([`prepare`]); an existing function brought in line with the project
+//! ([`converge_function`]); then its URL and the version to publish ([`finish`]). `status` and
+//! `update` also share the check that the attached runtime layer is still `runtime/`.
 
 use anyhow::Result;
+use aws_sdk_lambda::types::FunctionConfiguration;
 
+use super::context::Context;
+use super::versions::{self, PublishOptions};
+use crate::aws::clients::Clients;
+use crate::aws::function_spec::{diff, FunctionSpec};
+use crate::aws::function_state::{Remote, RolePropagation, StaleRevision, Status};
 use crate::aws::lambda::Lambda;
-use crate::aws::{Clients, Timing};
-use crate::cli::{DeployArgs, SettingsInput};
-use crate::commands::create::DeployOptions;
-use crate::commands::versions::{self, PublishOptions};
-use crate::output::{Action, Report, Ui};
+use crate::aws::layer::{self, attached_runtime_layer};
+use crate::aws::s3::{self, Stager};
+use crate::cli::deploy::DeployArgs;
+use crate::output::{Action, Report, ResourceReport};
 use crate::package::FunctionCode;
 use crate::project;
 use crate::settings::Settings;
 
+/// The flags of `create` and `update` that change what they do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeployOptions {
+    pub dry_run: bool,
+    /// Send code and configuration even if nothing differs.
+    pub force: bool,
+    /// Take over a function lambda-rt did not create.
+    pub adopt: bool,
+}
+
 /// A project ready to deploy: every local check passed and the package is built.
 pub struct Prepared {
-    pub settings: Settings,
     pub code: FunctionCode,
-    pub clients: Clients,
     pub options: DeployOptions,
     publish: PublishOptions,
 }
 
-/// Settings, flags and project files are checked, and the package built, before any AWS call, so
-/// that a mistake changes nothing.
-pub async fn prepare(input: &SettingsInput, args: &DeployArgs, command: &str) -> Result<Prepared> {
-    let settings = Settings::resolve(input)?;
+/// Flags and project files are checked, and the package built, before any AWS call, so that a
+/// mistake changes nothing.
+pub fn prepare(ctx: &Context, args: &DeployArgs, command: &str) -> Result<Prepared> {
+    let settings = &ctx.settings;
     settings.require_named_function(command)?;
     let publish = PublishOptions {
         publish: args.publish,
@@ -33,18 +48,15 @@ pub async fn prepare(input: &SettingsInput, args: &DeployArgs, command: &str) ->
         keep: args.keep,
     };
     publish.validate()?;
-    project::check_project_files(&settings)?;
-    let code = FunctionCode::build(&settings)?;
-    let clients = Clients::load(&settings.aws).await?;
+    project::check_project_files(settings)?;
+    let code = FunctionCode::build(settings)?;
     let options = DeployOptions {
         dry_run: args.dry_run,
         force: args.force,
         adopt: args.adopt,
     };
     Ok(Prepared {
-        settings,
         code,
-        clients,
         options,
         publish,
     })
@@ -53,17 +65,14 @@ pub async fn prepare(input: &SettingsInput, args: &DeployArgs, command: &str) ->
 /// After the function: the Function URL when asked for, then the version and alias; prints the
 /// report.
 pub async fn finish(
+    ctx: &Context,
     prepared: &Prepared,
     mut report: Report,
     args: &DeployArgs,
-    ui: &Ui,
 ) -> Result<i32> {
-    let lambda = Lambda {
-        client: &prepared.clients.lambda,
-        timing: Timing::default(),
-        ui,
-    };
-    let name = &prepared.settings.function_name;
+    let ui = &ctx.ui;
+    let lambda = ctx.lambda(ctx.clients().await?);
+    let name = &ctx.settings.function_name;
     if let Some(url) = args.url.wanted() {
         let reports = lambda
             .converge_url(name, url.as_ref(), args.dry_run)
@@ -80,7 +89,7 @@ pub async fn finish(
             .any(|r| r.kind == "function" && matches!(r.action, Action::Created | Action::Updated));
         let versions = versions::publish_after(
             &lambda,
-            &prepared.settings,
+            &ctx.settings,
             &prepared.publish,
             function_changed,
             args.dry_run,
@@ -90,5 +99,166 @@ pub async fn finish(
         report.resources.extend(versions);
     }
     ui.finish(&report)?;
-    Ok(crate::exit_code::SUCCESS)
+    Ok(crate::error::exit_code::SUCCESS)
+}
+
+/// When the function takes its runtime from a version of the project's layer, checks that
+/// `runtime/` still is what that version holds: `update` deploys only the function's code, so an
+/// edited runtime would otherwise go unnoticed. Returns a note to show, or `None` when in step (or
+/// when it cannot be told, e.g. a Deno binary missing here).
+pub async fn stale_runtime_note(
+    clients: &Clients,
+    settings: &Settings,
+    remote: &FunctionConfiguration,
+) -> Result<Option<String>> {
+    let Some(version_arn) = attached_runtime_layer(remote, &settings.layer_name) else {
+        return Ok(None);
+    };
+    let local = match crate::package::layer_zip(settings) {
+        Ok(zip) => zip.code_sha256,
+        Err(error) => {
+            tracing::debug!("not comparing runtime/ with the attached layer: {error:#}");
+            return Ok(None);
+        }
+    };
+    let layers = layer::Layers::new(clients);
+    // A layer version ARN is the layer's ARN, a colon and the version number. GetLayerVersion
+    // takes the layer's ARN as its name; moto does not implement GetLayerVersionByArn.
+    let Some((layer_arn, version)) = version_arn
+        .rsplit_once(':')
+        .and_then(|(arn, v)| Some((arn, v.parse::<i64>().ok()?)))
+    else {
+        return Ok(None);
+    };
+    let remote_sha = layers.code_sha256(layer_arn, version).await?;
+    if remote_sha.as_deref() == Some(local.as_str()) {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "runtime/ differs from layer version `{}:{version}`, which the function runs: run \
+         `lambda-rt publish-layer` to deploy it",
+        settings.layer_name
+    )))
+}
+
+/// How [`converge_function`] should go about it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConvergeOptions<'a> {
+    pub dry_run: bool,
+    /// Send the code and the whole configuration even if nothing differs.
+    pub force: bool,
+    /// Until when a new role may be refused while IAM propagates it.
+    pub role: Option<&'a RolePropagation>,
+}
+
+/// Brings an existing function in line with the spec and code: code only if the CodeSha256 (or
+/// architecture) differs, configuration only for the fields that differ, each write with the
+/// RevisionId read. When someone else changes the function meanwhile (a stale RevisionId), the
+/// function is read again and the plan made again, once. Returns the report and the CodeSha256
+/// of the zip that matches the function's layout (with or without bootstrap).
+pub async fn converge_function(
+    lambda: &Lambda<'_>,
+    stager: Option<&Stager<'_>>,
+    remote: &Remote,
+    spec: &FunctionSpec,
+    code: &FunctionCode,
+    layer_name: &str,
+    options: ConvergeOptions<'_>,
+) -> Result<(ResourceReport, String)> {
+    match converge_once(
+        lambda,
+        stager,
+        &remote.config,
+        spec,
+        code,
+        layer_name,
+        options,
+    )
+    .await
+    {
+        Err(error) if error.is::<StaleRevision>() => {
+            lambda.ui.info(&format!(
+                "function `{}` changed since lambda-rt read it (someone else changed it \
+                 meanwhile, or a lost answer hid a write of ours): reading it again and \
+                 re-planning",
+                spec.name
+            ));
+            let Some(fresh) = lambda.get(&spec.name).await? else {
+                anyhow::bail!(
+                    "function `{}` was deleted by someone else while lambda-rt was updating it; \
+                     run `lambda-rt create` to make it again",
+                    spec.name
+                );
+            };
+            let (report, sha) = converge_once(
+                lambda,
+                stager,
+                &fresh.config,
+                spec,
+                code,
+                layer_name,
+                options,
+            )
+            .await
+            .map_err(|error| {
+                if error.is::<StaleRevision>() {
+                    error.context(
+                        "it changed again right after lambda-rt re-read it: someone else \
+                                 is updating it now; run the command again when they are done",
+                    )
+                } else {
+                    error
+                }
+            })?;
+            Ok((report.note("re-planned after a concurrent change"), sha))
+        }
+        result => result,
+    }
+}
+
+async fn converge_once(
+    lambda: &Lambda<'_>,
+    stager: Option<&Stager<'_>>,
+    remote: &FunctionConfiguration,
+    spec: &FunctionSpec,
+    code: &FunctionCode,
+    layer_name: &str,
+    options: ConvergeOptions<'_>,
+) -> Result<(ResourceReport, String)> {
+    let runtime_layer = attached_runtime_layer(remote, layer_name);
+    let package = code.package(runtime_layer.is_some())?;
+    let diff = diff(remote, spec, package, options.force);
+    let arn = remote.function_arn().map(str::to_string);
+    let status = Status::of(remote);
+    let mut report = if diff.is_empty() {
+        // Nothing to send, but a function that cannot run is not "unchanged".
+        if let Some(error) = status
+            .update_failed_error(&spec.name)
+            .or_else(|| status.failed_error(&spec.name))
+        {
+            return Err(error);
+        }
+        ResourceReport::new("function", &spec.name, Action::Unchanged).arn(arn)
+    } else {
+        if !options.dry_run {
+            let mut status = status;
+            if diff.code {
+                let upload = s3::prepare(stager, |s| s.function_key(&spec.name), package).await?;
+                status = lambda.update_code(spec, &upload, &status).await?;
+            }
+            if !diff.config.is_empty() {
+                lambda
+                    .update_configuration(spec, &diff.config, &status, options.role)
+                    .await?;
+            }
+        }
+        ResourceReport::new("function", &spec.name, Action::Updated)
+            .arn(arn)
+            .changes(diff.changes)
+    };
+    if let Some(version_arn) = runtime_layer {
+        let version = version_arn.rsplit(':').next().unwrap_or_default();
+        report = report.note(format!("bootstrap from layer `{layer_name}:{version}`"));
+    }
+    Ok((report, package.code_sha256.clone()))
 }

@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::cli::{InitArgs, OutputFormat};
+use crate::cli::init::InitArgs;
+use crate::cli::OutputFormat;
+use crate::error::UsageError;
 use crate::output::Ui;
 use crate::settings::{validate, Origin, Template, CONFIG_FILE};
-use crate::UsageError;
 
 /// One file of a template.
 struct TemplateFile {
@@ -181,7 +182,7 @@ pub fn run(args: &InitArgs, ui: &Ui) -> Result<i32> {
     } else {
         ui.info(&next_steps(dir, args.template));
     }
-    Ok(crate::exit_code::SUCCESS)
+    Ok(crate::error::exit_code::SUCCESS)
 }
 
 /// The directory's own name, when it is a valid function name.

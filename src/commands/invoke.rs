@@ -1,25 +1,26 @@
 //! `lambda-rt invoke`: send one event to the function (in AWS, or locally with `--local`) and print
 //! the response bytes on stdout. A function error prints its type and message on stderr and exits
-//! with [`crate::exit_code::FUNCTION_ERROR`].
+//! with [`crate::error::exit_code::FUNCTION_ERROR`].
 
-use anyhow::{Context, Result};
-use base64::Engine;
 use std::io::{IsTerminal, Read, Write};
-
 use std::time::Duration;
 
-use crate::aws::lambda::{Lambda, DEFAULT_INVOKE_TIMEOUT};
-use crate::aws::{Clients, Timing};
-use crate::cli::{InvokeArgs, OutputFormat, SettingsInput};
+use anyhow::{Context as _, Result};
+use base64::Engine;
+
+use super::context::Context;
+use crate::aws::invoke::DEFAULT_INVOKE_TIMEOUT;
+use crate::cli::invoke::InvokeArgs;
+use crate::cli::OutputFormat;
+use crate::emulator;
 use crate::emulator::api::MAX_EVENT_BYTES;
+use crate::error::{exit_code, UsageError};
 use crate::invocation::InvokeOutcome;
 use crate::output::Ui;
 use crate::project;
-use crate::settings::Settings;
-use crate::{emulator, exit_code, UsageError};
 
-pub async fn run(input: &SettingsInput, args: &InvokeArgs, ui: &Ui) -> Result<i32> {
-    let settings = Settings::resolve(input)?;
+pub async fn run(ctx: &Context, args: &InvokeArgs) -> Result<i32> {
+    let settings = &ctx.settings;
     let payload = read_payload(args)?;
     check_out(args)?;
     let outcome = if args.local {
@@ -31,17 +32,13 @@ pub async fn run(input: &SettingsInput, args: &InvokeArgs, ui: &Ui) -> Result<i3
             )
             .into());
         }
-        project::check_project_files(&settings)?;
-        project::check_runs_here(&settings)?;
-        emulator::invoke_once(&settings, payload).await?
+        project::check_project_files(settings)?;
+        project::check_runs_here(settings)?;
+        emulator::invoke_once(settings, payload).await?
     } else {
         settings.require_named_function("invoke")?;
-        let clients = Clients::load(&settings.aws).await?;
-        let lambda = Lambda {
-            client: &clients.lambda,
-            timing: Timing::default(),
-            ui,
-        };
+        let clients = ctx.clients().await?;
+        let lambda = ctx.lambda(clients);
         let timeout = args
             .invoke_timeout
             .map(Duration::from_secs_f64)
@@ -57,7 +54,7 @@ pub async fn run(input: &SettingsInput, args: &InvokeArgs, ui: &Ui) -> Result<i3
             )
             .await?
     };
-    present(&outcome, args, ui)
+    present(&outcome, args, &ctx.ui)
 }
 
 /// The event bytes: `--payload`, `--payload-file` (`-` for stdin), or `{}`; always valid JSON.

@@ -7,26 +7,26 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Result};
 
+use super::context::Context;
 use crate::aws::logs::{filter_events, log_group_name};
-use crate::aws::Clients;
-use crate::cli::{LogsArgs, OutputFormat, SettingsInput};
+use crate::cli::logs::LogsArgs;
+use crate::cli::OutputFormat;
+use crate::error::UsageError;
 use crate::output::{log_line, Ui};
-use crate::settings::Settings;
-use crate::UsageError;
 
 /// How often `--follow` asks for new events (CloudWatch Logs shows them within seconds).
 const FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
 
-pub async fn run(input: &SettingsInput, args: &LogsArgs, ui: &Ui) -> Result<i32> {
-    let settings = Settings::resolve(input)?;
+pub async fn run(ctx: &Context, args: &LogsArgs) -> Result<i32> {
+    let (settings, ui) = (&ctx.settings, &ctx.ui);
     settings.require_named_function("logs")?;
     let start_ms = since(&args.since)?;
     let pattern = pattern(args)?;
-    let clients = Clients::load(&settings.aws).await?;
+    let clients = ctx.clients().await?;
     let name = &settings.function_name;
     let mut seen: HashSet<String> = HashSet::new();
     let mut from_ms = start_ms;
-    let mut signals = crate::Signals::install();
+    let mut signals = crate::signals::Signals::install();
     loop {
         let mut next_token = None;
         loop {
@@ -61,11 +61,11 @@ pub async fn run(input: &SettingsInput, args: &LogsArgs, ui: &Ui) -> Result<i32>
             }
         }
         if !args.follow {
-            return Ok(crate::exit_code::SUCCESS);
+            return Ok(crate::error::exit_code::SUCCESS);
         }
         tokio::select! {
             _ = tokio::time::sleep(FOLLOW_INTERVAL) => {}
-            _ = signals.recv() => return Ok(crate::exit_code::SUCCESS),
+            _ = signals.recv() => return Ok(crate::error::exit_code::SUCCESS),
         }
     }
 }

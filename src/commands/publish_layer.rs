@@ -11,71 +11,62 @@
 //! `--detach` is the way back: code with `bootstrap` first, then the layer comes off.
 
 use anyhow::{anyhow, Result};
-
 use aws_sdk_lambda::types::FunctionConfiguration;
 
-use crate::aws::lambda::{FunctionSpec, Lambda, StaleRevision, Status};
-use crate::aws::layer::{self, LayerVersion, Layers};
-use crate::aws::{s3, Clients, Timing};
-use crate::cli::{PublishLayerArgs, SettingsInput, SharePrincipal};
-use crate::output::{Action, Change, LayerSummary, Report, ResourceReport, Ui};
+use super::context::{staged_reports, Context};
+use super::ownership;
+use crate::aws::function_spec::FunctionSpec;
+use crate::aws::function_state::{StaleRevision, Status};
+use crate::aws::lambda::Lambda;
+use crate::aws::layer::{self, attached_runtime_layer, layer_arns, LayerVersion};
+use crate::aws::s3;
+use crate::cli::publish_layer::PublishLayerArgs;
+use crate::output::{Action, Change, LayerSummary, Report, ResourceReport};
 use crate::package::{self, FunctionCode, Package};
 use crate::project;
 use crate::settings::Settings;
+use crate::share::SharePrincipal;
 
 /// Lambda's limit on the number of layers of one function.
 pub const MAX_LAYERS_PER_FUNCTION: usize = 5;
 
-pub async fn run(input: &SettingsInput, args: &PublishLayerArgs, ui: &Ui) -> Result<i32> {
-    let settings = Settings::resolve(input)?;
+pub async fn run(ctx: &Context, args: &PublishLayerArgs) -> Result<i32> {
+    let settings = &ctx.settings;
     settings.require_named_function("publish-layer")?;
     let attach = !args.no_attach;
     // Everything local is checked and zipped before the first AWS call.
     let code = if attach || args.detach {
-        project::check_project_files(&settings)?;
-        Some(FunctionCode::build(&settings)?)
+        project::check_project_files(settings)?;
+        Some(FunctionCode::build(settings)?)
     } else {
-        project::check_runtime_files(&settings)?;
+        project::check_runtime_files(settings)?;
         None
     };
-    let clients = Clients::load(&settings.aws).await?;
     let report = match (args.detach, code) {
         (true, Some(code)) => {
             detach(
-                &clients,
-                &settings,
+                ctx,
                 &code,
                 DetachOptions {
                     dry_run: args.dry_run,
                     adopt: args.adopt,
                 },
-                Timing::default(),
-                ui,
             )
             .await?
         }
         (_, code) => {
-            let layer_zip = package::layer_zip(&settings)?;
+            let layer_zip = package::layer_zip(settings)?;
             let options = PublishOptions {
                 share_with: &args.share_with,
                 keep: args.keep,
                 dry_run: args.dry_run,
                 adopt: args.adopt,
             };
-            publish(
-                &clients,
-                &settings,
-                &layer_zip,
-                code.as_ref(),
-                &options,
-                Timing::default(),
-                ui,
-            )
-            .await?
+            publish(ctx, &layer_zip, code.as_ref(), &options).await?
         }
     };
-    ui.finish(&report)?;
-    Ok(crate::exit_code::SUCCESS)
+    ctx.ui.finish(&report)?;
+    Ok(crate::error::exit_code::SUCCESS)
 }
 
 /// What `publish` does besides publishing.
@@ -97,25 +88,17 @@ pub struct DetachOptions {
 
 /// Publishes (or reuses) the layer version; attaches it when `code` is given.
 pub async fn publish(
-    clients: &Clients,
-    settings: &Settings,
+    ctx: &Context,
     layer_zip: &Package,
     code: Option<&FunctionCode>,
     options: &PublishOptions<'_>,
-    timing: Timing,
-    ui: &Ui,
 ) -> Result<Report> {
+    let (settings, ui) = (&ctx.settings, &ctx.ui);
+    let clients = ctx.clients().await?;
     let dry_run = options.dry_run;
-    let lambda = Lambda {
-        client: &clients.lambda,
-        timing,
-        ui,
-    };
-    let layers = Layers {
-        client: &clients.lambda,
-        max_attempts: clients.max_attempts,
-    };
-    let stager = super::stager(clients, settings, ui);
+    let lambda = ctx.lambda(clients);
+    let layers = ctx.layers(clients);
+    let stager = ctx.stager(clients);
     let name = settings.layer_name.as_str();
     let function_name = settings.function_name.as_str();
     let mut resources = Vec::new();
@@ -128,9 +111,9 @@ pub async fn publish(
     let function = function.map(|remote| remote.config);
     let mut claimed = None;
     if let (Some(remote), true) = (&function_remote, code.is_some()) {
-        let ownership = super::ownership(clients, remote, None).await?;
+        let ownership = ownership::ownership(clients, remote, None).await?;
         claimed =
-            super::claim(&lambda, remote, ownership, options.adopt, "change", dry_run).await?;
+            ownership::claim(&lambda, remote, ownership, options.adopt, "change", dry_run).await?;
     }
     if code.is_some() {
         let Some(remote) = &function else {
@@ -139,8 +122,8 @@ pub async fn publish(
                  `lambda-rt create` first, or pass --no-attach to only publish the layer"
             ));
         };
-        let current = super::layer_arns(remote);
-        if super::attached_runtime_layer(remote, name).is_none()
+        let current = layer_arns(remote);
+        if attached_runtime_layer(remote, name).is_none()
             && current.len() >= MAX_LAYERS_PER_FUNCTION
         {
             return Err(anyhow!(
@@ -225,7 +208,7 @@ pub async fn publish(
     // 3. Attach: layers first, then code without bootstrap.
     let mut attached_arn = function
         .as_ref()
-        .and_then(|remote| super::attached_runtime_layer(remote, name));
+        .and_then(|remote| attached_runtime_layer(remote, name));
     if let (Some(code), Some(remote)) = (code, &function) {
         let attach = Attach {
             lambda: &lambda,
@@ -299,7 +282,7 @@ pub async fn publish(
         // A dry run that would publish a new version and attach it.
         None => code.is_some(),
     };
-    resources.extend(super::staged_reports(stager.as_ref()));
+    resources.extend(staged_reports(stager.as_ref()));
     Ok(Report {
         command: "publish-layer",
         dry_run,
@@ -319,20 +302,11 @@ pub async fn publish(
 }
 
 /// The way back from a layer: code with `bootstrap` first, then the layer comes off.
-pub async fn detach(
-    clients: &Clients,
-    settings: &Settings,
-    code: &FunctionCode,
-    options: DetachOptions,
-    timing: Timing,
-    ui: &Ui,
-) -> Result<Report> {
+pub async fn detach(ctx: &Context, code: &FunctionCode, options: DetachOptions) -> Result<Report> {
+    let (settings, ui) = (&ctx.settings, &ctx.ui);
+    let clients = ctx.clients().await?;
     let dry_run = options.dry_run;
-    let lambda = Lambda {
-        client: &clients.lambda,
-        timing,
-        ui,
-    };
+    let lambda = ctx.lambda(clients);
     let name = settings.layer_name.as_str();
     let function_name = settings.function_name.as_str();
     let Some(found) = lambda.get(function_name).await? else {
@@ -340,12 +314,12 @@ pub async fn detach(
             "failed to detach layer `{name}`: function `{function_name}` does not exist"
         ));
     };
-    let ownership = super::ownership(clients, &found, None).await?;
+    let ownership = ownership::ownership(clients, &found, None).await?;
     let claimed =
-        super::claim(&lambda, &found, ownership, options.adopt, "change", dry_run).await?;
+        ownership::claim(&lambda, &found, ownership, options.adopt, "change", dry_run).await?;
     let remote = found.config;
-    let before = super::layer_arns(&remote);
-    let attached = super::attached_runtime_layer(&remote, name);
+    let before = layer_arns(&remote);
+    let attached = attached_runtime_layer(&remote, name);
     let package = code.package(false)?;
     let code_changes = remote.code_sha256() != Some(package.code_sha256.as_str());
     let mut changes = Vec::new();
@@ -355,7 +329,7 @@ pub async fn detach(
     if let Some(arn) = &attached {
         changes.push(Change::new("layers", Some(short_version(name, arn)), None));
     }
-    let stager = super::stager(clients, settings, ui);
+    let stager = ctx.stager(clients);
     if !dry_run {
         let mut status = Status::of(&remote);
         if code_changes {
@@ -377,7 +351,7 @@ pub async fn detach(
     }
     ui.resource(&report, dry_run);
     let mut resources = vec![report];
-    resources.extend(super::staged_reports(stager.as_ref()));
+    resources.extend(staged_reports(stager.as_ref()));
     Ok(Report {
         command: "publish-layer",
         dry_run,
@@ -404,7 +378,7 @@ impl Attach<'_> {
     async fn apply(&self, remote: &FunctionConfiguration) -> Result<Vec<Change>> {
         let name = self.settings.layer_name.as_str();
         let function_name = self.settings.function_name.as_str();
-        let before = super::layer_arns(remote);
+        let before = layer_arns(remote);
         let layer_arn = remote
             .function_arn()
             .and_then(|arn| layer::layer_arn_for(arn, name))

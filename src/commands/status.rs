@@ -1,31 +1,31 @@
 //! `lambda-rt status`: the function as deployed (state, configuration, code, ownership, versions
 //! and aliases) and its drift from the project — exactly the differences `update` would send,
 //! computed the same way from the same settings, plus a runtime layer that `runtime/` no longer
-//! matches. Exit 0 in sync, [`crate::exit_code::DRIFTED`] when not.
+//! matches. Exit 0 in sync, [`crate::error::exit_code::DRIFTED`] when not.
 
 use anyhow::Result;
 use serde_json::json;
 
-use crate::aws::lambda::{diff, FunctionSpec, Lambda};
+use super::context::Context;
+use super::{deploy, ownership};
+use crate::aws::function_spec::{diff, FunctionSpec};
+use crate::aws::iam::managed_role_arn;
+use crate::aws::layer::attached_runtime_layer;
 use crate::aws::owner::Ownership;
-use crate::aws::{Clients, Timing};
-use crate::cli::{OutputFormat, SettingsInput, StatusArgs};
-use crate::output::{exact_size, Change, Ui};
+use crate::cli::status::StatusArgs;
+use crate::cli::OutputFormat;
+use crate::output::{exact_size, Change};
 use crate::package::FunctionCode;
 use crate::project;
-use crate::settings::{RoleChoice, Settings};
+use crate::settings::RoleChoice;
 
-pub async fn run(input: &SettingsInput, _args: &StatusArgs, ui: &Ui) -> Result<i32> {
-    let settings = Settings::resolve(input)?;
+pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
+    let (settings, ui) = (&ctx.settings, &ctx.ui);
     settings.require_named_function("status")?;
-    project::check_project_files(&settings)?;
-    let code = FunctionCode::build(&settings)?;
-    let clients = Clients::load(&settings.aws).await?;
-    let lambda = Lambda {
-        client: &clients.lambda,
-        timing: Timing::default(),
-        ui,
-    };
+    project::check_project_files(settings)?;
+    let code = FunctionCode::build(settings)?;
+    let clients = ctx.clients().await?;
+    let lambda = ctx.lambda(clients);
     let name = &settings.function_name;
     let Some(remote) = lambda.get(name).await? else {
         if ui.format == OutputFormat::Json {
@@ -40,22 +40,22 @@ pub async fn run(input: &SettingsInput, _args: &StatusArgs, ui: &Ui) -> Result<i
         } else {
             println!("function `{name}` does not exist: `lambda-rt create` deploys the project");
         }
-        return Ok(crate::exit_code::DRIFTED);
+        return Ok(crate::error::exit_code::DRIFTED);
     };
     let config = &remote.config;
     let role_arn = match &settings.role {
         RoleChoice::Existing(arn) => arn.clone(),
         RoleChoice::Managed(role_name) => {
-            super::update::managed_role_arn(config.role().unwrap_or_default(), role_name)
+            managed_role_arn(config.role().unwrap_or_default(), role_name)
         }
     };
-    let spec = FunctionSpec::new(&settings, role_arn);
-    let runtime_layer = super::attached_runtime_layer(config, &settings.layer_name);
+    let spec = FunctionSpec::new(settings, role_arn);
+    let runtime_layer = attached_runtime_layer(config, &settings.layer_name);
     let package = code.package(runtime_layer.is_some())?;
     let (ownership, versions, stale, url) = tokio::try_join!(
-        super::ownership(&clients, &remote, None),
+        ownership::ownership(clients, &remote, None),
         lambda.versions_with_aliases(name),
-        super::stale_runtime_note(&clients, &settings, config),
+        deploy::stale_runtime_note(clients, settings, config),
         lambda.url(name),
     )?;
     let mut drift = diff(config, &spec, package, false).changes;
@@ -199,8 +199,8 @@ pub async fn run(input: &SettingsInput, _args: &StatusArgs, ui: &Ui) -> Result<i
         }
     }
     Ok(if drift.is_empty() {
-        crate::exit_code::SUCCESS
+        crate::error::exit_code::SUCCESS
     } else {
-        crate::exit_code::DRIFTED
+        crate::error::exit_code::DRIFTED
     })
 }

@@ -5,49 +5,35 @@
 
 use anyhow::{anyhow, Result};
 
-use crate::aws::lambda::{FunctionSpec, Lambda, RolePropagation};
-use crate::aws::{Clients, Timing};
-use crate::cli::{DeployArgs, SettingsInput};
-use crate::commands::create::DeployOptions;
-use crate::output::{Report, Ui};
+use super::context::{staged_reports, Context};
+use super::deploy::{self, DeployOptions};
+use super::ownership;
+use crate::aws::function_spec::FunctionSpec;
+use crate::aws::function_state::RolePropagation;
+use crate::aws::iam::managed_role_arn;
+use crate::cli::deploy::DeployArgs;
+use crate::output::Report;
 use crate::package::FunctionCode;
-use crate::settings::{RoleChoice, Settings};
+use crate::settings::RoleChoice;
 
-pub async fn run(input: &SettingsInput, args: &DeployArgs, ui: &Ui) -> Result<i32> {
-    let prepared = super::deploy::prepare(input, args, "update").await?;
-    let report = update(
-        &prepared.clients,
-        &prepared.settings,
-        &prepared.code,
-        prepared.options,
-        Timing::default(),
-        ui,
-    )
-    .await?;
-    super::deploy::finish(&prepared, report, args, ui).await
+pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<i32> {
+    let prepared = deploy::prepare(ctx, args, "update")?;
+    let report = update(ctx, &prepared.code, prepared.options).await?;
+    deploy::finish(ctx, &prepared, report, args).await
 }
 
-pub async fn update(
-    clients: &Clients,
-    settings: &Settings,
-    code: &FunctionCode,
-    options: DeployOptions,
-    timing: Timing,
-    ui: &Ui,
-) -> Result<Report> {
-    let lambda = Lambda {
-        client: &clients.lambda,
-        timing,
-        ui,
-    };
+pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) -> Result<Report> {
+    let (settings, ui, timing) = (&ctx.settings, &ctx.ui, ctx.timing);
+    let clients = ctx.clients().await?;
+    let lambda = ctx.lambda(clients);
     let name = &settings.function_name;
     let Some(remote) = lambda.get(name).await? else {
         return Err(anyhow!(
             "failed to update function `{name}`: it does not exist; run `lambda-rt create` first"
         ));
     };
-    let ownership = super::ownership(clients, &remote, None).await?;
-    let claimed = super::claim(
+    let ownership = ownership::ownership(clients, &remote, None).await?;
+    let claimed = ownership::claim(
         &lambda,
         &remote,
         ownership,
@@ -69,21 +55,21 @@ pub async fn update(
         timing.old_role_grace,
     );
     let spec = FunctionSpec::new(settings, role_arn);
-    let stager = super::stager(clients, settings, ui);
-    let converge = super::converge_function(
+    let stager = ctx.stager(clients);
+    let converge = deploy::converge_function(
         &lambda,
         stager.as_ref(),
         &remote,
         &spec,
         code,
         &settings.layer_name,
-        super::ConvergeOptions {
+        deploy::ConvergeOptions {
             dry_run: options.dry_run,
             force: options.force,
             role: Some(&role),
         },
     );
-    let stale = super::stale_runtime_note(clients, settings, &remote.config);
+    let stale = deploy::stale_runtime_note(clients, settings, &remote.config);
     let ((mut report, code_sha256), stale) = tokio::try_join!(converge, stale)?;
     if let Some(note) = claimed {
         report = report.note(note);
@@ -94,7 +80,7 @@ pub async fn update(
         ui.warn(warning);
     }
     let mut resources = vec![report];
-    resources.extend(super::staged_reports(stager.as_ref()));
+    resources.extend(staged_reports(stager.as_ref()));
     Ok(Report {
         command: "update",
         dry_run: options.dry_run,
@@ -103,32 +89,4 @@ pub async fn update(
         layer: None,
         warnings,
     })
-}
-
-/// The ARN of role `role_name` in the function's account, derived from the function's current role
-/// ARN without an IAM call (IAM ARNs are `arn:<partition>:iam::<account>:role/<path><name>`).
-pub fn managed_role_arn(remote_role_arn: &str, role_name: &str) -> String {
-    if remote_role_arn.rsplit('/').next() == Some(role_name) {
-        return remote_role_arn.to_string();
-    }
-    let prefix = remote_role_arn
-        .split(":role/")
-        .next()
-        .unwrap_or("arn:aws:iam::");
-    format!("{prefix}:role/{role_name}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::managed_role_arn;
-
-    #[test]
-    fn role_arn_is_derived_without_iam() {
-        let current = "arn:aws:iam::123456789012:role/service/bash-runtime-role";
-        assert_eq!(managed_role_arn(current, "bash-runtime-role"), current);
-        assert_eq!(
-            managed_role_arn(current, "other"),
-            "arn:aws:iam::123456789012:role/other"
-        );
-    }
 }

@@ -4,13 +4,14 @@
 
 use anyhow::{anyhow, Result};
 
+use super::context::Context;
 use crate::aws::lambda::Lambda;
 use crate::aws::versions::{to_prune, Version};
-use crate::aws::{Clients, Timing};
-use crate::cli::{OutputFormat, RollbackArgs, SettingsInput, VersionsArgs};
+use crate::cli::versions::{RollbackArgs, VersionsArgs};
+use crate::cli::OutputFormat;
+use crate::error::UsageError;
 use crate::output::{Action, Change, ResourceReport, Ui};
 use crate::settings::Settings;
-use crate::UsageError;
 
 /// What `--publish`, `--alias` and `--keep` asked for.
 #[derive(Debug, Clone, Default)]
@@ -171,15 +172,10 @@ fn alias_change(from: Option<i64>, to: i64, action: Action) -> Vec<Change> {
 }
 
 /// `lambda-rt versions`: every published version, oldest first, with its aliases.
-pub async fn run_versions(input: &SettingsInput, _args: &VersionsArgs, ui: &Ui) -> Result<i32> {
-    let settings = Settings::resolve(input)?;
+pub async fn run_versions(ctx: &Context, _args: &VersionsArgs) -> Result<i32> {
+    let (settings, ui) = (&ctx.settings, &ctx.ui);
     settings.require_named_function("versions")?;
-    let clients = Clients::load(&settings.aws).await?;
-    let lambda = Lambda {
-        client: &clients.lambda,
-        timing: Timing::default(),
-        ui,
-    };
+    let lambda = ctx.lambda(ctx.clients().await?);
     let name = &settings.function_name;
     if lambda.get(name).await?.is_none() {
         return Err(anyhow!(
@@ -194,13 +190,13 @@ pub async fn run_versions(input: &SettingsInput, _args: &VersionsArgs, ui: &Ui) 
             "function_name": name,
             "versions": versions,
         }))?;
-        return Ok(crate::exit_code::SUCCESS);
+        return Ok(crate::error::exit_code::SUCCESS);
     }
     if versions.is_empty() {
         ui.info(&format!(
             "function `{name}` has no published version: `lambda-rt update --publish` publishes one"
         ));
-        return Ok(crate::exit_code::SUCCESS);
+        return Ok(crate::error::exit_code::SUCCESS);
     }
     println!(
         "{:>7}  {:<14}  {:<28}  ALIASES  DESCRIPTION",
@@ -220,7 +216,7 @@ pub async fn run_versions(input: &SettingsInput, _args: &VersionsArgs, ui: &Ui) 
             version.description
         );
     }
-    Ok(crate::exit_code::SUCCESS)
+    Ok(crate::error::exit_code::SUCCESS)
 }
 
 fn short_sha(sha: &str) -> String {
@@ -228,18 +224,13 @@ fn short_sha(sha: &str) -> String {
 }
 
 /// `lambda-rt rollback`: points an alias at the version before the one it points at (or `--to`).
-pub async fn run_rollback(input: &SettingsInput, args: &RollbackArgs, ui: &Ui) -> Result<i32> {
-    let settings = Settings::resolve(input)?;
+pub async fn run_rollback(ctx: &Context, args: &RollbackArgs) -> Result<i32> {
+    let (settings, ui) = (&ctx.settings, &ctx.ui);
     settings.require_named_function("rollback")?;
     if let Some(alias) = &args.alias {
         alias_name(alias)?;
     }
-    let clients = Clients::load(&settings.aws).await?;
-    let lambda = Lambda {
-        client: &clients.lambda,
-        timing: Timing::default(),
-        ui,
-    };
+    let lambda = ctx.lambda(ctx.clients().await?);
     let name = &settings.function_name;
     let versions = lambda.versions_with_aliases(name).await?;
     let alias = match &args.alias {
@@ -307,7 +298,7 @@ pub async fn run_rollback(input: &SettingsInput, args: &RollbackArgs, ui: &Ui) -
         layer: None,
         warnings: Vec::new(),
     })?;
-    Ok(crate::exit_code::SUCCESS)
+    Ok(crate::error::exit_code::SUCCESS)
 }
 
 /// The function's one alias, when `--alias` is not given.

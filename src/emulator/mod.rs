@@ -7,7 +7,11 @@ pub mod api;
 pub mod check;
 pub mod guard;
 pub mod http;
+pub mod invoke_api;
+pub mod pool;
 pub mod process;
+pub mod url_front;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -557,9 +561,9 @@ pub async fn invoke_once(settings: &Settings, payload: Vec<u8>) -> Result<Invoke
     // catch the signal and stop the group here.
     let result = tokio::select! {
         result = worker.invoke(Bytes::from(payload)) => result,
-        signal = crate::shutdown_signal() => {
+        signal = crate::signals::shutdown_signal() => {
             worker.process.kill().await;
-            return Err(crate::Interrupted(signal).into());
+            return Err(crate::error::Interrupted(signal).into());
         }
     };
     // Lambda would freeze the environment; locally the runtime is killed so nothing lingers, and

@@ -12,9 +12,9 @@ use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-use super::{Entry, Limits, Package};
+use super::parts::{Entry, Limits, Package};
+use crate::error::UsageError;
 use crate::output::{exact_size, human_size};
-use crate::UsageError;
 
 /// Zips `entries` deterministically (sorted by name) and checks the size limits.
 pub fn build_zip(mut entries: Vec<Entry>, limits: Limits) -> Result<Package> {
@@ -186,7 +186,7 @@ pub fn extract(bytes: &[u8], dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::package::collect_dir;
+    use crate::package::collect::collect_dir;
     use crate::package::test_files::*;
     use std::io::Read;
 

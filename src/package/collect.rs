@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use super::{Entry, IGNORE_FILE};
-use crate::UsageError;
+use super::parts::{Entry, IGNORE_FILE};
+use crate::error::UsageError;
 
 /// Lists the files under `dir` (a directory of the project at `project_dir`) as zip entries named
 /// relative to `dir`, honouring `.lambdaignore`. Executable files are stored 0755, all others 0644:

@@ -9,88 +9,19 @@
 
 pub mod archive;
 pub mod collect;
+pub mod parts;
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use anyhow::Result;
 
+use crate::architecture::Architecture;
 use crate::deno::{self, DenoSource};
-use crate::settings::{Architecture, Settings, Template};
-use crate::UsageError;
+use crate::error::UsageError;
+use crate::settings::{Settings, Template};
 pub use archive::{build_zip, code_sha256, extract};
 pub use collect::collect_dir;
-
-/// Files named like this in `function/` (in any directory) list patterns to leave out of the zip.
-pub const IGNORE_FILE: &str = ".lambdaignore";
-
-/// Lambda's direct-upload limit for a zip (50 MB).
-pub const MAX_ZIPPED_BYTES: u64 = 50 * 1024 * 1024;
-/// Lambda's limit on unzipped code, layers included (250 MB).
-pub const MAX_UNZIPPED_BYTES: u64 = 250 * 1024 * 1024;
-
-/// Size limits a package must respect.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub zipped: u64,
-    pub unzipped: u64,
-}
-
-impl Limits {
-    /// Lambda's limits for how the project deploys: through S3 a zip may be larger than 50 MB
-    /// (the 250 MB unzipped limit still holds).
-    pub fn for_settings(settings: &Settings) -> Self {
-        Limits {
-            zipped: if settings.s3.is_some() {
-                u64::MAX
-            } else {
-                MAX_ZIPPED_BYTES
-            },
-            unzipped: MAX_UNZIPPED_BYTES,
-        }
-    }
-}
-
-impl Limits {
-    /// For running locally: no zip limit (nothing is uploaded), Lambda's unzipped limit still (the
-    /// same code has to fit when it is deployed).
-    pub fn local() -> Self {
-        Limits {
-            zipped: u64::MAX,
-            unzipped: MAX_UNZIPPED_BYTES,
-        }
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            zipped: MAX_ZIPPED_BYTES,
-            unzipped: MAX_UNZIPPED_BYTES,
-        }
-    }
-}
-
-/// One file to put in a zip.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    /// Name inside the zip, `/`-separated, relative to the zip root.
-    pub name: String,
-    /// Where the bytes come from.
-    pub source: PathBuf,
-    /// Unix mode bits stored in the zip.
-    pub mode: u32,
-}
-
-/// A built zip.
-#[derive(Debug, Clone)]
-pub struct Package {
-    pub bytes: Vec<u8>,
-    /// base64(sha256(bytes)), the form Lambda reports as CodeSha256.
-    pub code_sha256: String,
-    pub unzipped_size: u64,
-    pub entry_names: Vec<String>,
-}
+pub use parts::{Entry, Limits, Package, IGNORE_FILE, MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES};
 
 /// The function's files and its runtime's, collected and checked once, zipped on demand.
 ///
@@ -240,33 +171,8 @@ fn add_deno(
     Ok(())
 }
 
-/// Helpers for the unit tests of the package modules.
 #[cfg(test)]
-pub(crate) mod test_files {
-    use std::io::Cursor;
-    use std::os::unix::fs::PermissionsExt;
-    use std::path::Path;
-
-    use super::Package;
-
-    /// Writes `text` at `path` (making its directories) with permission bits `mode`.
-    pub fn write(path: &Path, text: &str, mode: u32) {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-    }
-
-    /// Each entry's name and permission bits, in zip order.
-    pub fn modes(package: &Package) -> Vec<(String, u32)> {
-        let mut archive = zip::ZipArchive::new(Cursor::new(&package.bytes)).unwrap();
-        (0..archive.len())
-            .map(|i| {
-                let f = archive.by_index(i).unwrap();
-                (f.name().to_string(), f.unix_mode().unwrap() & 0o777)
-            })
-            .collect()
-    }
-}
+pub(crate) mod test_files;
 
 #[cfg(test)]
 mod tests {
@@ -275,7 +181,7 @@ mod tests {
     use std::path::Path;
 
     fn settings_for(dir: &Path) -> Settings {
-        let mut input = crate::cli::SettingsInput::default();
+        let mut input = crate::cli::common::SettingsInput::default();
         input.project.project_dir = Some(dir.to_path_buf());
         Settings::resolve(&input).unwrap()
     }

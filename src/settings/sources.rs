@@ -11,9 +11,9 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::cli::SettingsInput;
+use crate::cli::common::SettingsInput;
+use crate::error::UsageError;
 use crate::template::Template;
-use crate::UsageError;
 
 pub const CONFIG_FILE: &str = "lambda-rt.toml";
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 
 use super::sources::Origin;
-use crate::UsageError;
+use crate::error::UsageError;
 
 /// Lambda's limit on a layer name's length.
 pub const MAX_LAYER_NAME_LEN: usize = 140;

@@ -549,9 +549,9 @@ pub fn endpoint_env(url: &str) -> Vec<(String, String)> {
 /// the command-line inputs first.
 pub fn settings_with(
     project: &Path,
-    edit: impl FnOnce(&mut lambda_rt::cli::SettingsInput),
+    edit: impl FnOnce(&mut lambda_rt::cli::common::SettingsInput),
 ) -> lambda_rt::settings::Settings {
-    let mut input = lambda_rt::cli::SettingsInput::default();
+    let mut input = lambda_rt::cli::common::SettingsInput::default();
     input.project.project_dir = Some(project.to_path_buf());
     edit(&mut input);
     lambda_rt::settings::Settings::resolve(&input).unwrap()

@@ -1,0 +1,272 @@
+//! What a function should look like ([`FunctionSpec`], from the project's settings) and what
+//! differs from what Lambda has ([`diff`]): the plan `create`, `update` and `status` share.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_lambda::types::{Environment, FunctionConfiguration};
+
+use crate::architecture::Architecture;
+use crate::output::Change;
+use crate::package::Package;
+use crate::settings::Settings;
+
+/// What the function should look like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionSpec {
+    pub name: String,
+    pub role_arn: String,
+    pub handler: String,
+    pub runtime: String,
+    pub architecture: Architecture,
+    pub memory_mb: i32,
+    pub timeout_seconds: i32,
+    pub environment: BTreeMap<String, String>,
+    pub description: String,
+}
+
+impl FunctionSpec {
+    pub fn new(settings: &Settings, role_arn: String) -> Self {
+        FunctionSpec {
+            name: settings.function_name.clone(),
+            role_arn,
+            handler: settings.handler.clone(),
+            runtime: settings.runtime.clone(),
+            architecture: settings.architecture,
+            memory_mb: settings.memory_mb,
+            timeout_seconds: settings.timeout_seconds,
+            environment: settings.environment.clone(),
+            description: settings.description.clone(),
+        }
+    }
+}
+
+/// One configuration field that differs between the function and the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigField {
+    Role,
+    Handler,
+    Runtime,
+    Memory,
+    Timeout,
+    Environment,
+    Description,
+}
+
+impl ConfigField {
+    pub const ALL: [ConfigField; 7] = [
+        ConfigField::Role,
+        ConfigField::Handler,
+        ConfigField::Runtime,
+        ConfigField::Memory,
+        ConfigField::Timeout,
+        ConfigField::Environment,
+        ConfigField::Description,
+    ];
+}
+
+/// What `update` has to change on an existing function.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionDiff {
+    /// The code (CodeSha256) or the architecture differs: both go through UpdateFunctionCode.
+    pub code: bool,
+    pub config: Vec<ConfigField>,
+    /// Each difference, for the report.
+    pub changes: Vec<Change>,
+}
+
+impl FunctionDiff {
+    pub fn is_empty(&self) -> bool {
+        !self.code && self.config.is_empty()
+    }
+}
+
+/// Compares the function's remote configuration with the spec and the local package. With
+/// `force`, the code and every configuration field are sent even where nothing differs.
+pub fn diff(
+    remote: &FunctionConfiguration,
+    spec: &FunctionSpec,
+    package: &Package,
+    force: bool,
+) -> FunctionDiff {
+    let mut diff = FunctionDiff::default();
+    if remote.code_sha256() != Some(package.code_sha256.as_str()) {
+        diff.code = true;
+        diff.changes.push(Change::named("code"));
+    }
+    let remote_arch: Vec<&str> = remote.architectures().iter().map(|a| a.as_str()).collect();
+    // Lambda reports no architecture for old functions, which means x86_64.
+    let remote_arch = remote_arch.first().copied().unwrap_or("x86_64");
+    if remote_arch != spec.architecture.as_str() {
+        diff.code = true;
+        diff.changes.push(Change::new(
+            "architecture",
+            Some(remote_arch.into()),
+            Some(spec.architecture.to_string()),
+        ));
+    }
+    let mut field = |field: ConfigField, label: &str, from: String, to: String, show: bool| {
+        if from != to {
+            diff.config.push(field);
+            diff.changes.push(if show {
+                Change::new(label, Some(from), Some(to))
+            } else {
+                Change::named(label)
+            });
+        }
+    };
+    field(
+        ConfigField::Role,
+        "role",
+        remote.role().unwrap_or_default().into(),
+        spec.role_arn.clone(),
+        true,
+    );
+    field(
+        ConfigField::Handler,
+        "handler",
+        remote.handler().unwrap_or_default().into(),
+        spec.handler.clone(),
+        true,
+    );
+    field(
+        ConfigField::Runtime,
+        "runtime",
+        remote
+            .runtime()
+            .map(|r| r.as_str())
+            .unwrap_or_default()
+            .into(),
+        spec.runtime.clone(),
+        true,
+    );
+    field(
+        ConfigField::Memory,
+        "memory",
+        remote.memory_size().unwrap_or_default().to_string(),
+        spec.memory_mb.to_string(),
+        true,
+    );
+    field(
+        ConfigField::Timeout,
+        "timeout",
+        remote.timeout().unwrap_or_default().to_string(),
+        spec.timeout_seconds.to_string(),
+        true,
+    );
+    field(
+        ConfigField::Description,
+        "description",
+        remote.description().unwrap_or_default().into(),
+        spec.description.clone(),
+        false,
+    );
+    let remote_env: BTreeMap<String, String> = remote
+        .environment()
+        .and_then(|e| e.variables())
+        .map(|vars| vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    if remote_env != spec.environment {
+        diff.config.push(ConfigField::Environment);
+        let keys: std::collections::BTreeSet<&String> =
+            remote_env.keys().chain(spec.environment.keys()).collect();
+        for key in keys {
+            let (from, to) = (remote_env.get(key), spec.environment.get(key));
+            if from != to {
+                // Values may be secrets: they never appear in a report.
+                let hidden = |v: Option<&String>| v.map(|_| "(hidden)".to_string());
+                diff.changes.push(Change::new(
+                    format!("environment.{key}"),
+                    hidden(from),
+                    hidden(to),
+                ));
+            }
+        }
+    }
+    if force {
+        if !diff.code {
+            diff.code = true;
+            diff.changes.push(Change::named("code (--force)"));
+        }
+        for field in ConfigField::ALL {
+            if !diff.config.contains(&field) {
+                diff.config.push(field);
+            }
+        }
+        if diff
+            .changes
+            .iter()
+            .all(|c| !c.field.starts_with("configuration"))
+        {
+            diff.changes.push(Change::named("configuration (--force)"));
+        }
+    }
+    diff
+}
+
+pub(crate) fn environment(variables: &BTreeMap<String, String>) -> Environment {
+    let variables: HashMap<String, String> = variables.clone().into_iter().collect();
+    Environment::builder()
+        .set_variables(Some(variables))
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_changes_name_keys_never_values() {
+        let remote = FunctionConfiguration::builder()
+            .environment(
+                aws_sdk_lambda::types::EnvironmentResponse::builder()
+                    .variables("OLD", "secret-1")
+                    .variables("SAME", "x")
+                    .variables("CHANGED", "a")
+                    .build(),
+            )
+            .build();
+        let spec = FunctionSpec {
+            name: "f".into(),
+            role_arn: String::new(),
+            handler: String::new(),
+            runtime: String::new(),
+            architecture: Architecture::X86_64,
+            memory_mb: 0,
+            timeout_seconds: 0,
+            environment: BTreeMap::from([
+                ("NEW".to_string(), "secret-2".to_string()),
+                ("SAME".to_string(), "x".to_string()),
+                ("CHANGED".to_string(), "b".to_string()),
+            ]),
+            description: String::new(),
+        };
+        let package = crate::package::Package {
+            bytes: vec![],
+            code_sha256: String::new(),
+            unzipped_size: 0,
+            entry_names: vec![],
+        };
+        let diff = diff(&remote, &spec, &package, false);
+        let text: Vec<String> = diff.changes.iter().map(|c| c.to_string()).collect();
+        assert!(
+            text.contains(&"environment: removed OLD".to_string()),
+            "{text:?}"
+        );
+        assert!(
+            text.contains(&"environment: added NEW".to_string()),
+            "{text:?}"
+        );
+        assert!(
+            text.contains(&"environment: changed CHANGED".to_string()),
+            "{text:?}"
+        );
+        assert!(
+            !text
+                .iter()
+                .any(|t| t.contains("SAME") || t.contains("secret")),
+            "{text:?}"
+        );
+        let json = serde_json::to_string(&diff.changes).unwrap();
+        assert!(!json.contains("secret"), "{json}");
+    }
+}

@@ -1,0 +1,161 @@
+//! The groups of flags several commands share (project, role, layer, configuration, Deno, S3
+//! staging, AWS), and [`SettingsInput`]: the one value they reach `settings` in.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// How to reach AWS; `None` leaves each choice to the standard AWS configuration.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "AWS options")]
+pub struct AwsArgs {
+    /// AWS region (else AWS_REGION or the profile's region)
+    #[arg(long, env = "LAMBDA_RT_REGION")]
+    pub region: Option<String>,
+
+    /// AWS shared-config profile to use
+    #[arg(long, env = "LAMBDA_RT_PROFILE")]
+    pub profile: Option<String>,
+
+    /// Send AWS API calls to this endpoint, e.g. a local AWS emulator (else AWS_ENDPOINT_URL)
+    #[arg(long, env = "LAMBDA_RT_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Attempts per AWS API call for throttling, 5xx and dropped connections [default: 5]
+    #[arg(long, env = "LAMBDA_RT_MAX_ATTEMPTS", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: Option<u32>,
+
+    /// Seconds one attempt of an AWS API call may take, upload included (not Invoke, see
+    /// --invoke-timeout) [default: 60]
+    #[arg(long, env = "LAMBDA_RT_READ_TIMEOUT", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub read_timeout: Option<f64>,
+}
+
+/// Which project and which function.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Project (flag > LAMBDA_RT_* > lambda-rt.toml > default)")]
+pub struct ProjectArgs {
+    /// Project directory with runtime/, function/ and lambda-rt.toml [default: .]
+    #[arg(long, env = "LAMBDA_RT_PROJECT_DIR", value_name = "DIR")]
+    pub project_dir: Option<PathBuf>,
+
+    /// Function name [default: `function-name` in lambda-rt.toml, else bash-runtime]
+    #[arg(long, env = "LAMBDA_RT_FUNCTION_NAME", value_name = "NAME")]
+    pub function_name: Option<String>,
+}
+
+/// The execution role.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Role")]
+pub struct RoleArgs {
+    /// Execution role that lambda-rt creates and owns [default: <function-name>-role]
+    #[arg(
+        long,
+        env = "LAMBDA_RT_ROLE_NAME",
+        value_name = "NAME",
+        conflicts_with = "role_arn"
+    )]
+    pub role_name: Option<String>,
+
+    /// Use this existing role instead; lambda-rt never reads, modifies or deletes it
+    #[arg(long, env = "LAMBDA_RT_ROLE_ARN", value_name = "ARN")]
+    pub role_arn: Option<String>,
+}
+
+/// The runtime layer.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Runtime layer")]
+pub struct LayerArgs {
+    /// Layer that publish-layer puts runtime/ in [default: <function-name>-layer]
+    #[arg(long, env = "LAMBDA_RT_LAYER_NAME", value_name = "NAME")]
+    pub layer_name: Option<String>,
+}
+
+/// The instruction set, for commands that need nothing else of the configuration.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Function configuration")]
+pub struct ArchitectureArgs {
+    /// Instruction set: x86_64 or arm64 [default: x86_64]
+    #[arg(long, env = "LAMBDA_RT_ARCHITECTURE", value_name = "ARCH")]
+    pub architecture: Option<String>,
+}
+
+/// What the function looks like in Lambda.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Function configuration")]
+pub struct ConfigArgs {
+    /// Handler, passed to the runtime as _HANDLER: file.function for the bash and Deno runtimes,
+    /// whatever a custom runtime expects otherwise [default: function.handler]
+    #[arg(long, env = "LAMBDA_RT_HANDLER")]
+    pub handler: Option<String>,
+
+    /// Lambda runtime identifier [default: provided.al2023]
+    #[arg(long, env = "LAMBDA_RT_RUNTIME")]
+    pub runtime: Option<String>,
+
+    #[command(flatten)]
+    pub architecture: ArchitectureArgs,
+
+    /// Memory in MB, 128-10240 [default: 128]
+    #[arg(long, env = "LAMBDA_RT_MEMORY", value_name = "MB")]
+    pub memory: Option<i64>,
+
+    /// Timeout in seconds, 1-900 [default: 3]
+    #[arg(long, env = "LAMBDA_RT_TIMEOUT", value_name = "SECONDS")]
+    pub timeout: Option<i64>,
+
+    /// Environment variable KEY=VALUE (repeatable; replaces the [env] table of lambda-rt.toml)
+    #[arg(long = "env", env = "LAMBDA_RT_ENV", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+
+    /// Function description [default: empty]
+    #[arg(long, env = "LAMBDA_RT_DESCRIPTION")]
+    pub description: Option<String>,
+}
+
+/// Files that travel with the runtime.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Runtime")]
+pub struct DenoArgs {
+    /// Deno binary added to a Deno runtime as bin/deno [default: runtime/bin/deno, else PATH]
+    #[arg(long, env = "LAMBDA_RT_DENO", value_name = "PATH")]
+    pub deno: Option<PathBuf>,
+}
+
+/// Staging zips in S3.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "S3 staging")]
+pub struct StagingArgs {
+    /// Stage zips in this S3 bucket (same region) instead of sending them inline (over 50 MB)
+    #[arg(long, env = "LAMBDA_RT_S3_BUCKET", value_name = "BUCKET")]
+    pub s3_bucket: Option<String>,
+
+    /// Key prefix for staged zips: <prefix><function>/function.zip, <prefix><layer>/layer.zip
+    #[arg(long, env = "LAMBDA_RT_S3_KEY", value_name = "PREFIX")]
+    pub s3_key: Option<String>,
+}
+
+/// Every settings input of every command, as one plain struct: each command fills in the groups it
+/// has (see `Command::settings_input`); `settings` merges it with lambda-rt.toml and defaults.
+#[derive(Debug, Default, Clone)]
+pub struct SettingsInput {
+    pub project: ProjectArgs,
+    pub role: RoleArgs,
+    pub layer: LayerArgs,
+    pub config: ConfigArgs,
+    pub deno: DenoArgs,
+    pub staging: StagingArgs,
+    pub aws: AwsArgs,
+    /// Argument ids whose value came from a `LAMBDA_RT_*` variable (see [`Cli::parse_args`]).
+    pub from_env: BTreeSet<String>,
+}
+
+/// Seconds, decimals allowed, more than 0 and at most an hour.
+pub fn parse_seconds(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds <= 3600.0 => Ok(seconds),
+        _ => Err("expected a number of seconds, more than 0 and at most 3600".to_string()),
+    }
+}

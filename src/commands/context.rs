@@ -1,0 +1,62 @@
+//! One context per run: the settings resolved once from flags, `LAMBDA_RT_*`, `lambda-rt.toml`
+//! and defaults; what the user sees ([`Ui`]); how long to wait for AWS ([`Timing`]); and the AWS
+//! clients, loaded on first use (the local commands never load them) and shared by every call.
+
+use anyhow::Result;
+use tokio::sync::OnceCell;
+
+use crate::aws::clients::Clients;
+use crate::aws::lambda::Lambda;
+use crate::aws::layer::Layers;
+use crate::aws::poll::Timing;
+use crate::aws::s3::Stager;
+use crate::output::{ResourceReport, Ui};
+use crate::settings::Settings;
+
+pub struct Context {
+    pub settings: Settings,
+    pub ui: Ui,
+    pub timing: Timing,
+    clients: OnceCell<Clients>,
+}
+
+impl Context {
+    pub fn new(settings: Settings, ui: Ui) -> Self {
+        Context {
+            settings,
+            ui,
+            timing: Timing::default(),
+            clients: OnceCell::new(),
+        }
+    }
+
+    /// The AWS clients, loaded on the first call.
+    pub async fn clients(&self) -> Result<&Clients> {
+        self.clients
+            .get_or_try_init(|| Clients::load(&self.settings.aws))
+            .await
+    }
+
+    /// The Lambda handle, with this run's timing and output.
+    pub fn lambda<'a>(&'a self, clients: &'a Clients) -> Lambda<'a> {
+        Lambda::new(clients, self.timing, &self.ui)
+    }
+
+    /// The layer handle.
+    pub fn layers<'a>(&self, clients: &'a Clients) -> Layers<'a> {
+        Layers::new(clients)
+    }
+
+    /// The stager for `--s3-bucket`, if the project stages its zips in S3.
+    pub fn stager<'a>(&'a self, clients: &'a Clients) -> Option<Stager<'a>> {
+        self.settings
+            .s3
+            .as_ref()
+            .map(|staging| Stager::new(&clients.s3, staging, &self.ui))
+    }
+}
+
+/// The `staged zip` lines for the command's JSON report (text output printed them already).
+pub fn staged_reports(stager: Option<&Stager<'_>>) -> Vec<ResourceReport> {
+    stager.map(Stager::take_reports).unwrap_or_default()
+}

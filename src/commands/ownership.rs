@@ -1,0 +1,71 @@
+//! Whose a function is, and whether lambda-rt may write to it: lambda-rt's tag says so, or (for
+//! functions made before lambda-rt tagged them) its execution role is a lambda-rt role. A
+//! foreign function is refused ([`NotOurs`], exit 4) unless `--adopt`.
+
+use anyhow::Result;
+
+use crate::aws::clients::Clients;
+use crate::aws::function_state::Remote;
+use crate::aws::iam::{self, role_name_of};
+use crate::aws::lambda::Lambda;
+use crate::aws::owner::{self, Ownership};
+use crate::error::NotOurs;
+
+/// Who the function belongs to: lambda-rt's tag says so, or (for functions made before lambda-rt
+/// tagged them) its execution role is a lambda-rt role. Reads the role only for an untagged
+/// function; `known_role` is used instead when the caller has read it already.
+pub async fn ownership(
+    clients: &Clients,
+    remote: &Remote,
+    known_role: Option<&iam::RemoteRole>,
+) -> Result<Ownership> {
+    let tags = remote.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    if owner::has_owner_tag(tags) {
+        return Ok(Ownership::Ours);
+    }
+    let role_name = role_name_of(remote.config.role().unwrap_or_default());
+    let role = match known_role.filter(|r| r.name == role_name) {
+        Some(role) => Some(role.clone()),
+        None if role_name.is_empty() => None,
+        None => iam::get_role(&clients.iam, role_name).await?,
+    };
+    Ok(match role {
+        Some(role) if role.is_owned() => Ownership::Legacy,
+        _ => Ownership::Foreign,
+    })
+}
+
+/// Makes sure lambda-rt may write to the function: a foreign one is refused (nothing written)
+/// unless `adopt`, which tags it; a legacy one is tagged on the way. Returns a note for the report
+/// when something was (or, in a dry run, would be) tagged.
+pub async fn claim(
+    lambda: &Lambda<'_>,
+    remote: &Remote,
+    ownership: Ownership,
+    adopt: bool,
+    verb: &'static str,
+    dry_run: bool,
+) -> Result<Option<&'static str>> {
+    let name = remote.config.function_name().unwrap_or_default();
+    let note = match (ownership, adopt) {
+        (Ownership::Ours, _) => return Ok(None),
+        (Ownership::Foreign, false) => {
+            return Err(NotOurs {
+                function: name.to_string(),
+                verb,
+            }
+            .into())
+        }
+        (Ownership::Foreign, true) => "adopted (--adopt): tagged managed-by=lambda-rt",
+        (Ownership::Legacy, _) => {
+            "tagged managed-by=lambda-rt (created by an earlier lambda-rt, before functions were \
+             tagged)"
+        }
+    };
+    if !dry_run {
+        lambda
+            .tag(name, remote.arn().unwrap_or_default(), &owner::owner_tags())
+            .await?;
+    }
+    Ok(Some(note))
+}

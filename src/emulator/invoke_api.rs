@@ -1,0 +1,182 @@
+//! `serve`'s Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`), so that the AWS
+//! CLI and SDKs invoke the project's function with `--endpoint-url`: RequestResponse, Event and
+//! DryRun invocations, log tails, client context, and errors in the shape the SDKs parse.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use base64::Engine;
+
+use super::api::MAX_EVENT_BYTES;
+use super::guard::{self, Guard};
+use super::pool::{run_one, Pool};
+
+/// Lambda returns at most the last 4 KB of the log with `LogType: Tail`.
+const LOG_TAIL_BYTES: usize = 4096;
+
+/// The Invoke API's routes, behind `guard`.
+pub fn router(pool: Arc<Pool>, guard: Guard) -> Router {
+    Router::new()
+        .route("/2015-03-31/functions/{name}/invocations", post(invoke))
+        .fallback(|| async {
+            aws_error(
+                StatusCode::NOT_FOUND,
+                "UnknownOperationException",
+                "only Invoke is served",
+            )
+        })
+        .with_state(pool)
+        .layer(axum::middleware::from_fn_with_state(guard, guard::check))
+}
+
+/// An error in the shape the AWS SDKs parse for Lambda's REST-JSON protocol.
+fn aws_error(status: StatusCode, error_type: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "Type": "User", "message": message });
+    (
+        status,
+        [
+            ("content-type", "application/json"),
+            ("x-amzn-errortype", error_type),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Accepts the function's name, its ARN, or a partial ARN, as Lambda does.
+fn names_this_function(requested: &str, name: &str) -> bool {
+    let requested = requested.split(':').collect::<Vec<_>>();
+    match requested.as_slice() {
+        [only] => *only == name,
+        [.., "function", function] | [.., "function", function, _] => *function == name,
+        _ => false,
+    }
+}
+
+async fn invoke(
+    State(pool): State<Arc<Pool>>,
+    UrlPath(requested): UrlPath<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if !names_this_function(&requested, &pool.settings.function_name) {
+        return aws_error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            &format!(
+                "Function not found: {requested} (this server runs `{}`)",
+                pool.settings.function_name
+            ),
+        );
+    }
+    let Ok(payload) = axum::body::to_bytes(body, MAX_EVENT_BYTES).await else {
+        return aws_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestTooLargeException",
+            &format!("Request must be smaller than {MAX_EVENT_BYTES} bytes for the InvokeFunction operation"),
+        );
+    };
+    // Lambda takes only JSON events (an empty body is allowed).
+    if !payload.is_empty() {
+        if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(&payload) {
+            return aws_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestContentException",
+                &format!("Could not parse request body into json: {error}"),
+            );
+        }
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let tail = header("x-amz-log-type") == Some("Tail");
+    let client_context = header("x-amz-client-context").map(|encoded| {
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default()
+    });
+    match header("x-amz-invocation-type").unwrap_or("RequestResponse") {
+        "DryRun" => return StatusCode::NO_CONTENT.into_response(),
+        "Event" => {
+            tokio::spawn(async move {
+                let _ = run_one(&pool, payload, client_context, false).await;
+            });
+            return StatusCode::ACCEPTED.into_response();
+        }
+        "RequestResponse" => {}
+        other => {
+            return aws_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValueException",
+                &format!("unknown invocation type {other}"),
+            )
+        }
+    }
+    if let Some(problem) = pool.broken() {
+        // As Lambda answers an invocation whose runtime cannot start: a function error (HTTP 200),
+        // which clients report rather than retry.
+        let document = serde_json::json!({
+            "errorType": "Runtime.InvalidProject",
+            "errorMessage": problem,
+        });
+        let mut response = (StatusCode::OK, Body::from(document.to_string())).into_response();
+        response.headers_mut().insert(
+            "x-amz-function-error",
+            HeaderValue::from_static("Unhandled"),
+        );
+        return response;
+    }
+    match run_one(&pool, payload, client_context, tail).await {
+        Ok((outcome, log)) => {
+            let mut response = (StatusCode::OK, Body::from(outcome.payload)).into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                "x-amz-executed-version",
+                HeaderValue::from_static("$LATEST"),
+            );
+            if let Some(kind) = outcome.function_error {
+                if let Ok(value) = HeaderValue::from_str(&kind) {
+                    headers.insert("x-amz-function-error", value);
+                }
+            }
+            if tail {
+                let bytes = log.as_bytes();
+                let tail = &bytes[bytes.len().saturating_sub(LOG_TAIL_BYTES)..];
+                let encoded = base64::engine::general_purpose::STANDARD.encode(tail);
+                if let Ok(value) = HeaderValue::from_str(&encoded) {
+                    headers.insert("x-amz-log-result", value);
+                }
+            }
+            response
+        }
+        Err(error) => aws_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServiceException",
+            &format!("{error:#}"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_this_function;
+
+    #[test]
+    fn function_names_and_arns() {
+        assert!(names_this_function("f", "f"));
+        assert!(names_this_function(
+            "arn:aws:lambda:us-east-1:000000000000:function:f",
+            "f"
+        ));
+        assert!(names_this_function("000000000000:function:f", "f"));
+        assert!(names_this_function(
+            "arn:aws:lambda:us-east-1:0:function:f:$LATEST",
+            "f"
+        ));
+        assert!(!names_this_function("g", "f"));
+    }
+}
