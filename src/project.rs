@@ -58,9 +58,10 @@ impl RuntimeKind {
 
 /// `function/<file>.sh` for `_HANDLER=<file>.<function>`.
 pub fn bash_handler_file(settings: &Settings) -> PathBuf {
-    settings
-        .function_dir()
-        .join(format!("{}.sh", handler_file_stem(&settings.handler)))
+    settings.function_dir().join(format!(
+        "{}.sh",
+        handler_file_stem(&settings.function.handler)
+    ))
 }
 
 fn handler_file_stem(handler: &str) -> &str {
@@ -75,7 +76,7 @@ fn is_bundled_bash_runtime(settings: &Settings) -> bool {
 /// The handler file the runtime will load, if its kind has one: `function/<file>.sh` for bash, the
 /// first of `<file>.ts`, `.mts`, `.js`, `.mjs` that exists for Deno (the runtime's own order).
 pub fn handler_file(settings: &Settings, kind: RuntimeKind) -> Option<PathBuf> {
-    let stem = handler_file_stem(&settings.handler);
+    let stem = handler_file_stem(&settings.function.handler);
     let extensions: &[&str] = match kind {
         RuntimeKind::Bash => &["sh"],
         RuntimeKind::Deno => &["ts", "mts", "js", "mjs"],
@@ -124,12 +125,12 @@ pub fn check_project_files(settings: &Settings) -> Result<RuntimeKind> {
     check_runtime_files(settings)?;
     let kind = RuntimeKind::detect(settings);
     if kind != RuntimeKind::Custom
-        && !crate::settings::validate::follows_file_function(&settings.handler)
+        && !crate::settings::validate::follows_file_function(&settings.function.handler)
     {
         return Err(usage(format!(
             "invalid handler `{}` for the {} runtime: use <file>.<function>, e.g. \
              `function.handler` for a function `handler` in function/function.{} (--handler)",
-            settings.handler,
+            settings.function.handler,
             kind.as_str(),
             if kind == RuntimeKind::Deno {
                 "ts"
@@ -145,7 +146,7 @@ pub fn check_project_files(settings: &Settings) -> Result<RuntimeKind> {
                 "the handler file `{}` does not exist (handler `{}`, {} runtime): create it, or \
                  set --handler to <file>.<function> for an existing function/<file>.{extension}",
                 shown(settings, &file),
-                settings.handler,
+                settings.function.handler,
                 kind.as_str(),
             )));
         }
@@ -189,7 +190,7 @@ pub fn check_runtime_files(settings: &Settings) -> Result<()> {
             )))
         }
     };
-    check_bootstrap(settings, &bootstrap, &head, settings.architecture)?;
+    check_bootstrap(settings, &bootstrap, &head, settings.function.architecture)?;
     if head.starts_with(b"#!") {
         check_line_endings(settings, &bootstrap)?;
     }
@@ -396,10 +397,10 @@ mod tests {
         assert!(text.contains("built for arm64"), "{text}");
         assert!(text.contains("--architecture arm64"), "{text}");
         let mut arm = s.clone();
-        arm.architecture = Architecture::Arm64;
+        arm.function.architecture = Architecture::Arm64;
         check_runtime_files(&arm).unwrap();
         let mut x86 = project(&elf(EM_X86_64), &[]);
-        x86.1.architecture = Architecture::Arm64;
+        x86.1.function.architecture = Architecture::Arm64;
         assert!(refusal(check_runtime_files(&x86.1)).contains("built for x86_64"));
     }
 

@@ -304,3 +304,48 @@ fn hint_for(problem: &Problem) -> &'static str {
         _ => "",
     }
 }
+/// Service errors that can say "no such resource": Lambda's and CloudWatch Logs'
+/// ResourceNotFoundException, IAM's NoSuchEntity. Read through [`is_not_found`].
+pub trait MissingResource {
+    fn says_not_found(&self) -> bool;
+}
+
+/// Whether an AWS call failed because what it names does not exist (a read then answers `None`,
+/// a delete counts it as done).
+pub fn is_not_found<E: MissingResource, R>(error: &SdkError<E, R>) -> bool {
+    error
+        .as_service_error()
+        .is_some_and(MissingResource::says_not_found)
+}
+
+macro_rules! missing_resource {
+    ($check:ident: $($error:ty),+ $(,)?) => {
+        $(impl MissingResource for $error {
+            fn says_not_found(&self) -> bool {
+                self.$check()
+            }
+        })+
+    };
+}
+
+missing_resource!(is_resource_not_found_exception:
+    aws_sdk_lambda::operation::get_function::GetFunctionError,
+    aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigError,
+    aws_sdk_lambda::operation::get_policy::GetPolicyError,
+    aws_sdk_lambda::operation::get_layer_version_policy::GetLayerVersionPolicyError,
+    aws_sdk_lambda::operation::delete_layer_version::DeleteLayerVersionError,
+    aws_sdk_lambda::operation::get_alias::GetAliasError,
+    aws_sdk_lambda::operation::invoke::InvokeError,
+    aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError,
+    aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsError,
+);
+missing_resource!(is_no_such_entity_exception:
+    aws_sdk_iam::operation::get_role::GetRoleError,
+    aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesError,
+    aws_sdk_iam::operation::list_role_policies::ListRolePoliciesError,
+    aws_sdk_iam::operation::list_instance_profiles_for_role::ListInstanceProfilesForRoleError,
+    aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyError,
+    aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyError,
+    aws_sdk_iam::operation::remove_role_from_instance_profile::RemoveRoleFromInstanceProfileError,
+    aws_sdk_iam::operation::delete_role::DeleteRoleError,
+);

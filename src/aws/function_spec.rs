@@ -5,23 +5,16 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_lambda::types::{Environment, FunctionConfiguration};
 
-use crate::architecture::Architecture;
 use crate::output::Change;
 use crate::package::Package;
-use crate::settings::Settings;
+use crate::settings::{FunctionConfig, Settings};
 
 /// What the function should look like.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionSpec {
     pub name: String,
     pub role_arn: String,
-    pub handler: String,
-    pub runtime: String,
-    pub architecture: Architecture,
-    pub memory_mb: i32,
-    pub timeout_seconds: i32,
-    pub environment: BTreeMap<String, String>,
-    pub description: String,
+    pub config: FunctionConfig,
 }
 
 impl FunctionSpec {
@@ -29,13 +22,7 @@ impl FunctionSpec {
         FunctionSpec {
             name: settings.function_name.clone(),
             role_arn,
-            handler: settings.handler.clone(),
-            runtime: settings.runtime.clone(),
-            architecture: settings.architecture,
-            memory_mb: settings.memory_mb,
-            timeout_seconds: settings.timeout_seconds,
-            environment: settings.environment.clone(),
-            description: settings.description.clone(),
+            config: settings.function.clone(),
         }
     }
 }
@@ -96,12 +83,12 @@ pub fn diff(
     let remote_arch: Vec<&str> = remote.architectures().iter().map(|a| a.as_str()).collect();
     // Lambda reports no architecture for old functions, which means x86_64.
     let remote_arch = remote_arch.first().copied().unwrap_or("x86_64");
-    if remote_arch != spec.architecture.as_str() {
+    if remote_arch != spec.config.architecture.as_str() {
         diff.code = true;
         diff.changes.push(Change::new(
             "architecture",
             Some(remote_arch.into()),
-            Some(spec.architecture.to_string()),
+            Some(spec.config.architecture.to_string()),
         ));
     }
     let mut field = |field: ConfigField, label: &str, from: String, to: String, show: bool| {
@@ -125,7 +112,7 @@ pub fn diff(
         ConfigField::Handler,
         "handler",
         remote.handler().unwrap_or_default().into(),
-        spec.handler.clone(),
+        spec.config.handler.clone(),
         true,
     );
     field(
@@ -136,28 +123,28 @@ pub fn diff(
             .map(|r| r.as_str())
             .unwrap_or_default()
             .into(),
-        spec.runtime.clone(),
+        spec.config.runtime.clone(),
         true,
     );
     field(
         ConfigField::Memory,
         "memory",
         remote.memory_size().unwrap_or_default().to_string(),
-        spec.memory_mb.to_string(),
+        spec.config.memory_mb.to_string(),
         true,
     );
     field(
         ConfigField::Timeout,
         "timeout",
         remote.timeout().unwrap_or_default().to_string(),
-        spec.timeout_seconds.to_string(),
+        spec.config.timeout_seconds.to_string(),
         true,
     );
     field(
         ConfigField::Description,
         "description",
         remote.description().unwrap_or_default().into(),
-        spec.description.clone(),
+        spec.config.description.clone(),
         false,
     );
     let remote_env: BTreeMap<String, String> = remote
@@ -165,12 +152,14 @@ pub fn diff(
         .and_then(|e| e.variables())
         .map(|vars| vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
-    if remote_env != spec.environment {
+    if remote_env != spec.config.environment {
         diff.config.push(ConfigField::Environment);
-        let keys: std::collections::BTreeSet<&String> =
-            remote_env.keys().chain(spec.environment.keys()).collect();
+        let keys: std::collections::BTreeSet<&String> = remote_env
+            .keys()
+            .chain(spec.config.environment.keys())
+            .collect();
         for key in keys {
-            let (from, to) = (remote_env.get(key), spec.environment.get(key));
+            let (from, to) = (remote_env.get(key), spec.config.environment.get(key));
             if from != to {
                 // Values may be secrets: they never appear in a report.
                 let hidden = |v: Option<&String>| v.map(|_| "(hidden)".to_string());
@@ -213,6 +202,7 @@ pub(crate) fn environment(variables: &BTreeMap<String, String>) -> Environment {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::architecture::Architecture;
 
     #[test]
     fn environment_changes_name_keys_never_values() {
@@ -228,17 +218,19 @@ mod tests {
         let spec = FunctionSpec {
             name: "f".into(),
             role_arn: String::new(),
-            handler: String::new(),
-            runtime: String::new(),
-            architecture: Architecture::X86_64,
-            memory_mb: 0,
-            timeout_seconds: 0,
-            environment: BTreeMap::from([
-                ("NEW".to_string(), "secret-2".to_string()),
-                ("SAME".to_string(), "x".to_string()),
-                ("CHANGED".to_string(), "b".to_string()),
-            ]),
-            description: String::new(),
+            config: FunctionConfig {
+                handler: String::new(),
+                runtime: String::new(),
+                architecture: Architecture::X86_64,
+                memory_mb: 0,
+                timeout_seconds: 0,
+                environment: BTreeMap::from([
+                    ("NEW".to_string(), "secret-2".to_string()),
+                    ("SAME".to_string(), "x".to_string()),
+                    ("CHANGED".to_string(), "b".to_string()),
+                ]),
+                description: String::new(),
+            },
         };
         let package = crate::package::Package {
             bytes: vec![],

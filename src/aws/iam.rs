@@ -17,7 +17,7 @@ use aws_smithy_async::future::pagination_stream::PaginationStream;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures_util::future::try_join_all;
 
-use super::errors::sdk_failure;
+use super::errors::{is_not_found, sdk_failure, MissingResource};
 use super::owner::{self, OWNER_TAG_KEY, OWNER_TAG_VALUE};
 
 pub const LAMBDA_SERVICE: &str = "lambda.amazonaws.com";
@@ -57,12 +57,7 @@ impl RemoteRole {
 pub async fn get_role(iam: &Client, name: &str) -> Result<Option<RemoteRole>> {
     let role = match iam.get_role().role_name(name).send().await {
         Ok(output) => output.role,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            return Ok(None)
-        }
+        Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(sdk_failure(format_args!("read role `{name}`"), &e)),
     };
     Ok(role.map(|role| {
@@ -120,12 +115,7 @@ pub async fn attached_policies(iam: &Client, name: &str) -> Result<Vec<String>> 
         .into_paginator()
         .items()
         .send();
-    let policies = every_item(
-        pages,
-        |e| e.is_no_such_entity_exception(),
-        format_args!("list the policies of role `{name}`"),
-    )
-    .await?;
+    let policies = every_item(pages, format_args!("list the policies of role `{name}`")).await?;
     Ok(policies
         .iter()
         .filter_map(|p| p.policy_arn().map(str::to_string))
@@ -142,7 +132,6 @@ pub async fn inline_policies(iam: &Client, name: &str) -> Result<Vec<String>> {
         .send();
     every_item(
         pages,
-        |e| e.is_no_such_entity_exception(),
         format_args!("list the inline policies of role `{name}`"),
     )
     .await
@@ -158,7 +147,6 @@ pub async fn instance_profiles(iam: &Client, name: &str) -> Result<Vec<String>> 
         .send();
     let profiles = every_item(
         pages,
-        |e| e.is_no_such_entity_exception(),
         format_args!("list the instance profiles of role `{name}`"),
     )
     .await?;
@@ -172,17 +160,16 @@ pub async fn instance_profiles(iam: &Client, name: &str) -> Result<Vec<String>> 
 /// that error from the others, which fail with `what`).
 async fn every_item<T, E>(
     mut pages: PaginationStream<Result<T, SdkError<E, HttpResponse>>>,
-    missing: impl Fn(&E) -> bool,
     what: std::fmt::Arguments<'_>,
 ) -> Result<Vec<T>>
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
+    E: ProvideErrorMetadata + MissingResource + std::error::Error + 'static,
 {
     let mut items = Vec::new();
     while let Some(item) = pages.next().await {
         match item {
             Ok(item) => items.push(item),
-            Err(e) if e.as_service_error().is_some_and(&missing) => break,
+            Err(e) if is_not_found(&e) => break,
             Err(e) => return Err(sdk_failure(what, &e)),
         }
     }
@@ -304,7 +291,6 @@ pub async fn delete_role(iam: &Client, name: &str, dependents: &Dependents) -> R
             .await;
         done_if_gone(
             result,
-            |e| e.is_no_such_entity_exception(),
             format_args!("detach `{policy_arn}` from role `{name}`"),
         )
     }));
@@ -317,7 +303,6 @@ pub async fn delete_role(iam: &Client, name: &str, dependents: &Dependents) -> R
             .await;
         done_if_gone(
             result,
-            |e| e.is_no_such_entity_exception(),
             format_args!("delete inline policy `{policy}` of role `{name}`"),
         )
     }));
@@ -330,33 +315,27 @@ pub async fn delete_role(iam: &Client, name: &str, dependents: &Dependents) -> R
             .await;
         done_if_gone(
             result,
-            |e| e.is_no_such_entity_exception(),
             format_args!("remove role `{name}` from instance profile `{profile}`"),
         )
     }));
     tokio::try_join!(detach, delete_inline, leave_profiles)?;
 
     let result = iam.delete_role().role_name(name).send().await;
-    done_if_gone(
-        result,
-        |e| e.is_no_such_entity_exception(),
-        format_args!("delete role `{name}`"),
-    )
+    done_if_gone(result, format_args!("delete role `{name}`"))
 }
 
 /// The result of a delete, where "already gone" (`missing`) counts as done: a re-run after an
 /// interruption, or someone else deleting it first.
 fn done_if_gone<O, E>(
     result: Result<O, SdkError<E, HttpResponse>>,
-    missing: impl Fn(&E) -> bool,
     what: std::fmt::Arguments<'_>,
 ) -> Result<()>
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
+    E: ProvideErrorMetadata + MissingResource + std::error::Error + 'static,
 {
     match result {
         Ok(_) => Ok(()),
-        Err(e) if e.as_service_error().is_some_and(missing) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
         Err(e) => Err(sdk_failure(what, &e)),
     }
 }

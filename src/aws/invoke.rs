@@ -13,7 +13,7 @@ use base64::Engine;
 use tokio::time::Instant;
 
 use super::clients::CONNECT_TIMEOUT;
-use super::errors::{problem, refused_before_sending, sdk_failure, Problem};
+use super::errors::{is_not_found, problem, refused_before_sending, sdk_failure, Problem};
 use super::function_state::Status;
 use super::lambda::Lambda;
 use crate::error::InvokeOutcomeUnknown;
@@ -64,7 +64,7 @@ impl Lambda<'_> {
                 Err(error) => error,
             };
             let service = error.as_service_error();
-            if service.is_some_and(|s| s.is_resource_not_found_exception()) {
+            if is_not_found(&error) {
                 if let Some(qualifier) = qualifier {
                     return Err(anyhow!(
                         "failed to invoke function `{name}`: it has no version or alias \

@@ -35,7 +35,7 @@ use aws_sdk_lambda::Client;
 use tokio::time::Instant;
 
 use super::clients::Clients;
-use super::errors::sdk_failure;
+use super::errors::{is_not_found, sdk_failure};
 use super::function_spec::{environment, ConfigField, FunctionSpec};
 use super::function_state::{
     status_of, Remote, RolePropagation, StaleRevision, Status, WriteError, WriteFailure,
@@ -70,12 +70,7 @@ impl Lambda<'_> {
                 config,
                 tags: output.tags.unwrap_or_default(),
             })),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
+            Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(sdk_failure(format_args!("read function `{name}`"), &e)),
         }
     }
@@ -260,13 +255,13 @@ impl Lambda<'_> {
                     .create_function()
                     .function_name(name)
                     .role(&spec.role_arn)
-                    .handler(&spec.handler)
-                    .runtime(Runtime::from(spec.runtime.as_str()))
-                    .architectures(spec.architecture.as_str().into())
-                    .memory_size(spec.memory_mb)
-                    .timeout(spec.timeout_seconds)
-                    .description(&spec.description)
-                    .environment(environment(&spec.environment))
+                    .handler(&spec.config.handler)
+                    .runtime(Runtime::from(spec.config.runtime.as_str()))
+                    .architectures(spec.config.architecture.as_str().into())
+                    .memory_size(spec.config.memory_mb)
+                    .timeout(spec.config.timeout_seconds)
+                    .description(&spec.config.description)
+                    .environment(environment(&spec.config.environment))
                     .set_tags(Some(tags.clone()))
                     .code(match &upload.s3 {
                         Some(object) => FunctionCode::builder()
@@ -332,7 +327,7 @@ impl Lambda<'_> {
                         .client
                         .update_function_code()
                         .function_name(name)
-                        .architectures(spec.architecture.as_str().into())
+                        .architectures(spec.config.architecture.as_str().into())
                         .set_revision_id(revision);
                     match &upload.s3 {
                         Some(object) => request.s3_bucket(&object.bucket).s3_key(&object.key),
@@ -368,16 +363,16 @@ impl Lambda<'_> {
                 for field in fields {
                     request = match field {
                         ConfigField::Role => request.role(&spec.role_arn),
-                        ConfigField::Handler => request.handler(&spec.handler),
+                        ConfigField::Handler => request.handler(&spec.config.handler),
                         ConfigField::Runtime => {
-                            request.runtime(Runtime::from(spec.runtime.as_str()))
+                            request.runtime(Runtime::from(spec.config.runtime.as_str()))
                         }
-                        ConfigField::Memory => request.memory_size(spec.memory_mb),
-                        ConfigField::Timeout => request.timeout(spec.timeout_seconds),
+                        ConfigField::Memory => request.memory_size(spec.config.memory_mb),
+                        ConfigField::Timeout => request.timeout(spec.config.timeout_seconds),
                         ConfigField::Environment => {
-                            request.environment(environment(&spec.environment))
+                            request.environment(environment(&spec.config.environment))
                         }
-                        ConfigField::Description => request.description(&spec.description),
+                        ConfigField::Description => request.description(&spec.config.description),
                     };
                 }
                 request

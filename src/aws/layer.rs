@@ -12,7 +12,7 @@ use aws_sdk_lambda::Client;
 use futures_util::future::try_join_all;
 
 use super::clients::Clients;
-use super::errors::sdk_failure;
+use super::errors::{is_not_found, sdk_failure};
 use super::poll::write_once;
 use super::s3::Upload;
 use crate::architecture::Architecture;
@@ -323,12 +323,7 @@ impl Layers<'_> {
             .await
         {
             Ok(output) => output,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                return Ok(Vec::new())
-            }
+            Err(e) if is_not_found(&e) => return Ok(Vec::new()),
             Err(e) => {
                 return Err(sdk_failure(
                     format_args!("read the policy of layer version `{name}:{version}`"),
@@ -388,12 +383,7 @@ impl Layers<'_> {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(())
-            }
+            Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(sdk_failure(
                 format_args!("delete layer version `{name}:{version}`"),
                 &e,

@@ -5,7 +5,7 @@ use anyhow::Result;
 use aws_sdk_cloudwatchlogs::types::FilteredLogEvent;
 use aws_sdk_cloudwatchlogs::Client;
 
-use super::errors::sdk_failure;
+use super::errors::{is_not_found, sdk_failure};
 use crate::output::{Action, ResourceReport};
 
 /// The log group Lambda writes a function's logs to.
@@ -43,12 +43,7 @@ pub async fn delete_log_group(
     }
     match logs.delete_log_group().log_group_name(&name).send().await {
         Ok(_) => Ok(ResourceReport::new("log group", name, Action::Deleted)),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            Ok(ResourceReport::new("log group", name, Action::Absent))
-        }
+        Err(e) if is_not_found(&e) => Ok(ResourceReport::new("log group", name, Action::Absent)),
         Err(e) => Err(sdk_failure(format_args!("delete log group `{name}`"), &e)),
     }
 }
@@ -82,12 +77,7 @@ pub async fn filter_events(
             events: output.events.unwrap_or_default(),
             next_token: output.next_token,
         })),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            Ok(None)
-        }
+        Err(e) if is_not_found(&e) => Ok(None),
         Err(e) => Err(sdk_failure(format_args!("read the logs in `{group}`"), &e)),
     }
 }

@@ -9,7 +9,7 @@
 use anyhow::Result;
 use aws_sdk_lambda::types::{Cors, FunctionUrlAuthType, InvokeMode};
 
-use super::errors::sdk_failure;
+use super::errors::{is_not_found, sdk_failure};
 use super::lambda::Lambda;
 use crate::function_url::{UrlAuth, UrlInvokeMode, UrlSpec};
 use crate::output::{Action, Change, ResourceReport};
@@ -63,12 +63,7 @@ impl Lambda<'_> {
                     .map(|m| m.as_str().to_string())
                     .unwrap_or_else(|| "BUFFERED".into()),
             })),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
+            Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(sdk_failure(format_args!("read the URL of `{name}`"), &e)),
         }
     }
@@ -81,12 +76,7 @@ impl Lambda<'_> {
                     serde_json::from_str(output.policy().unwrap_or("{}")).unwrap_or_default();
                 Ok(super::resource_policy::statement_ids(&policy))
             }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(Vec::new())
-            }
+            Err(e) if is_not_found(&e) => Ok(Vec::new()),
             Err(e) => Err(sdk_failure(format_args!("read the policy of `{name}`"), &e)),
         }
     }

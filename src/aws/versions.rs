@@ -7,7 +7,7 @@ use aws_sdk_lambda::operation::publish_version::PublishVersionError;
 use aws_sdk_lambda::operation::update_alias::UpdateAliasError;
 use aws_sdk_lambda::types::{AliasConfiguration, FunctionConfiguration};
 
-use super::errors::sdk_failure;
+use super::errors::{is_not_found, sdk_failure};
 use super::function_state::{Status, WriteError};
 use super::lambda::Lambda;
 use crate::output::Action;
@@ -178,12 +178,7 @@ impl Lambda<'_> {
                 .await
             {
                 Ok(current) => Some(current),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
-                {
-                    None
-                }
+                Err(e) if is_not_found(&e) => None,
                 Err(e) => return Err(sdk_failure(format_args!("read alias `{alias}`"), &e)),
             };
             let Some(current) = current else {
@@ -238,12 +233,7 @@ impl Lambda<'_> {
             .await
         {
             Ok(current) => Ok(current.function_version().and_then(|v| v.parse().ok())),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
+            Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(sdk_failure(format_args!("read alias `{alias}`"), &e)),
         }
     }

@@ -55,7 +55,7 @@ pub async fn run(ctx: &Context, args: &CheckArgs) -> Result<i32> {
         describe(kind)
     ));
     let report = tokio::select! {
-        report = check::run(&mut environment, kind, &options, &settings.handler) => report,
+        report = check::run(&mut environment, kind, &options, &settings.function.handler) => report,
         signal = crate::signals::shutdown_signal() => {
             // Dropping the cases' workers has killed their runtimes.
             environment.remove_files();

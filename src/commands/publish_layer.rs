@@ -174,7 +174,7 @@ pub async fn publish(
                 .publish(
                     name,
                     &upload,
-                    settings.architecture,
+                    settings.function.architecture,
                     &description,
                     versions.first().map(|v| v.version),
                 )
@@ -442,7 +442,7 @@ fn fits_architecture(version: &LayerVersion, settings: &Settings) -> bool {
         || version
             .architectures
             .iter()
-            .any(|a| a == settings.architecture.as_str())
+            .any(|a| a == settings.function.architecture.as_str())
 }
 
 fn version_label(name: &str, version: &LayerVersion) -> String {

@@ -66,7 +66,7 @@ impl Environment {
             package::runtime_dir_entries(settings)?,
             package::Limits::local(),
         )?;
-        let host = crate::elf::host_architecture().unwrap_or(settings.architecture);
+        let host = crate::elf::host_architecture().unwrap_or(settings.function.architecture);
         let deno = deno::resolve(settings, host)?;
         let dir = tempfile::Builder::new()
             .prefix("lambda-rt-local.")
@@ -105,14 +105,14 @@ impl Environment {
         let layer = layer_dir.display().to_string();
         let task = task_root.display().to_string();
         let mut set = |k: &str, v: String| variables.push((k.to_string(), v));
-        set("_HANDLER", settings.handler.clone());
+        set("_HANDLER", settings.function.handler.clone());
         set("LAMBDA_TASK_ROOT", task_root.display().to_string());
         set("LAMBDA_RUNTIME_DIR", layer.clone());
         set("AWS_LAMBDA_FUNCTION_NAME", name.clone());
         set("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into());
         set(
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-            settings.memory_mb.to_string(),
+            settings.function.memory_mb.to_string(),
         );
         set("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"));
         set(
@@ -123,7 +123,7 @@ impl Environment {
         set("AWS_DEFAULT_REGION", region);
         set(
             "AWS_EXECUTION_ENV",
-            format!("AWS_Lambda_{}", settings.runtime),
+            format!("AWS_Lambda_{}", settings.function.runtime),
         );
         set("TZ", "UTC".into());
         set("LANG", "C.UTF-8".into());
@@ -141,7 +141,7 @@ impl Environment {
         // The function's own variables come last, so they win: the settings refuse Lambda's
         // reserved names, and the unreserved ones (PATH, LANG, LD_LIBRARY_PATH, ...) may be
         // overridden as on Lambda.
-        for (key, value) in &settings.environment {
+        for (key, value) in &settings.function.environment {
             variables.retain(|(k, _)| k != key);
             variables.push((key.clone(), value.clone()));
         }
@@ -153,7 +153,7 @@ impl Environment {
             bootstrap,
             function_arn,
             variables,
-            timeout: Duration::from_secs(settings.timeout_seconds as u64),
+            timeout: Duration::from_secs(settings.function.timeout_seconds as u64),
             init_timeout: INIT_TIMEOUT,
             print_violations: true,
         })

@@ -91,7 +91,7 @@ impl FunctionCode {
             let mut entries = self.files.clone();
             entries.extend(self.runtime.iter().cloned());
             if let Some(settings) = &self.deno_for {
-                add_deno(&mut entries, settings, settings.architecture)?;
+                add_deno(&mut entries, settings, settings.function.architecture)?;
             }
             (&self.with_runtime, entries)
         };
@@ -115,7 +115,7 @@ pub fn function_zip(settings: &Settings, with_runtime: bool) -> Result<Package> 
 /// `bin/` are always executable.
 pub fn layer_zip(settings: &Settings) -> Result<Package> {
     let mut entries = runtime_dir_entries(settings)?;
-    add_deno(&mut entries, settings, settings.architecture)?;
+    add_deno(&mut entries, settings, settings.function.architecture)?;
     build_zip(entries, Limits::for_settings(settings))
 }
 

@@ -67,6 +67,21 @@ pub struct AwsSettings {
     pub read_timeout: Option<std::time::Duration>,
 }
 
+/// What the function looks like in Lambda: everything CreateFunction and
+/// UpdateFunctionConfiguration carry besides the name, the role and the layers. `FunctionSpec`
+/// (aws/function_spec.rs) holds it as is, so a new function setting is one field here, its flag
+/// in `cli/common.rs`, its key in `sources.rs`, its rule in `validate.rs`, and its line in the diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionConfig {
+    pub handler: String,
+    pub runtime: String,
+    pub architecture: Architecture,
+    pub memory_mb: i32,
+    pub timeout_seconds: i32,
+    pub environment: BTreeMap<String, String>,
+    pub description: String,
+}
+
 /// Everything a command needs to know, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -83,13 +98,7 @@ pub struct Settings {
     /// The layer `publish-layer` puts `runtime/` in; while a version of it is attached to the
     /// function, the function zip leaves `bootstrap` out.
     pub layer_name: String,
-    pub handler: String,
-    pub runtime: String,
-    pub architecture: Architecture,
-    pub memory_mb: i32,
-    pub timeout_seconds: i32,
-    pub environment: BTreeMap<String, String>,
-    pub description: String,
+    pub function: FunctionConfig,
     pub template: Template,
     /// The Deno binary asked for with `--deno` (else `runtime/bin/deno` or `deno` on PATH).
     pub deno: Option<PathBuf>,
@@ -273,13 +282,15 @@ impl Settings {
             function_name_origin,
             role,
             layer_name,
-            handler,
-            runtime,
-            architecture,
-            memory_mb: memory as i32,
-            timeout_seconds: timeout as i32,
-            environment,
-            description,
+            function: FunctionConfig {
+                handler,
+                runtime,
+                architecture,
+                memory_mb: memory as i32,
+                timeout_seconds: timeout as i32,
+                environment,
+                description,
+            },
             template,
             deno,
             s3,
@@ -351,12 +362,12 @@ mod tests {
         assert_eq!(s.function_name_origin, Origin::Default);
         assert_eq!(s.role, RoleChoice::Managed("bash-runtime-role".into()));
         assert_eq!(s.layer_name, "bash-runtime-layer");
-        assert_eq!(s.handler, "function.handler");
-        assert_eq!(s.runtime, "provided.al2023");
-        assert_eq!(s.architecture, Architecture::X86_64);
-        assert_eq!((s.memory_mb, s.timeout_seconds), (128, 3));
-        assert!(s.environment.is_empty());
-        assert_eq!(s.description, "");
+        assert_eq!(s.function.handler, "function.handler");
+        assert_eq!(s.function.runtime, "provided.al2023");
+        assert_eq!(s.function.architecture, Architecture::X86_64);
+        assert_eq!((s.function.memory_mb, s.function.timeout_seconds), (128, 3));
+        assert!(s.function.environment.is_empty());
+        assert_eq!(s.function.description, "");
     }
 
     #[test]
@@ -372,8 +383,14 @@ mod tests {
             }
         );
         assert_eq!(s.role, RoleChoice::Managed("from-file-role".into()));
-        assert_eq!((s.memory_mb, s.timeout_seconds), (512, 10));
-        assert_eq!(s.environment.get("A").map(String::as_str), Some("1"));
+        assert_eq!(
+            (s.function.memory_mb, s.function.timeout_seconds),
+            (512, 10)
+        );
+        assert_eq!(
+            s.function.environment.get("A").map(String::as_str),
+            Some("1")
+        );
 
         let input = SettingsInput {
             project: ProjectArgs {
@@ -393,10 +410,10 @@ mod tests {
             s.function_name_origin,
             Origin::Flag("--function-name".into())
         );
-        assert_eq!(s.memory_mb, 256);
-        assert_eq!(s.timeout_seconds, 10);
+        assert_eq!(s.function.memory_mb, 256);
+        assert_eq!(s.function.timeout_seconds, 10);
         assert_eq!(
-            s.environment,
+            s.function.environment,
             BTreeMap::from([("B".to_string(), "2=3".to_string())])
         );
     }
