@@ -1,10 +1,10 @@
-//! The realism proxy of the test suite (`tests/common/proxy.rs`) as a standalone program, for the
+//! The realism proxy of the test suite (`tests/common/proxy/`) as a standalone program, for the
 //! latency benchmark and for trying lambda-rt by hand: `realism-proxy --upstream PORT [--port PORT]
 //! [--latency-ms 40] [--pending-ms 2000] [--in-progress-ms 1500] [--iam-propagation-ms 4000]
 //! [--one-item-pages]`. Prints its URL on the first line of stdout and serves until killed;
 //! `GET /__proxy/counts` gives the request counts.
 
-#[path = "../tests/common/proxy.rs"]
+#[path = "../tests/common/proxy/mod.rs"]
 mod proxy;
 
 use std::time::Duration;

@@ -138,14 +138,14 @@ class Moto:
 
 
 def is_write(key):
-    """Whether `service:Operation` changes something (as tests/common/proxy.rs classifies it)."""
+    """Whether `service:Operation` changes something (as tests/common/proxy/ classifies it)."""
     service, action = key.split(":", 1)
     read = action.startswith(("Get", "List", "Describe", "Head", "Filter"))
     return not (read or (service == "lambda" and action == "Invoke"))
 
 
 class Proxy:
-    """The test suite's realism proxy (`examples/realism-proxy`, tests/common/proxy.rs) in front of
+    """The test suite's realism proxy (`examples/realism-proxy`, tests/common/proxy/) in front of
     moto: counts every request by operation and, with timings, behaves like real AWS (latency,
     Pending and InProgress, IAM propagation)."""
 

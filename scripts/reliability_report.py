@@ -24,7 +24,7 @@ def main(path):
     out.append(
         "Produced by `scripts/reliability.sh` from the counts the tests record while they run "
         "(tests/faults.rs, tests/deploy.rs, tests/layers.rs) against a real `moto_server` behind "
-        "the test suite's proxy with fault injection (tests/common/proxy.rs). Re-run that command to reproduce it; "
+        "the test suite's proxy with fault injection (tests/common/proxy/). Re-run that command to reproduce it; "
         "the normal test suite runs the same tests with 3 fault runs instead of 50."
     )
     out.append("")

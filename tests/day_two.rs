@@ -58,12 +58,8 @@ async fn logs_since_filter_request_id_follow_and_a_missing_group() {
 
     let out = run(&["logs"]);
     assert_exit(&out, 1);
-    assert!(stderr(&out).contains("no logs yet"), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("invoke the function first"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "no logs yet");
+    assert_stderr_has(&out, "invoke the function first");
 
     let logs = aws.moto.logs().await;
     let stream = "2026/12/01/[$LATEST]0123456789abcdef";
@@ -281,7 +277,7 @@ async fn publish_alias_rollback_and_prune() {
     // Roll back: live points at 1 again, and invoking the alias reaches it.
     let out = run(&["rollback", "--alias", "live"]);
     assert_exit(&out, 0);
-    assert!(stderr(&out).contains("(version 2 → 1)"), "{}", stderr(&out));
+    assert_stderr_has(&out, "(version 2 → 1)");
     let lambda = aws.moto.lambda().await;
     let alias = lambda
         .get_alias()
@@ -301,11 +297,7 @@ async fn publish_alias_rollback_and_prune() {
     assert_exit(&out, 0);
     let out = run(&["invoke", "--qualifier", "no-such-alias"]);
     assert_exit(&out, 1);
-    assert!(
-        stderr(&out).contains("no version or alias `no-such-alias`"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "no version or alias `no-such-alias`");
 
     // Version 3 with --keep 1: 2 goes; 1 stays because `live` points at it.
     project.write(
@@ -335,7 +327,7 @@ async fn publish_alias_rollback_and_prune() {
     }
     let out = run(&["rollback", "--alias", "live", "--to", "7"]);
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("no version 7"), "{}", stderr(&out));
+    assert_stderr_has(&out, "no version 7");
 
     // Deleting the function deletes its versions and aliases with it.
     assert_exit(&run(&["delete"]), 0);

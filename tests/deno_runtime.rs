@@ -69,12 +69,6 @@ fn settings(project: &Path, handler: &str, timeout: i64) -> Settings {
     settings
 }
 
-fn project() -> Project {
-    let project = deno_project();
-    project.write("function/test.ts", HANDLERS);
-    project
-}
-
 async fn start_worker(project: &Project, handler: &str, timeout: i64) -> (Environment, Worker) {
     let environment = Environment::prepare(&settings(project.path(), handler, timeout)).unwrap();
     let worker = Worker::start(&environment, false).await.unwrap();
@@ -90,7 +84,7 @@ fn now_ms() -> i64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_handler_gets_the_event_and_a_context_and_its_result_is_the_response() {
-    let project = project();
+    let project = deno_project().with("function/test.ts", HANDLERS);
     let (env, mut worker) = start_worker(&project, "test.context", 10).await;
     for n in 0..3 {
         let result = worker
@@ -136,7 +130,7 @@ async fn the_handler_gets_the_event_and_a_context_and_its_result_is_the_response
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_thrown_error_is_reported_with_type_message_and_stack_and_the_runtime_goes_on() {
-    let project = project();
+    let project = deno_project().with("function/test.ts", HANDLERS);
     let (_env, mut worker) = start_worker(&project, "test.fail", 10).await;
     let result = worker.invoke(Bytes::from_static(b"{}")).await.unwrap();
     assert!(result.alive, "a thrown error must not end the runtime");
@@ -177,7 +171,7 @@ async fn a_thrown_error_is_reported_with_type_message_and_stack_and_the_runtime_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn import_failures_go_to_init_error_and_the_runtime_exits() {
-    let project = project();
+    let project = deno_project().with("function/test.ts", HANDLERS);
     project.write("function/syntax.ts", "export function handler( {\n");
     project.write(
         "function/throws.ts",
@@ -236,7 +230,7 @@ async fn import_failures_go_to_init_error_and_the_runtime_exits() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unicode_events_reach_the_handler_byte_exact() {
-    let project = project();
+    let project = deno_project().with("function/test.ts", HANDLERS);
     let (_env, mut worker) = start_worker(&project, "test.echo", 10).await;
     let text =
         "line1\nline2 'single' \"double\" \\ back $(id) ü 日本語 🎉 \u{1F468}\u{200D}\u{1F469}";
@@ -263,7 +257,7 @@ async fn unicode_events_reach_the_handler_byte_exact() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_remaining_time_counts_down_to_the_deadline_header() {
-    let project = project();
+    let project = deno_project().with("function/test.ts", HANDLERS);
     let (_env, mut worker) = start_worker(&project, "test.remaining", 10).await;
     let before = now_ms();
     let result = worker.invoke(Bytes::from_static(b"{}")).await.unwrap();
@@ -324,11 +318,7 @@ fn invoke_local_and_serve_run_the_template_as_created_by_init() {
     let path = vec![("PATH".to_string(), empty.path().display().to_string())];
     let out = lambda_rt(project.path(), &path, &["invoke", "--local"]);
     assert_exit(&out, 2);
-    assert!(
-        stderr(&out).contains("pip install deno"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "pip install deno");
 
     // serve: the same template behind the Invoke API, warm across requests.
     let mut child = Command::new(env!("CARGO_BIN_EXE_lambda-rt"))

@@ -83,11 +83,7 @@ async fn full_lifecycle_is_idempotent_and_makes_only_needed_calls() {
     aws.start_counting();
     let out = run(&["create"]);
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains("unchanged  function `bash-runtime`"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "unchanged  function `bash-runtime`");
     let counts = aws.counted();
     assert_eq!(counts.writes(), Vec::<String>::new());
     assert_eq!(counts.total(), 3, "{counts:?}");
@@ -129,11 +125,7 @@ async fn full_lifecycle_is_idempotent_and_makes_only_needed_calls() {
     aws.start_counting();
     let out = run(&["update", "--memory", "256"]);
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains("memory 128 → 256"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "memory 128 → 256");
     assert_eq!(
         aws.counted().writes(),
         vec!["lambda:UpdateFunctionConfiguration"]
@@ -150,15 +142,11 @@ async fn full_lifecycle_is_idempotent_and_makes_only_needed_calls() {
     aws.start_counting();
     let out = run(&["update", "--memory", "512", "--timeout", "10", "--dry-run"]);
     assert_exit(&out, 0);
-    assert!(stderr(&out).contains("would update"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("timeout 3 → 10"), "{}", stderr(&out));
+    assert_stderr_has(&out, "would update");
+    assert_stderr_has(&out, "timeout 3 → 10");
     let out = run(&["create", "--env", "A=1", "--dry-run"]);
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains("environment: added A"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "environment: added A");
     let out = run(&["delete", "--dry-run", "--output", "json"]);
     assert_exit(&out, 0);
     assert_eq!(json(&out)["resources"][0]["action"], "would_delete");
@@ -236,11 +224,7 @@ async fn function_error_exits_with_the_function_error_code() {
     assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
     let out = lambda_rt(project.path(), &env, &["invoke", "--payload", "{}"]);
     assert_exit(&out, 3);
-    assert!(
-        stderr(&out).contains("function error (Handled)"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "function error (Handled)");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -260,21 +244,13 @@ async fn a_role_lambda_rt_did_not_create_is_used_but_never_changed_or_deleted() 
     aws.start_counting();
     let out = lambda_rt(project.path(), &env, &["create"]);
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains("kept  role `bash-runtime-role`"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "kept  role `bash-runtime-role`");
     let writes = aws.counted().writes();
     assert!(writes.iter().all(|w| !w.starts_with("iam:")), "{writes:?}");
 
     let out = lambda_rt(project.path(), &env, &["delete"]);
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains("not created by lambda-rt"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "not created by lambda-rt");
     assert!(iam
         .get_role()
         .role_name("bash-runtime-role")
@@ -303,11 +279,7 @@ async fn a_role_lambda_rt_did_not_create_is_used_but_never_changed_or_deleted() 
     aws.start_counting();
     let out = lambda_rt(project.path(), &env, &["create", "--role-name", "ec2-role"]);
     assert_exit(&out, 1);
-    assert!(
-        stderr(&out).contains("does not trust lambda.amazonaws.com"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "does not trust lambda.amazonaws.com");
     assert_eq!(aws.counted().writes(), Vec::<String>::new());
 }
 
@@ -469,22 +441,14 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
     let out = lambda_rt(no_function.path(), &env, &["create"]);
     record_bad_input(&["create (no function/ directory)"], &out);
     assert_exit(&out, 2);
-    assert!(
-        stderr(&out).contains("`function/` does not exist"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "`function/` does not exist");
 
     let no_shebang = Project::new();
     no_shebang.write("runtime/bootstrap", "echo no shebang\n");
     let out = lambda_rt(no_shebang.path(), &env, &["create"]);
     record_bad_input(&["create (bootstrap without shebang)"], &out);
     assert_exit(&out, 2);
-    assert!(
-        stderr(&out).contains("has no shebang line"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "has no shebang line");
 
     // `update` and `invoke` of the missing function read it; nothing was written.
     assert_eq!(aws.counted().writes(), Vec::<String>::new());
@@ -544,11 +508,7 @@ fn missing_region_is_a_usage_error() {
     ];
     let out = lambda_rt(project.path(), &env, &["delete"]);
     assert_exit(&out, 2);
-    assert!(
-        stderr(&out).contains("no AWS region is configured"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "no AWS region is configured");
 }
 
 #[test]

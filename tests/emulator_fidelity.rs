@@ -236,7 +236,7 @@ fn env_overrides_lambdas_unreserved_variables_and_reserved_names_are_refused() {
             &["invoke", "--local", "--env", &assignment],
         );
         assert_exit(&out, 2);
-        assert!(stderr(&out).contains(name), "{}", stderr(&out));
+        assert_stderr_has(&out, name);
         aws.start_counting();
         let out = lambda_rt(
             project.path(),

@@ -1,5 +1,5 @@
 //! Reliability under faults and interruptions: the real binary against a real moto_server through
-//! a fault-injecting proxy (tests/common/faults.rs).
+//! a fault-injecting proxy (tests/common/proxy/faults.rs).
 //!
 //! The seeded fault cycle runs `LAMBDA_RT_FAULT_RUNS` times (3 in the normal suite;
 //! `scripts/reliability.sh` runs 50 and writes docs/reliability.md from what the tests record).

@@ -49,23 +49,15 @@ async fn outside_a_project_nothing_happens_unless_the_function_is_named() {
         &["update", "--function-name", "bash-runtime"],
     );
     assert_exit(&out, 2);
-    assert!(
-        stderr(&out).contains("`function/` does not exist"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(stderr(&out).contains("lambda-rt init"), "{}", stderr(&out));
+    assert_stderr_has(&out, "`function/` does not exist");
+    assert_stderr_has(&out, "lambda-rt init");
     let out = lambda_rt(
         empty.path(),
         &aws.env(),
         &["delete", "--function-name", "bash-runtime"],
     );
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains("deleted  function `bash-runtime`"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "deleted  function `bash-runtime`");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -79,11 +71,7 @@ async fn removed_environment_variables_are_reported_as_removals() {
         &["update", "--env", "API_KEY=secret-value"],
     );
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains("environment: added API_KEY"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "environment: added API_KEY");
     let out = lambda_rt(project.path(), &aws.env(), &["update", "--output", "json"]);
     assert_exit(&out, 0);
     assert!(stderr(&out).is_empty() || !stderr(&out).contains("secret-value"));
@@ -95,11 +83,7 @@ async fn removed_environment_variables_are_reported_as_removals() {
     let out = lambda_rt(project.path(), &aws.env(), &["update", "--env", "A=1"]);
     assert_exit(&out, 0);
     let out = lambda_rt(project.path(), &aws.env(), &["update"]);
-    assert!(
-        stderr(&out).contains("environment: removed A"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "environment: removed A");
 }
 
 #[test]
@@ -221,7 +205,7 @@ async fn verbose_output_shows_every_aws_call_once() {
     }
     // Without -v: none of that.
     let out = lambda_rt(project.path(), &aws.env(), &["create"]);
-    assert!(!stderr(&out).contains(" ms"), "{}", stderr(&out));
+    assert_stderr_lacks(&out, " ms");
 
     // An upload is announced (a spinner on a terminal; a line at -v when stderr is a file).
     project.write(
@@ -259,7 +243,7 @@ fn local_checks_come_before_anything_runs() {
         ],
     );
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("/nonexistent"), "{}", stderr(&out));
+    assert_stderr_has(&out, "/nonexistent");
     // The function did not run: nothing was extracted, let alone executed.
     let out = lambda_rt(
         project.path(),
@@ -295,11 +279,7 @@ fn init_quotes_its_hint_and_keeps_the_settings_on_force() {
         &["init", "my project", "--function-name", "my-project"],
     );
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains("cd 'my project' &&"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "cd 'my project' &&");
     let toml = parent.path().join("my project/lambda-rt.toml");
     std::fs::write(&toml, "function-name = \"kept-name\"\nmemory = 512\n").unwrap();
     let out = lambda_rt(
@@ -339,7 +319,7 @@ fn a_port_in_use_gets_a_hint() {
     let project = Project::new();
     let out = lambda_rt(project.path(), &[], &["serve", "--port", &port]);
     assert_exit(&out, 1);
-    assert!(stderr(&out).contains("--port 0"), "{}", stderr(&out));
+    assert_stderr_has(&out, "--port 0");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -61,11 +61,7 @@ fn the_bash_template_is_the_bundled_runtime_and_runs_as_is() {
         "{config}"
     );
     assert!(config.contains("template = \"bash\""), "{config}");
-    assert!(
-        stderr(&out).contains("created  runtime/bootstrap"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "created  runtime/bootstrap");
 
     // The new project works without any edit, and its settings are read back.
     let out = lambda_rt(&dir, &[], &["invoke", "--local", "--payload", "{}"]);
@@ -199,11 +195,7 @@ fn existing_files_are_never_overwritten_without_force() {
         ],
     );
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains("overwritten  runtime/bootstrap"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "overwritten  runtime/bootstrap");
     assert_eq!(
         std::fs::read(path.join("runtime/bootstrap")).unwrap(),
         std::fs::read(repo_root().join("runtime/bootstrap")).unwrap()
@@ -225,7 +217,7 @@ fn bad_names_and_targets_are_usage_errors() {
     // A directory name that is not a valid function name needs --function-name.
     let out = lambda_rt(dir.path(), &[], &["init", "has space"]);
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("--function-name"), "{}", stderr(&out));
+    assert_stderr_has(&out, "--function-name");
     assert!(!dir.path().join("has space").exists());
 
     let out = lambda_rt(
@@ -239,7 +231,7 @@ fn bad_names_and_targets_are_usage_errors() {
     std::fs::write(dir.path().join("file"), "").unwrap();
     let out = lambda_rt(dir.path(), &[], &["init", "file", "--function-name", "f"]);
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("not a directory"), "{}", stderr(&out));
+    assert_stderr_has(&out, "not a directory");
 
     let out = lambda_rt(dir.path(), &[], &["init", "y", "--template", "python"]);
     assert_exit(&out, 2);

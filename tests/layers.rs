@@ -133,7 +133,7 @@ async fn publish_attach_republish_share_prune_detach_and_delete() {
         assert_exit(&out, 0);
         assert_eq!(aws.counted().writes(), Vec::<String>::new(), "{args:?}");
         if args == ["publish-layer"] {
-            assert!(stderr(&out).contains("reused"), "{}", stderr(&out));
+            assert_stderr_has(&out, "reused");
         }
     }
 
@@ -158,10 +158,9 @@ async fn publish_attach_republish_share_prune_detach_and_delete() {
     let out = run(&["update", "--output", "json"]);
     assert_exit(&out, 0);
     assert_eq!(aws.counted().writes(), Vec::<String>::new());
-    assert!(
-        stderr(&out).contains("runtime/ differs from layer version `bash-runtime-layer:1`"),
-        "{}",
-        stderr(&out)
+    assert_stderr_has(
+        &out,
+        "runtime/ differs from layer version `bash-runtime-layer:1`",
     );
     let report = json(&out);
     assert_eq!(report["resources"][0]["action"], "unchanged", "{report}");
@@ -248,11 +247,7 @@ async fn publish_attach_republish_share_prune_detach_and_delete() {
     // delete removes every version of our layer, and nothing of the other one.
     let out = run(&["delete"]);
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains(&format!("deleted  layer version `{LAYER}:3`")),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, &format!("deleted  layer version `{LAYER}:3`"));
     assert_eq!(layer_versions(&lambda, LAYER).await, Vec::<i64>::new());
     assert_eq!(
         layer_versions(&lambda, "someone-elses-layer").await,
@@ -261,11 +256,7 @@ async fn publish_attach_republish_share_prune_detach_and_delete() {
     // Again: nothing left to delete, still exit 0.
     let out = run(&["delete"]);
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains(&format!("absent  layer `{LAYER}`")),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, &format!("absent  layer `{LAYER}`"));
 }
 
 /// The repository's bootstrap with a marker comment, so its CodeSha256 differs.
@@ -341,11 +332,7 @@ async fn no_attach_dry_run_and_pruning_spare_the_attached_version() {
     aws.start_counting();
     let out = run(&["publish-layer", "--no-attach", "--keep", "1"]);
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains("attached to function `bash-runtime`"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "attached to function `bash-runtime`");
     assert_eq!(layer_versions(&lambda, LAYER).await, vec![1, 2]);
     // --no-attach touched nothing of the function: it published a version, nothing else.
     assert_eq!(aws.counted().writes(), vec!["lambda:PublishLayerVersion"]);
@@ -412,11 +399,7 @@ async fn bad_input_is_refused_before_any_change() {
     let out = lambda_rt(no_runtime.path(), &env, &["publish-layer", "--no-attach"]);
     record_bad_input(&["publish-layer --no-attach (no runtime/ directory)"], &out);
     assert_exit(&out, 2);
-    assert!(
-        stderr(&out).contains("`runtime/` does not exist"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "`runtime/` does not exist");
 
     let no_bootstrap = Project::new();
     std::fs::remove_file(no_bootstrap.path().join("runtime/bootstrap")).unwrap();
@@ -427,11 +410,7 @@ async fn bad_input_is_refused_before_any_change() {
         &out,
     );
     assert_exit(&out, 2);
-    assert!(
-        stderr(&out).contains("runtime/bootstrap` does not exist"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "runtime/bootstrap` does not exist");
 
     // The two attaching cases read the missing function (and the layer); nothing was written.
     assert_eq!(aws.counted().writes(), Vec::<String>::new());

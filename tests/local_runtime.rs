@@ -450,11 +450,7 @@ fn timeouts_kill_the_whole_process_group() {
         ],
     );
     assert_exit(&out, 3);
-    assert!(
-        stderr(&out).contains("Task timed out after 1.00 seconds"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "Task timed out after 1.00 seconds");
     let pid: i32 = wait_for_file(&pidfile).trim().parse().unwrap();
     wait_until_gone(pid);
 }
@@ -486,11 +482,7 @@ fn init_errors_are_reported_as_function_errors() {
         &["invoke", "--local", "--handler", "test.nothing"],
     );
     assert_exit(&out, 3);
-    assert!(
-        stderr(&out).contains("Runtime.HandlerNotFound"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "Runtime.HandlerNotFound");
 }
 
 #[test]
@@ -587,9 +579,5 @@ fn oversized_payloads_are_refused_before_anything_runs() {
         &["invoke", "--local", "--payload-file", "big.json"],
     );
     assert_exit(&out, 2);
-    assert!(
-        stderr(&out).contains("over Lambda's 6291456-byte limit"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "over Lambda's 6291456-byte limit");
 }

@@ -82,7 +82,7 @@ async fn a_function_lambda_rt_did_not_create_is_refused_with_no_write_until_adop
     // --adopt: tagged, then updated.
     let out = lambda_rt(project.path(), &aws.env(), &["update", "--adopt"]);
     assert_exit(&out, 0);
-    assert!(stderr(&out).contains("adopted"), "{}", stderr(&out));
+    assert_stderr_has(&out, "adopted");
     assert_eq!(
         tags(&aws).await.get("managed-by").map(String::as_str),
         Some("lambda-rt")
@@ -93,16 +93,8 @@ async fn a_function_lambda_rt_did_not_create_is_refused_with_no_write_until_adop
     assert_eq!(aws.counted().writes(), Vec::<String>::new());
     let out = lambda_rt(project.path(), &aws.env(), &["delete"]);
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains("deleted  function"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(
-        stderr(&out).contains("deleted  log group"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "deleted  function");
+    assert_stderr_has(&out, "deleted  log group");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -117,11 +109,7 @@ async fn a_function_of_an_earlier_lambda_rt_is_recognised_by_its_role_and_tagged
         &["update", "--role-name", "made-by-hand-role"],
     );
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains("created by an earlier lambda-rt"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "created by an earlier lambda-rt");
     assert_eq!(
         tags(&aws).await.get("managed-by").map(String::as_str),
         Some("lambda-rt")
@@ -163,10 +151,9 @@ async fn a_shared_role_goes_with_its_last_function() {
         "shared",
     ]);
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains("kept  role `shared` - still used by function `second`"),
-        "{}",
-        stderr(&out)
+    assert_stderr_has(
+        &out,
+        "kept  role `shared` - still used by function `second`",
     );
     let role = iam
         .get_role()
@@ -191,11 +178,7 @@ async fn a_shared_role_goes_with_its_last_function() {
         "shared",
     ]);
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains("deleted  role `shared`"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "deleted  role `shared`");
     assert!(iam.get_role().role_name("shared").send().await.is_err());
 }
 
@@ -252,12 +235,8 @@ async fn a_crlf_bootstrap_is_refused_before_any_call() {
     aws.start_counting();
     let out = lambda_rt(project.path(), &aws.env(), &["create"]);
     assert_exit(&out, 2);
-    assert!(
-        stderr(&out).contains("runtime/bootstrap"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(stderr(&out).contains("CRLF"), "{}", stderr(&out));
+    assert_stderr_has(&out, "runtime/bootstrap");
+    assert_stderr_has(&out, "CRLF");
     aws.assert_no_requests("a CRLF bootstrap is refused before any call");
 }
 

@@ -1,5 +1,5 @@
-//! The Runtime API emulator, row by row of the contract (DESIGN.md §6): status codes, headers and
-//! bodies, spoken to over real HTTP.
+//! The Runtime API emulator, row by row of the Runtime API contract (README "Local execution"):
+//! status codes, headers and bodies, spoken to over real HTTP.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -68,16 +68,15 @@ async fn create_and_update_a_function_zip_over_50_mb_through_s3() {
     aws.start_counting();
     let out = run(&["create"]);
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("--s3-bucket"), "{}", stderr(&out));
+    assert_stderr_has(&out, "--s3-bucket");
     assert_eq!(aws.counted().writes(), Vec::<String>::new());
 
     // Through S3: staged under <prefix><function>/function.zip, created from there.
     let out = run(&["create", "--s3-bucket", BUCKET, "--s3-key", "deploy"]);
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains(&format!("s3://{BUCKET}/deploy/bash-runtime/function.zip")),
-        "{}",
-        stderr(&out)
+    assert_stderr_has(
+        &out,
+        &format!("s3://{BUCKET}/deploy/bash-runtime/function.zip"),
     );
     let local = package::function_zip(
         &settings_with(project.path(), |input| {
@@ -292,11 +291,7 @@ async fn publish_layer_stages_the_deno_layer_in_s3_and_a_rerun_uploads_nothing()
         ],
     );
     assert_exit(&out, 2);
-    assert!(
-        stderr(&out).contains("not a Linux executable"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "not a Linux executable");
     aws.assert_no_requests("a Deno binary that cannot run is refused before any call");
 
     let out = lambda_rt(project.path(), &env, &["delete", "--s3-bucket", BUCKET]);
@@ -317,11 +312,7 @@ fn a_missing_bucket_or_a_bad_bucket_name_is_explained() {
         &["create", "--s3-bucket", "no-such-bucket"],
     );
     assert_exit(&out, 1);
-    assert!(
-        stderr(&out).contains("aws s3 mb s3://no-such-bucket"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "aws s3 mb s3://no-such-bucket");
     // The zip is staged before the role is made: nothing was created.
     let writes = aws.counted().writes();
     assert!(writes.iter().all(|w| w.starts_with("s3:")), "{writes:?}");
@@ -333,7 +324,7 @@ fn a_missing_bucket_or_a_bad_bucket_name_is_explained() {
         aws.start_counting();
         let out = lambda_rt(project.path(), &env, args);
         assert_exit(&out, 2);
-        assert!(stderr(&out).contains("--s3-bucket"), "{}", stderr(&out));
+        assert_stderr_has(&out, "--s3-bucket");
         aws.assert_no_requests("a bad bucket setting is refused before any call");
     }
 }

@@ -90,15 +90,9 @@ impl Server {
     }
 }
 
-fn project() -> Project {
-    let project = Project::new();
-    project.write("function/test.sh", HANDLER);
-    project
-}
-
 #[test]
 fn two_hundred_concurrent_invokes_are_each_answered_with_their_own_response() {
-    let project = project();
+    let project = Project::new().with("function/test.sh", HANDLER);
     let server = Server::start(project.path(), &["--concurrency", "4"]);
     let pids = std::sync::Mutex::new(std::collections::HashSet::new());
     std::thread::scope(|scope| {
@@ -126,7 +120,7 @@ fn two_hundred_concurrent_invokes_are_each_answered_with_their_own_response() {
 
 #[test]
 fn function_errors_and_log_tails_come_through_the_invoke_api() {
-    let project = project();
+    let project = Project::new().with("function/test.sh", HANDLER);
     let server = Server::start(project.path(), &[]);
     let (status, headers, body) = server.invoke(r#""please fail""#, &[("X-Amz-Log-Type", "Tail")]);
     assert_eq!(status, 200);
@@ -178,7 +172,7 @@ fn function_errors_and_log_tails_come_through_the_invoke_api() {
 
 #[test]
 fn crashed_and_timed_out_runtimes_are_replaced() {
-    let project = project();
+    let project = Project::new().with("function/test.sh", HANDLER);
     let server = Server::start(project.path(), &[]);
     let (_, _, first) = server.invoke(r#""a""#, &[]);
     let (status, headers, body) = server.invoke(r#""crash""#, &[]);
@@ -211,7 +205,7 @@ fn crashed_and_timed_out_runtimes_are_replaced() {
 
 #[test]
 fn ctrl_c_stops_the_server_and_every_runtime() {
-    let project = project();
+    let project = Project::new().with("function/test.sh", HANDLER);
     let mut server = Server::start(project.path(), &["--concurrency", "2"]);
     server.invoke("{}", &[]);
     let url = server.url.clone();
@@ -242,7 +236,7 @@ fn a_stopped_watching_server_leaves_no_files_behind() {
         nix::sys::signal::Signal::SIGINT,
         nix::sys::signal::Signal::SIGTERM,
     ] {
-        let project = project();
+        let project = Project::new().with("function/test.sh", HANDLER);
         let mut server = Server::start(project.path(), &["--watch"]);
         server.invoke("{}", &[]);
         // A rebuild, so that there has been more than one environment.
@@ -279,7 +273,7 @@ fn wait_for_answer(server: &Server, expected: &str) {
 
 #[test]
 fn watch_rebuilds_the_environment_when_the_handler_changes() {
-    let project = project();
+    let project = Project::new().with("function/test.sh", HANDLER);
     let server = Server::start(project.path(), &["--watch"]);
     let (_, _, before) = server.invoke(r#""x""#, &[]);
     assert!(before.starts_with(r#""x"|"#), "{before}");
@@ -314,7 +308,7 @@ fn watch_rebuilds_the_environment_when_the_handler_changes() {
 
 #[test]
 fn the_aws_cli_can_invoke_it() {
-    let project = project();
+    let project = Project::new().with("function/test.sh", HANDLER);
     let server = Server::start(project.path(), &[]);
     let aws = aws_cli_path();
     let out_file = project.path().join("out.json");
@@ -381,7 +375,7 @@ fn raw_invoke(url: &str, header_lines: &[&str]) -> (u16, String) {
 
 #[test]
 fn requests_from_web_pages_and_foreign_hosts_are_refused_and_the_handler_does_not_run() {
-    let project = project();
+    let project = Project::new().with("function/test.sh", HANDLER);
     let marks = project.path().join("marks");
     let server = Server::start(project.path(), &[]);
     let host = format!("Host: {}", server.url.trim_start_matches("http://"));
@@ -427,7 +421,7 @@ fn aws_cli_path() -> std::path::PathBuf {
 
 #[test]
 fn a_port_in_use_says_how_to_pick_another_and_leaves_nothing_behind() {
-    let project = project();
+    let project = Project::new().with("function/test.sh", HANDLER);
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

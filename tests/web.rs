@@ -57,16 +57,10 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn project() -> Project {
-    require_runtime_tools();
-    let project = Project::new();
-    project.write("function/web.sh", HANDLERS);
-    project
-}
-
 #[test]
 fn requests_become_function_url_events() {
-    let project = project();
+    require_runtime_tools();
+    let project = Project::new().with("function/web.sh", HANDLERS);
     let (_server, url) = serve_http(&project, "web.echo_event");
     let mut response = agent()
         .get(format!("{url}/some/path%20x?a=1&a=2&b=x%2Fy"))
@@ -119,7 +113,8 @@ fn requests_become_function_url_events() {
 
 #[test]
 fn binary_bodies_round_trip_through_base64() {
-    let project = project();
+    require_runtime_tools();
+    let project = Project::new().with("function/web.sh", HANDLERS);
     let (_server, url) = serve_http(&project, "web.echo_body");
     let bytes: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
     let mut response = agent()
@@ -134,7 +129,8 @@ fn binary_bodies_round_trip_through_base64() {
 
 #[test]
 fn results_become_responses_as_function_urls_make_them() {
-    let project = project();
+    require_runtime_tools();
+    let project = Project::new().with("function/web.sh", HANDLERS);
     let (_server, url) = serve_http(&project, "web.a_string");
     let mut response = agent().get(format!("{url}/")).call().unwrap();
     assert_eq!(response.status(), 200);

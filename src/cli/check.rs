@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::common::{ConfigArgs, DenoArgs, ProjectArgs};
+use super::common::LocalArgs;
 
 /// Flags of `check`.
 #[derive(Debug, Args)]
@@ -25,9 +25,5 @@ pub struct CheckArgs {
     pub case_timeout: u64,
 
     #[command(flatten)]
-    pub project: ProjectArgs,
-    #[command(flatten)]
-    pub config: ConfigArgs,
-    #[command(flatten)]
-    pub deno: DenoArgs,
+    pub settings: LocalArgs,
 }

@@ -137,6 +137,27 @@ pub struct StagingArgs {
     pub s3_key: Option<String>,
 }
 
+/// Which function, in which AWS account: all that `logs`, `versions` and `rollback` need.
+#[derive(Debug, Args, Default, Clone)]
+pub struct FunctionArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// The project as it runs here: which function, what it looks like, its Deno binary (`invoke`,
+/// `serve`, `check`).
+#[derive(Debug, Args, Default, Clone)]
+pub struct LocalArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub deno: DenoArgs,
+}
+
 /// Every settings input of every command, as one plain struct: each command fills in the groups it
 /// has (see `Command::settings_input`); `settings` merges it with lambda-rt.toml and defaults.
 #[derive(Debug, Default, Clone)]
@@ -157,5 +178,20 @@ pub fn parse_seconds(value: &str) -> Result<f64, String> {
     match value.parse::<f64>() {
         Ok(seconds) if seconds > 0.0 && seconds <= 3600.0 => Ok(seconds),
         _ => Err("expected a number of seconds, more than 0 and at most 3600".to_string()),
+    }
+}
+
+impl SettingsInput {
+    /// Takes the groups of [`LocalArgs`].
+    pub fn local(&mut self, args: &LocalArgs) {
+        self.project = args.project.clone();
+        self.config = args.config.clone();
+        self.deno = args.deno.clone();
+    }
+
+    /// Takes the groups of [`FunctionArgs`].
+    pub fn function(&mut self, args: &FunctionArgs) {
+        self.project = args.project.clone();
+        self.aws = args.aws.clone();
     }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::common::{parse_seconds, AwsArgs, ConfigArgs, DenoArgs, ProjectArgs};
+use super::common::{parse_seconds, AwsArgs, LocalArgs};
 
 /// Flags of `invoke`.
 #[derive(Debug, Args)]
@@ -39,11 +39,7 @@ pub struct InvokeArgs {
     pub invoke_timeout: Option<f64>,
 
     #[command(flatten)]
-    pub project: ProjectArgs,
-    #[command(flatten)]
-    pub config: ConfigArgs,
-    #[command(flatten)]
-    pub deno: DenoArgs,
+    pub settings: LocalArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
 }

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::common::{AwsArgs, ProjectArgs};
+use super::common::FunctionArgs;
 
 /// Flags of `logs`.
 #[derive(Debug, Args)]
@@ -24,7 +24,5 @@ pub struct LogsArgs {
     pub request_id: Option<String>,
 
     #[command(flatten)]
-    pub project: ProjectArgs,
-    #[command(flatten)]
-    pub aws: AwsArgs,
+    pub function: FunctionArgs,
 }

@@ -236,9 +236,7 @@ impl Command {
                 input.aws = args.aws.clone();
             }
             Command::Invoke(args) => {
-                input.project = args.project.clone();
-                input.config = args.config.clone();
-                input.deno = args.deno.clone();
+                input.local(&args.settings);
                 input.aws = args.aws.clone();
             }
             Command::PublishLayer(args) => {
@@ -257,16 +255,10 @@ impl Command {
                 input.aws = args.aws.clone();
             }
             Command::Serve(args) => {
-                input.project = args.project.clone();
-                input.config = args.config.clone();
-                input.deno = args.deno.clone();
+                input.local(&args.settings);
                 input.aws.region = args.region.clone();
             }
-            Command::Check(args) => {
-                input.project = args.project.clone();
-                input.config = args.config.clone();
-                input.deno = args.deno.clone();
-            }
+            Command::Check(args) => input.local(&args.settings),
             Command::Status(args) => {
                 input.project = args.project.clone();
                 input.config = args.config.clone();
@@ -275,18 +267,9 @@ impl Command {
                 input.deno = args.deno.clone();
                 input.aws = args.aws.clone();
             }
-            Command::Logs(args) => {
-                input.project = args.project.clone();
-                input.aws = args.aws.clone();
-            }
-            Command::Versions(args) => {
-                input.project = args.project.clone();
-                input.aws = args.aws.clone();
-            }
-            Command::Rollback(args) => {
-                input.project = args.project.clone();
-                input.aws = args.aws.clone();
-            }
+            Command::Logs(args) => input.function(&args.function),
+            Command::Versions(args) => input.function(&args.function),
+            Command::Rollback(args) => input.function(&args.function),
             Command::Completions(_) => {}
         }
         input

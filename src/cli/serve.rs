@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::common::{ConfigArgs, DenoArgs, ProjectArgs};
+use super::common::LocalArgs;
 
 /// Flags of `serve`.
 #[derive(Debug, Args)]
@@ -39,9 +39,5 @@ pub struct ServeArgs {
     pub region: Option<String>,
 
     #[command(flatten)]
-    pub project: ProjectArgs,
-    #[command(flatten)]
-    pub config: ConfigArgs,
-    #[command(flatten)]
-    pub deno: DenoArgs,
+    pub settings: LocalArgs,
 }

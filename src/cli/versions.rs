@@ -2,15 +2,13 @@
 
 use clap::Args;
 
-use super::common::{AwsArgs, ProjectArgs};
+use super::common::FunctionArgs;
 
 /// Flags of `versions`.
 #[derive(Debug, Args)]
 pub struct VersionsArgs {
     #[command(flatten)]
-    pub project: ProjectArgs,
-    #[command(flatten)]
-    pub aws: AwsArgs,
+    pub function: FunctionArgs,
 }
 
 /// Flags of `rollback`.
@@ -29,7 +27,5 @@ pub struct RollbackArgs {
     pub dry_run: bool,
 
     #[command(flatten)]
-    pub project: ProjectArgs,
-    #[command(flatten)]
-    pub aws: AwsArgs,
+    pub function: FunctionArgs,
 }

@@ -1,5 +1,5 @@
 //! lambda-rt on real-AWS behaviour: the real binary against moto behind the realism proxy
-//! (`tests/common/proxy.rs`), which adds latency, Pending and InProgress states with their 409s, IAM
+//! (`tests/common/proxy/`), which adds latency, Pending and InProgress states with their 409s, IAM
 //! propagation refusals, one-item pages, RevisionIds, Failed and Inactive states, slow Invokes and
 //! concurrent writers, and counts every request. Durations are a few hundred milliseconds.
 
@@ -80,11 +80,7 @@ async fn the_new_role_is_retried_until_iam_has_propagated_it() {
         aws.proxy.refusals()
     );
     assert!(counts.get("lambda:CreateFunction") >= 2, "{counts:?}");
-    assert!(
-        stderr(&out).contains("waiting for IAM to propagate role"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "waiting for IAM to propagate role");
     assert!(
         stderr(&out).contains("to become Active (Pending"),
         "the wait names the state it waits on: {}",
@@ -222,11 +218,7 @@ async fn a_role_change_converges_while_the_new_role_propagates() {
         .unwrap_or(0);
     let out = run(&aws, &project, &["create", "--role-name", "other-role"]);
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains("created  role `other-role`"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "created  role `other-role`");
     let after = aws
         .proxy
         .refusals()
@@ -291,11 +283,7 @@ async fn a_create_interrupted_after_create_role_converges_while_the_role_propaga
         "{}",
         stderr(&out)
     );
-    assert!(
-        stderr(&out).contains("created  function"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "created  function");
     assert!(
         aws.proxy.refusals().get("400 role not assumable").copied() >= Some(1),
         "{:?}",
@@ -338,11 +326,7 @@ async fn a_role_with_many_policies_and_an_instance_profile_is_deleted_through_on
     aws.start_counting();
     let out = run(&aws, &project, &["delete"]);
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains("deleted  role `bash-runtime-role`"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "deleted  role `bash-runtime-role`");
     let counts = aws.counted();
     // Two managed policies take two pages (one item each).
     assert!(
@@ -415,11 +399,7 @@ async fn a_failed_function_makes_even_a_no_op_update_fail_with_the_reason() {
     );
     let out = run(&aws, &project, &["update", "--memory", "512"]);
     assert_exit(&out, 1);
-    assert!(
-        stderr(&out).contains("KMSAccessDeniedException"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "KMSAccessDeniedException");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -480,14 +460,6 @@ async fn delete_waits_for_an_update_in_progress() {
         .unwrap();
     let out = run(&aws, &project, &["delete"]);
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains("deleted  function"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(
-        stderr(&out).contains("to finish updating"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "deleted  function");
+    assert_stderr_has(&out, "to finish updating");
 }
