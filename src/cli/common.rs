@@ -158,6 +158,22 @@ pub struct LocalArgs {
     pub deno: DenoArgs,
 }
 
+/// The function as `create` and `update` deploy it and `status` compares it: which one, what it
+/// looks like, its role, its runtime layer and Deno binary.
+#[derive(Debug, Args, Default, Clone)]
+pub struct DeployedArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub role: RoleArgs,
+    #[command(flatten)]
+    pub layer: LayerArgs,
+    #[command(flatten)]
+    pub deno: DenoArgs,
+}
+
 /// Every settings input of every command, as one plain struct: each command fills in the groups it
 /// has (see `Command::settings_input`); `settings` merges it with lambda-rt.toml and defaults.
 #[derive(Debug, Default, Clone)]
@@ -186,6 +202,15 @@ impl SettingsInput {
     pub fn local(&mut self, args: &LocalArgs) {
         self.project = args.project.clone();
         self.config = args.config.clone();
+        self.deno = args.deno.clone();
+    }
+
+    /// Takes the groups of [`DeployedArgs`].
+    pub fn deployed(&mut self, args: &DeployedArgs) {
+        self.project = args.project.clone();
+        self.config = args.config.clone();
+        self.role = args.role.clone();
+        self.layer = args.layer.clone();
         self.deno = args.deno.clone();
     }
 

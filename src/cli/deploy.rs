@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::common::{AwsArgs, ConfigArgs, DenoArgs, LayerArgs, ProjectArgs, RoleArgs, StagingArgs};
+use super::common::{AwsArgs, DeployedArgs, StagingArgs};
 use crate::function_url::{UrlAuth, UrlInvokeMode, UrlSpec};
 
 /// Flags of `create` and `update`.
@@ -37,15 +37,7 @@ pub struct DeployArgs {
     pub url: UrlArgs,
 
     #[command(flatten)]
-    pub project: ProjectArgs,
-    #[command(flatten)]
-    pub config: ConfigArgs,
-    #[command(flatten)]
-    pub role: RoleArgs,
-    #[command(flatten)]
-    pub layer: LayerArgs,
-    #[command(flatten)]
-    pub deno: DenoArgs,
+    pub function: DeployedArgs,
     #[command(flatten)]
     pub staging: StagingArgs,
     #[command(flatten)]

@@ -227,11 +227,7 @@ impl Command {
         match self {
             Command::Init(_) => {}
             Command::Create(args) | Command::Update(args) => {
-                input.project = args.project.clone();
-                input.role = args.role.clone();
-                input.layer = args.layer.clone();
-                input.config = args.config.clone();
-                input.deno = args.deno.clone();
+                input.deployed(&args.function);
                 input.staging = args.staging.clone();
                 input.aws = args.aws.clone();
             }
@@ -260,11 +256,7 @@ impl Command {
             }
             Command::Check(args) => input.local(&args.settings),
             Command::Status(args) => {
-                input.project = args.project.clone();
-                input.config = args.config.clone();
-                input.role = args.role.clone();
-                input.layer = args.layer.clone();
-                input.deno = args.deno.clone();
+                input.deployed(&args.function);
                 input.aws = args.aws.clone();
             }
             Command::Logs(args) => input.function(&args.function),

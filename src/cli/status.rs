@@ -2,21 +2,13 @@
 
 use clap::Args;
 
-use super::common::{AwsArgs, ConfigArgs, DenoArgs, LayerArgs, ProjectArgs, RoleArgs};
+use super::common::{AwsArgs, DeployedArgs};
 
 /// Flags of `status`: the same settings `update` applies, to compare with.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     #[command(flatten)]
-    pub project: ProjectArgs,
-    #[command(flatten)]
-    pub config: ConfigArgs,
-    #[command(flatten)]
-    pub role: RoleArgs,
-    #[command(flatten)]
-    pub layer: LayerArgs,
-    #[command(flatten)]
-    pub deno: DenoArgs,
+    pub function: DeployedArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
