@@ -31,30 +31,25 @@ pub enum Action {
 impl Action {
     /// The action's name in JSON: a dry run says what it would do (`would_create`).
     pub fn json_name(self, dry_run: bool) -> &'static str {
-        match (self, dry_run) {
-            (Action::Created, false) => "created",
-            (Action::Created, true) => "would_create",
-            (Action::Updated, false) => "updated",
-            (Action::Updated, true) => "would_update",
-            (Action::Deleted, false) => "deleted",
-            (Action::Deleted, true) => "would_delete",
-            (Action::Unchanged, _) => "unchanged",
-            (Action::Absent, _) => "absent",
-            (Action::Kept, _) => "kept",
-        }
+        self.names(dry_run).0
     }
 
     fn describe(self, dry_run: bool) -> &'static str {
+        self.names(dry_run).1
+    }
+
+    /// The name in JSON and the words in text, in one table so that they cannot drift apart.
+    fn names(self, dry_run: bool) -> (&'static str, &'static str) {
         match (self, dry_run) {
-            (Action::Created, false) => "created",
-            (Action::Created, true) => "would create",
-            (Action::Updated, false) => "updated",
-            (Action::Updated, true) => "would update",
-            (Action::Deleted, false) => "deleted",
-            (Action::Deleted, true) => "would delete",
-            (Action::Unchanged, _) => "unchanged",
-            (Action::Absent, _) => "absent",
-            (Action::Kept, _) => "kept",
+            (Action::Created, true) => ("would_create", "would create"),
+            (Action::Updated, true) => ("would_update", "would update"),
+            (Action::Deleted, true) => ("would_delete", "would delete"),
+            (Action::Created, false) => ("created", "created"),
+            (Action::Updated, false) => ("updated", "updated"),
+            (Action::Deleted, false) => ("deleted", "deleted"),
+            (Action::Unchanged, _) => ("unchanged", "unchanged"),
+            (Action::Absent, _) => ("absent", "absent"),
+            (Action::Kept, _) => ("kept", "kept"),
         }
     }
 }
@@ -205,6 +200,22 @@ impl Report {
 }
 
 /// Prints one JSON document on stdout.
+/// The JSON document of `command` (see docs/output.schema.json): `schema` and `command`, then
+/// the command's own `fields`.
+pub fn document(command: &str, fields: serde_json::Value) -> serde_json::Value {
+    let mut document = serde_json::json!({ "schema": SCHEMA_VERSION, "command": command });
+    add_fields(&mut document, fields);
+    document
+}
+
+/// Adds the fields of object `fields` to object `document`.
+pub fn add_fields(document: &mut serde_json::Value, fields: serde_json::Value) {
+    if let (Some(document), serde_json::Value::Object(fields)) = (document.as_object_mut(), fields)
+    {
+        document.extend(fields);
+    }
+}
+
 pub fn print_json(document: &serde_json::Value) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut stdout, document)?;

@@ -297,13 +297,8 @@ mod tests {
 
     #[test]
     fn the_handler_file_follows_the_template() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("function")).unwrap();
-        std::fs::write(dir.path().join("function/function.sh"), "").unwrap();
-        let resolve = |text: &str| {
-            let file = crate::settings::ConfigFile::parse(text.to_string()).unwrap();
-            Settings::merge(&SettingsInput::default(), &file, dir.path().to_path_buf()).unwrap()
-        };
+        let dir = crate::settings::bash_project();
+        let resolve = |text: &str| crate::settings::with_config_file(dir.path(), text);
         let handler = |s: &Settings| handler_file(s, RuntimeKind::detect(s)).unwrap();
         assert!(handler(&resolve("")).ends_with("function/function.sh"));
         let deno = resolve("template = \"deno\"");

@@ -180,17 +180,35 @@ pub(crate) trait WriteError:
     }
 }
 
-impl WriteError for UpdateFunctionCodeError {
-    fn is_conflict(&self) -> bool {
-        self.is_resource_conflict_exception()
-    }
-    fn is_stale_revision(&self) -> bool {
-        self.is_precondition_failed_exception()
-    }
-    fn is_not_found(&self) -> bool {
-        self.is_resource_not_found_exception()
-    }
+/// [`WriteError`] for an operation whose modeled errors are the usual ones: `conflict` (409
+/// ResourceConflictException), `stale_revision` (412 PreconditionFailedException), `not_found`
+/// (404 ResourceNotFoundException) — each listed only when the operation can answer it.
+macro_rules! write_error {
+    ($error:ty: $($kind:ident),+) => {
+        impl $crate::aws::function_state::WriteError for $error {
+            fn is_conflict(&self) -> bool {
+                self.is_resource_conflict_exception()
+            }
+            $($crate::aws::function_state::write_error!(@$kind);)+
+        }
+    };
+    (@conflict) => {};
+    (@stale_revision) => {
+        fn is_stale_revision(&self) -> bool {
+            self.is_precondition_failed_exception()
+        }
+    };
+    (@not_found) => {
+        fn is_not_found(&self) -> bool {
+            self.is_resource_not_found_exception()
+        }
+    };
 }
+pub(crate) use write_error;
+
+write_error!(UpdateFunctionCodeError: conflict, stale_revision, not_found);
+write_error!(DeleteFunctionError: conflict, not_found);
+write_error!(TagResourceError: conflict, not_found);
 
 impl WriteError for UpdateFunctionConfigurationError {
     fn is_conflict(&self) -> bool {
@@ -217,24 +235,6 @@ impl WriteError for CreateFunctionError {
     fn is_role_refused(&self) -> bool {
         matches!(self, CreateFunctionError::InvalidParameterValueException(e)
             if is_role_refused(e.message()))
-    }
-}
-
-impl WriteError for DeleteFunctionError {
-    fn is_conflict(&self) -> bool {
-        self.is_resource_conflict_exception()
-    }
-    fn is_not_found(&self) -> bool {
-        self.is_resource_not_found_exception()
-    }
-}
-
-impl WriteError for TagResourceError {
-    fn is_conflict(&self) -> bool {
-        self.is_resource_conflict_exception()
-    }
-    fn is_not_found(&self) -> bool {
-        self.is_resource_not_found_exception()
     }
 }
 

@@ -13,12 +13,12 @@ use anyhow::{anyhow, Result};
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::Tag;
 use aws_sdk_iam::Client;
-use aws_smithy_async::future::pagination_stream::PaginationStream;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures_util::future::try_join_all;
 
 use super::errors::{is_not_found, sdk_failure, MissingResource};
 use super::owner::{self, OWNER_TAG_KEY, OWNER_TAG_VALUE};
+use super::pages::every_item_if_exists;
 
 pub const LAMBDA_SERVICE: &str = "lambda.amazonaws.com";
 
@@ -115,7 +115,8 @@ pub async fn attached_policies(iam: &Client, name: &str) -> Result<Vec<String>> 
         .into_paginator()
         .items()
         .send();
-    let policies = every_item(pages, format_args!("list the policies of role `{name}`")).await?;
+    let policies =
+        every_item_if_exists(pages, format_args!("list the policies of role `{name}`")).await?;
     Ok(policies
         .iter()
         .filter_map(|p| p.policy_arn().map(str::to_string))
@@ -130,7 +131,7 @@ pub async fn inline_policies(iam: &Client, name: &str) -> Result<Vec<String>> {
         .into_paginator()
         .items()
         .send();
-    every_item(
+    every_item_if_exists(
         pages,
         format_args!("list the inline policies of role `{name}`"),
     )
@@ -145,7 +146,7 @@ pub async fn instance_profiles(iam: &Client, name: &str) -> Result<Vec<String>> 
         .into_paginator()
         .items()
         .send();
-    let profiles = every_item(
+    let profiles = every_item_if_exists(
         pages,
         format_args!("list the instance profiles of role `{name}`"),
     )
@@ -154,26 +155,6 @@ pub async fn instance_profiles(iam: &Client, name: &str) -> Result<Vec<String>> 
         .iter()
         .map(|p| p.instance_profile_name().to_string())
         .collect())
-}
-
-/// Every item of a paginated list of a role's; none when the role does not exist (`missing` tells
-/// that error from the others, which fail with `what`).
-async fn every_item<T, E>(
-    mut pages: PaginationStream<Result<T, SdkError<E, HttpResponse>>>,
-    what: std::fmt::Arguments<'_>,
-) -> Result<Vec<T>>
-where
-    E: ProvideErrorMetadata + MissingResource + std::error::Error + 'static,
-{
-    let mut items = Vec::new();
-    while let Some(item) = pages.next().await {
-        match item {
-            Ok(item) => items.push(item),
-            Err(e) if is_not_found(&e) => break,
-            Err(e) => return Err(sdk_failure(what, &e)),
-        }
-    }
-    Ok(items)
 }
 
 /// What keeps IAM from deleting a role: DeleteRole fails with DeleteConflict while managed

@@ -13,6 +13,7 @@ use futures_util::future::try_join_all;
 
 use super::clients::Clients;
 use super::errors::{is_not_found, sdk_failure};
+use super::pages::every_item;
 use super::poll::write_once;
 use super::s3::Upload;
 use crate::architecture::Architecture;
@@ -141,19 +142,17 @@ fn no_retries() -> aws_sdk_lambda::config::Builder {
 impl Layers<'_> {
     /// Every version of the layer, newest first; empty if the layer has none.
     pub async fn versions(&self, name: &str) -> Result<Vec<LayerVersion>> {
-        let mut pages = self
+        let pages = self
             .client
             .list_layer_versions()
             .layer_name(name)
             .into_paginator()
             .items()
             .send();
-        let mut versions = Vec::new();
-        while let Some(item) = pages.next().await {
-            let item = item.map_err(|e| {
-                sdk_failure(format_args!("list the versions of layer `{name}`"), &e)
-            })?;
-            versions.push(LayerVersion {
+        let items = every_item(pages, format_args!("list the versions of layer `{name}`")).await?;
+        let mut versions: Vec<LayerVersion> = items
+            .iter()
+            .map(|item| LayerVersion {
                 arn: item.layer_version_arn().unwrap_or_default().to_string(),
                 version: item.version(),
                 description: item.description().unwrap_or_default().to_string(),
@@ -162,8 +161,8 @@ impl Layers<'_> {
                     .iter()
                     .map(|a| a.as_str().to_string())
                     .collect(),
-            });
-        }
+            })
+            .collect();
         versions.sort_by_key(|v| std::cmp::Reverse(v.version));
         Ok(versions)
     }

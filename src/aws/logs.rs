@@ -6,6 +6,7 @@ use aws_sdk_cloudwatchlogs::types::FilteredLogEvent;
 use aws_sdk_cloudwatchlogs::Client;
 
 use super::errors::{is_not_found, sdk_failure};
+use super::pages::every_item;
 use crate::output::{Action, ResourceReport};
 
 /// The log group Lambda writes a function's logs to.
@@ -22,18 +23,16 @@ pub async fn delete_log_group(
     let name = log_group_name(function_name);
     if dry_run {
         // Groups are listed by prefix (`/aws/lambda/f` also finds `/aws/lambda/f2`), page by page.
-        let mut pages = logs
+        let pages = logs
             .describe_log_groups()
             .log_group_name_prefix(&name)
             .into_paginator()
             .items()
             .send();
-        let mut exists = false;
-        while let Some(group) = pages.next().await {
-            let group =
-                group.map_err(|e| sdk_failure(format_args!("read log group `{name}`"), &e))?;
-            exists |= group.log_group_name() == Some(name.as_str());
-        }
+        let exists = every_item(pages, format_args!("read log group `{name}`"))
+            .await?
+            .iter()
+            .any(|group| group.log_group_name() == Some(name.as_str()));
         let action = if exists {
             Action::Deleted
         } else {

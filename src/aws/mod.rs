@@ -15,6 +15,7 @@ pub mod lambda;
 pub mod layer;
 pub mod logs;
 pub mod owner;
+pub mod pages;
 pub mod poll;
 pub mod resource_policy;
 pub mod s3;

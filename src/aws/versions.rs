@@ -3,26 +3,18 @@
 //! delete old ones. Writes carry the RevisionId they planned from, like every other write.
 
 use anyhow::{anyhow, Result};
+use aws_sdk_lambda::operation::get_alias::GetAliasOutput;
 use aws_sdk_lambda::operation::publish_version::PublishVersionError;
 use aws_sdk_lambda::operation::update_alias::UpdateAliasError;
 use aws_sdk_lambda::types::{AliasConfiguration, FunctionConfiguration};
 
 use super::errors::{is_not_found, sdk_failure};
-use super::function_state::{Status, WriteError};
+use super::function_state::{write_error, Status};
 use super::lambda::Lambda;
+use super::pages::every_item;
 use crate::output::Action;
 
-impl WriteError for PublishVersionError {
-    fn is_conflict(&self) -> bool {
-        self.is_resource_conflict_exception()
-    }
-    fn is_stale_revision(&self) -> bool {
-        self.is_precondition_failed_exception()
-    }
-    fn is_not_found(&self) -> bool {
-        self.is_resource_not_found_exception()
-    }
-}
+write_error!(PublishVersionError: conflict, stale_revision, not_found);
 
 /// A published version, with the aliases that point at it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -68,41 +60,29 @@ pub fn same_as_latest(latest: &FunctionConfiguration, version: &FunctionConfigur
 impl Lambda<'_> {
     /// The published versions of function `name`, oldest first (`$LATEST` left out).
     pub async fn versions(&self, name: &str) -> Result<Vec<FunctionConfiguration>> {
-        let mut pages = self
+        let pages = self
             .client
             .list_versions_by_function()
             .function_name(name)
             .into_paginator()
             .items()
             .send();
-        let mut versions = Vec::new();
-        while let Some(item) = pages.next().await {
-            let config =
-                item.map_err(|e| sdk_failure(format_args!("list the versions of `{name}`"), &e))?;
-            if number_of(&config).is_some() {
-                versions.push(config);
-            }
-        }
+        let mut versions = every_item(pages, format_args!("list the versions of `{name}`")).await?;
+        versions.retain(|config| number_of(config).is_some());
         versions.sort_by_key(number_of);
         Ok(versions)
     }
 
     /// The aliases of function `name`.
     pub async fn aliases(&self, name: &str) -> Result<Vec<AliasConfiguration>> {
-        let mut pages = self
+        let pages = self
             .client
             .list_aliases()
             .function_name(name)
             .into_paginator()
             .items()
             .send();
-        let mut aliases = Vec::new();
-        while let Some(item) = pages.next().await {
-            aliases.push(
-                item.map_err(|e| sdk_failure(format_args!("list the aliases of `{name}`"), &e))?,
-            );
-        }
-        Ok(aliases)
+        every_item(pages, format_args!("list the aliases of `{name}`")).await
     }
 
     /// Versions with the aliases pointing at them, oldest first.
@@ -169,19 +149,7 @@ impl Lambda<'_> {
     pub async fn point_alias(&self, name: &str, alias: &str, version: i64) -> Result<Action> {
         let target = version.to_string();
         for _attempt in 0..2 {
-            let current = match self
-                .client
-                .get_alias()
-                .function_name(name)
-                .name(alias)
-                .send()
-                .await
-            {
-                Ok(current) => Some(current),
-                Err(e) if is_not_found(&e) => None,
-                Err(e) => return Err(sdk_failure(format_args!("read alias `{alias}`"), &e)),
-            };
-            let Some(current) = current else {
+            let Some(current) = self.alias(name, alias).await? else {
                 self.client
                     .create_alias()
                     .function_name(name)
@@ -224,6 +192,12 @@ impl Lambda<'_> {
 
     /// The version alias `alias` points at, `None` if there is no such alias.
     pub async fn alias_version(&self, name: &str, alias: &str) -> Result<Option<i64>> {
+        let current = self.alias(name, alias).await?;
+        Ok(current.and_then(|current| current.function_version()?.parse().ok()))
+    }
+
+    /// Alias `alias` of function `name`, `None` if there is no such alias.
+    async fn alias(&self, name: &str, alias: &str) -> Result<Option<GetAliasOutput>> {
         match self
             .client
             .get_alias()
@@ -232,7 +206,7 @@ impl Lambda<'_> {
             .send()
             .await
         {
-            Ok(current) => Ok(current.function_version().and_then(|v| v.parse().ok())),
+            Ok(current) => Ok(Some(current)),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(sdk_failure(format_args!("read alias `{alias}`"), &e)),
         }

@@ -259,15 +259,15 @@ async fn converge(
 ) -> Result<(ResourceReport, String)> {
     deploy::converge_function(
         lambda,
-        stager.as_ref(),
         remote,
         spec,
         code,
-        &settings.layer_name,
         deploy::ConvergeOptions {
             dry_run: options.dry_run,
             force: options.force,
             role,
+            stager: stager.as_ref(),
+            layer_name: &settings.layer_name,
         },
     )
     .await

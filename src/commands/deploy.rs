@@ -142,13 +142,17 @@ pub async fn stale_runtime_note(
 }
 
 /// How [`converge_function`] should go about it.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 pub struct ConvergeOptions<'a> {
     pub dry_run: bool,
     /// Send the code and the whole configuration even if nothing differs.
     pub force: bool,
     /// Until when a new role may be refused while IAM propagates it.
     pub role: Option<&'a RolePropagation>,
+    /// Where to stage the code in S3, if it goes through S3.
+    pub stager: Option<&'a Stager<'a>>,
+    /// The project's runtime layer: when the function has it, its code leaves bootstrap out.
+    pub layer_name: &'a str,
 }
 
 /// Brings an existing function in line with the spec and code: code only if the CodeSha256 (or
@@ -158,24 +162,15 @@ pub struct ConvergeOptions<'a> {
 /// of the zip that matches the function's layout (with or without bootstrap).
 pub async fn converge_function(
     lambda: &Lambda<'_>,
-    stager: Option<&Stager<'_>>,
     remote: &Remote,
     spec: &FunctionSpec,
     code: &FunctionCode,
-    layer_name: &str,
     options: ConvergeOptions<'_>,
 ) -> Result<(ResourceReport, String)> {
-    match converge_once(
-        lambda,
-        stager,
-        &remote.config,
-        spec,
-        code,
-        layer_name,
-        options,
-    )
-    .await
-    {
+    let attempt = |config: FunctionConfiguration| async move {
+        converge_once(&config, lambda, spec, code, options).await
+    };
+    match attempt(remote.config.clone()).await {
         Err(error) if error.is::<StaleRevision>() => {
             lambda.ui.info(&format!(
                 "function `{}` changed since lambda-rt read it (someone else changed it \
@@ -190,17 +185,7 @@ pub async fn converge_function(
                     spec.name
                 );
             };
-            let (report, sha) = converge_once(
-                lambda,
-                stager,
-                &fresh.config,
-                spec,
-                code,
-                layer_name,
-                options,
-            )
-            .await
-            .map_err(|error| {
+            let (report, sha) = attempt(fresh.config).await.map_err(|error| {
                 if error.is::<StaleRevision>() {
                     error.context(
                         "it changed again right after lambda-rt re-read it: someone else \
@@ -217,14 +202,13 @@ pub async fn converge_function(
 }
 
 async fn converge_once(
-    lambda: &Lambda<'_>,
-    stager: Option<&Stager<'_>>,
     remote: &FunctionConfiguration,
+    lambda: &Lambda<'_>,
     spec: &FunctionSpec,
     code: &FunctionCode,
-    layer_name: &str,
     options: ConvergeOptions<'_>,
 ) -> Result<(ResourceReport, String)> {
+    let (stager, layer_name) = (options.stager, options.layer_name);
     let runtime_layer = attached_runtime_layer(remote, layer_name);
     let package = code.package(runtime_layer.is_some())?;
     let diff = diff(remote, spec, package, options.force);

@@ -23,61 +23,37 @@ struct TemplateFile {
     mode: u32,
 }
 
+/// A file of a template: where it goes in the project, read at build time from `dir` + `path`
+/// of this repository.
+macro_rules! template {
+    ($dir:literal, $path:literal, $mode:literal) => {
+        TemplateFile {
+            path: $path,
+            contents: include_str!(concat!("../../", $dir, $path)),
+            mode: $mode,
+        }
+    };
+}
+
 const BASH_FILES: &[TemplateFile] = &[
-    TemplateFile {
-        path: "runtime/bootstrap",
-        contents: include_str!("../../runtime/bootstrap"),
-        mode: 0o755,
-    },
-    TemplateFile {
-        path: "function/function.sh",
-        contents: include_str!("../../function/function.sh"),
-        mode: 0o644,
-    },
+    template!("", "runtime/bootstrap", 0o755),
+    template!("", "function/function.sh", 0o644),
 ];
 
 const DENO_FILES: &[TemplateFile] = &[
-    TemplateFile {
-        path: "runtime/bootstrap",
-        contents: include_str!("../../templates/deno/runtime/bootstrap"),
-        mode: 0o755,
-    },
-    TemplateFile {
-        path: "runtime/runtime.ts",
-        contents: include_str!("../../templates/deno/runtime/runtime.ts"),
-        mode: 0o644,
-    },
-    TemplateFile {
-        path: "function/function.ts",
-        contents: include_str!("../../templates/deno/function/function.ts"),
-        mode: 0o644,
-    },
+    template!("templates/deno/", "runtime/bootstrap", 0o755),
+    template!("templates/deno/", "runtime/runtime.ts", 0o644),
+    template!("templates/deno/", "function/function.ts", 0o644),
 ];
 
 const CUSTOM_FILES: &[TemplateFile] = &[
-    TemplateFile {
-        path: "runtime/bootstrap",
-        contents: include_str!("../../templates/custom/runtime/bootstrap"),
-        mode: 0o755,
-    },
-    TemplateFile {
-        path: "function/handler",
-        contents: include_str!("../../templates/custom/function/handler"),
-        mode: 0o755,
-    },
+    template!("templates/custom/", "runtime/bootstrap", 0o755),
+    template!("templates/custom/", "function/handler", 0o755),
 ];
 
 const HTTP_FILES: &[TemplateFile] = &[
-    TemplateFile {
-        path: "runtime/bootstrap",
-        contents: include_str!("../../runtime/bootstrap"),
-        mode: 0o755,
-    },
-    TemplateFile {
-        path: "function/function.sh",
-        contents: include_str!("../../templates/http/function/function.sh"),
-        mode: 0o644,
-    },
+    template!("", "runtime/bootstrap", 0o755),
+    template!("templates/http/", "function/function.sh", 0o644),
 ];
 
 /// What `init` did, for `--output json`.

@@ -113,17 +113,18 @@ fn present(outcome: &InvokeOutcome, args: &InvokeArgs, ui: &Ui) -> Result<i32> {
         // The payload as parsed JSON when it is JSON, so that `abc` and `"abc"` cannot be mistaken
         // for each other; the exact bytes always, in base64.
         let parsed = serde_json::from_slice::<serde_json::Value>(&outcome.payload).ok();
-        let document = serde_json::json!({
-            "schema": crate::output::SCHEMA_VERSION,
-            "command": "invoke",
-            "local": args.local,
-            "function_error": outcome.function_error,
-            "payload_is_json": parsed.is_some(),
-            "payload": parsed,
-            "payload_base64": base64::engine::general_purpose::STANDARD.encode(&outcome.payload),
-            "executed_version": outcome.executed_version,
-            "log": if args.log { outcome.log_tail.clone() } else { None },
-        });
+        let document = crate::output::document(
+            "invoke",
+            serde_json::json!({
+                "local": args.local,
+                "function_error": outcome.function_error,
+                "payload_is_json": parsed.is_some(),
+                "payload": parsed,
+                "payload_base64": base64::engine::general_purpose::STANDARD.encode(&outcome.payload),
+                "executed_version": outcome.executed_version,
+                "log": if args.log { outcome.log_tail.clone() } else { None },
+            }),
+        );
         write_result(args, format!("{document:#}\n").as_bytes())?;
     } else {
         if args.log {

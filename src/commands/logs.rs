@@ -76,15 +76,16 @@ fn print_event(ui: &Ui, timestamp: i64, stream: Option<&str>, message: Option<&s
         let time = UNIX_EPOCH + Duration::from_millis(timestamp.max(0) as u64);
         println!(
             "{}",
-            serde_json::json!({
-                "schema": crate::output::SCHEMA_VERSION,
-                "command": "logs",
-                "time": humantime::format_rfc3339_millis(time).to_string(),
-                "timestamp": timestamp,
-                "stream": stream,
-                "message": message.trim_end_matches(['\n', '\r']),
-                "event_id": id,
-            })
+            crate::output::document(
+                "logs",
+                serde_json::json!({
+                    "time": humantime::format_rfc3339_millis(time).to_string(),
+                    "timestamp": timestamp,
+                    "stream": stream,
+                    "message": message.trim_end_matches(['\n', '\r']),
+                    "event_id": id,
+                })
+            )
         );
     } else {
         println!("{}", log_line(Some(timestamp), stream, message));

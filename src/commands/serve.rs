@@ -54,17 +54,12 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
     let mut signals = crate::signals::Signals::install();
     // Machine-readable line for scripts and tests, on stdout: text, or one JSON document per line.
     if ui.format == crate::cli::OutputFormat::Json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "schema": crate::output::SCHEMA_VERSION,
-                "command": "serve",
-                "event": "listening",
-                "url": format!("http://{addr}"),
-                "function_url": http_addr.map(|a| format!("http://{a}")),
-                "function_name": pool.settings.function_name,
-            })
-        );
+        print_event(serde_json::json!({
+            "event": "listening",
+            "url": format!("http://{addr}"),
+            "function_url": http_addr.map(|a| format!("http://{a}")),
+            "function_name": pool.settings.function_name,
+        }));
     } else {
         println!("listening on http://{addr}");
         if let Some(http_addr) = http_addr {
@@ -73,14 +68,7 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
     }
 
     let watcher = args.watch.then(|| tokio::spawn(watch::watch(pool.clone())));
-    let router = invoke_api::router(
-        pool.clone(),
-        Guard {
-            loopback_only: addr.ip().is_loopback(),
-            allowed_origins: args.allow_origin.clone(),
-            port: addr.port(),
-        },
-    );
+    let router = invoke_api::router(pool.clone(), Guard::for_server(addr, &args.allow_origin));
     let signal = Arc::new(Mutex::new(None));
     let seen = signal.clone();
     // One signal stops both servers.
@@ -96,11 +84,7 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
     let http_server = http_listener.zip(http_addr).map(|(listener, http_addr)| {
         let router = url_front::router(
             pool.clone(),
-            Guard {
-                loopback_only: http_addr.ip().is_loopback(),
-                allowed_origins: args.allow_origin.clone(),
-                port: http_addr.port(),
-            },
+            Guard::for_server(http_addr, &args.allow_origin),
         );
         let stopped = stopped.clone();
         tokio::spawn(async move {
@@ -132,15 +116,7 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
         "stopped by {name}; every runtime process has been stopped and its files removed"
     ));
     if ui.format == crate::cli::OutputFormat::Json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "schema": crate::output::SCHEMA_VERSION,
-                "command": "serve",
-                "event": "stopped",
-                "signal": name,
-            })
-        );
+        print_event(serde_json::json!({ "event": "stopped", "signal": name }));
     }
     // Stopped by a signal, as shells report it.
     Ok(crate::error::exit_code::INTERRUPTED)
@@ -148,6 +124,11 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
 
 /// A listener on `host:port`; a port in use says how to pick another (`flag` is the option that
 /// gave the port).
+/// One JSON line on stdout for `--output json`.
+fn print_event(event: serde_json::Value) {
+    println!("{}", crate::output::document("serve", event));
+}
+
 async fn listen(host: &str, port: u16, flag: &str) -> Result<tokio::net::TcpListener> {
     match tokio::net::TcpListener::bind((host, port)).await {
         Ok(listener) => Ok(listener),

@@ -29,14 +29,8 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
     let name = &settings.function_name;
     let Some(remote) = lambda.get(name).await? else {
         if ui.format == OutputFormat::Json {
-            crate::output::print_json(&json!({
-                "schema": crate::output::SCHEMA_VERSION,
-                "command": "status",
-                "function_name": name,
-                "exists": false,
-                "in_sync": false,
-                "drift": [Change::new("function", None, Some(name.clone()))],
-            }))?;
+            let drift = [Change::new("function", None, Some(name.clone()))];
+            print_status(name, &drift, json!({ "exists": false }))?;
         } else {
             println!("function `{name}` does not exist: `lambda-rt create` deploys the project");
         }
@@ -83,38 +77,37 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
         .map(str::to_string);
 
     if ui.format == OutputFormat::Json {
-        crate::output::print_json(&json!({
-            "schema": crate::output::SCHEMA_VERSION,
-            "command": "status",
-            "function_name": name,
-            "exists": true,
-            "in_sync": drift.is_empty(),
-            "drift": drift,
-            "function": {
-                "arn": config.function_arn(),
-                "state": state,
-                "last_update_status": update,
-                "reason": reason,
-                "runtime": config.runtime().map(|r| r.as_str()),
-                "architecture": config.architectures().first().map(|a| a.as_str()),
-                "handler": config.handler(),
-                "memory_mb": config.memory_size(),
-                "timeout_seconds": config.timeout(),
-                "role": config.role(),
-                "layers": layers,
-                "code_sha256": config.code_sha256(),
-                "code_size": config.code_size(),
-                "last_modified": config.last_modified(),
-                "owner": owner,
-            },
-            "versions": versions,
-            "url": url.as_ref().map(|u| json!({
-                "url": u.url,
-                "auth": u.auth,
-                "cors_origins": u.cors_origins,
-                "invoke_mode": u.invoke_mode,
-            })),
-        }))?;
+        print_status(
+            name,
+            &drift,
+            json!({
+                "exists": true,
+                "function": {
+                    "arn": config.function_arn(),
+                    "state": state,
+                    "last_update_status": update,
+                    "reason": reason,
+                    "runtime": config.runtime().map(|r| r.as_str()),
+                    "architecture": config.architectures().first().map(|a| a.as_str()),
+                    "handler": config.handler(),
+                    "memory_mb": config.memory_size(),
+                    "timeout_seconds": config.timeout(),
+                    "role": config.role(),
+                    "layers": layers,
+                    "code_sha256": config.code_sha256(),
+                    "code_size": config.code_size(),
+                    "last_modified": config.last_modified(),
+                    "owner": owner,
+                },
+                "versions": versions,
+                "url": url.as_ref().map(|u| json!({
+                    "url": u.url,
+                    "auth": u.auth,
+                    "cors_origins": u.cors_origins,
+                    "invoke_mode": u.invoke_mode,
+                })),
+            }),
+        )?;
     } else {
         let row = |label: &str, value: String| println!("{label:<14}{value}");
         row(
@@ -203,4 +196,15 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
     } else {
         crate::error::exit_code::DRIFTED
     })
+}
+
+/// `status --output json`: the function, whether it is in sync and how it drifted, then `fields`.
+fn print_status(name: &str, drift: &[Change], fields: serde_json::Value) -> Result<()> {
+    let mut document = json!({
+        "function_name": name,
+        "in_sync": drift.is_empty(),
+        "drift": drift,
+    });
+    crate::output::add_fields(&mut document, fields);
+    crate::output::print_json(&crate::output::document("status", document))
 }

@@ -58,15 +58,15 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
     let stager = ctx.stager(clients);
     let converge = deploy::converge_function(
         &lambda,
-        stager.as_ref(),
         &remote,
         &spec,
         code,
-        &settings.layer_name,
         deploy::ConvergeOptions {
             dry_run: options.dry_run,
             force: options.force,
             role: Some(&role),
+            stager: stager.as_ref(),
+            layer_name: &settings.layer_name,
         },
     );
     let stale = deploy::stale_runtime_note(clients, settings, &remote.config);

@@ -184,12 +184,13 @@ pub async fn run_versions(ctx: &Context, _args: &VersionsArgs) -> Result<i32> {
     }
     let versions = lambda.versions_with_aliases(name).await?;
     if ui.format == OutputFormat::Json {
-        crate::output::print_json(&serde_json::json!({
-            "schema": crate::output::SCHEMA_VERSION,
-            "command": "versions",
-            "function_name": name,
-            "versions": versions,
-        }))?;
+        crate::output::print_json(&crate::output::document(
+            "versions",
+            serde_json::json!({
+                "function_name": name,
+                "versions": versions,
+            }),
+        ))?;
         return Ok(crate::error::exit_code::SUCCESS);
     }
     if versions.is_empty() {

@@ -27,6 +27,15 @@ pub struct Guard {
 }
 
 impl Guard {
+    /// The guard of a server listening on `addr` that also answers pages of `allowed_origins`.
+    pub fn for_server(addr: std::net::SocketAddr, allowed_origins: &[String]) -> Self {
+        Guard {
+            loopback_only: addr.ip().is_loopback(),
+            allowed_origins: allowed_origins.to_vec(),
+            port: addr.port(),
+        }
+    }
+
     /// The reason to refuse a request with these headers, if any.
     pub fn refusal(&self, headers: &HeaderMap) -> Option<String> {
         if self.loopback_only {

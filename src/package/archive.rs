@@ -192,12 +192,13 @@ mod tests {
 
     #[test]
     fn same_input_gives_same_bytes_modes_order_and_sha() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tree(&[
+            ("function/z.sh", "echo z", 0o600),
+            ("function/a/b.txt", "b", 0o664),
+            ("function/tool", "#!/bin/sh", 0o700),
+            ("runtime/bootstrap", "#!/bin/bash", 0o600),
+        ]);
         let f = dir.path().join("function");
-        write(&f.join("z.sh"), "echo z", 0o600);
-        write(&f.join("a/b.txt"), "b", 0o664);
-        write(&f.join("tool"), "#!/bin/sh", 0o700);
-        write(&dir.path().join("runtime/bootstrap"), "#!/bin/bash", 0o600);
         let entries = || {
             let mut e = collect_dir(&f, dir.path()).unwrap();
             e.push(Entry {

@@ -177,13 +177,14 @@ mod tests {
 
     #[test]
     fn lambdaignore_patterns_are_left_out() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tree(&[
+            ("function/.lambdaignore", "*.log\nbuild/\n", 0o644),
+            ("function/function.sh", "x", 0o644),
+            ("function/debug.log", "x", 0o644),
+            ("function/build/out", "x", 0o644),
+            ("function/lib/keep.sh", "x", 0o644),
+        ]);
         let f = dir.path().join("function");
-        write(&f.join(".lambdaignore"), "*.log\nbuild/\n", 0o644);
-        write(&f.join("function.sh"), "x", 0o644);
-        write(&f.join("debug.log"), "x", 0o644);
-        write(&f.join("build/out"), "x", 0o644);
-        write(&f.join("lib/keep.sh"), "x", 0o644);
         assert_eq!(names(&f, dir.path()), vec!["function.sh", "lib/keep.sh"]);
     }
 

@@ -188,11 +188,11 @@ mod tests {
 
     #[test]
     fn layer_zip_holds_the_runtime_directory_with_executables() {
-        let dir = tempfile::tempdir().unwrap();
-        let r = dir.path().join("runtime");
-        write(&r.join("bootstrap"), "#!/bin/bash", 0o600);
-        write(&r.join("bin/tool"), "#!/bin/sh", 0o644);
-        write(&r.join("lib/helper.sh"), "x", 0o644);
+        let dir = tree(&[
+            ("runtime/bootstrap", "#!/bin/bash", 0o600),
+            ("runtime/bin/tool", "#!/bin/sh", 0o644),
+            ("runtime/lib/helper.sh", "x", 0o644),
+        ]);
         let layer = layer_zip(&settings_for(dir.path())).unwrap();
         assert_eq!(
             modes(&layer),

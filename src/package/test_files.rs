@@ -13,6 +13,15 @@ pub fn write(path: &Path, text: &str, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
+/// A temporary directory holding `files`: (path, text, permission bits) each.
+pub fn tree(files: &[(&str, &str, u32)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text, mode) in files {
+        write(&dir.path().join(path), text, *mode);
+    }
+    dir
+}
+
 /// Each entry's name and permission bits, in zip order.
 pub fn modes(package: &Package) -> Vec<(String, u32)> {
     let mut archive = zip::ZipArchive::new(Cursor::new(&package.bytes)).unwrap();

@@ -338,6 +338,22 @@ impl Settings {
     }
 }
 
+/// A project directory with an empty `function/function.sh`, for tests.
+#[cfg(test)]
+pub(crate) fn bash_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("function")).unwrap();
+    std::fs::write(dir.path().join("function/function.sh"), "").unwrap();
+    dir
+}
+
+/// The settings of the project in `dir` with `lambda-rt.toml` holding `text`, for tests.
+#[cfg(test)]
+pub(crate) fn with_config_file(dir: &std::path::Path, text: &str) -> Settings {
+    let file = ConfigFile::parse(text.to_string()).unwrap();
+    Settings::merge(&SettingsInput::default(), &file, dir.to_path_buf()).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -648,13 +664,8 @@ mod tests {
 
     #[test]
     fn the_template_is_read_from_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("function")).unwrap();
-        std::fs::write(dir.path().join("function/function.sh"), "").unwrap();
-        let resolve = |text: &str| {
-            let file = ConfigFile::parse(text.to_string()).unwrap();
-            Settings::merge(&SettingsInput::default(), &file, dir.path().to_path_buf()).unwrap()
-        };
+        let dir = bash_project();
+        let resolve = |text: &str| with_config_file(dir.path(), text);
         let bash = resolve("");
         assert_eq!(bash.template, Template::Bash);
         assert!(bash.in_project);

@@ -18,33 +18,40 @@ fn usage(message: impl Into<String>) -> anyhow::Error {
     UsageError(message.into()).into()
 }
 
-pub fn function_name(name: &str, origin: &Origin) -> Result<()> {
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+/// `Ok` when `ok`, else a usage error with the message.
+fn require(ok: bool, message: impl FnOnce() -> String) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(usage(format!(
-            "invalid function name `{name}` (from {origin}): use 1 to 64 letters, digits, `-` or `_`"
-        )))
+        Err(usage(message()))
     }
 }
 
-pub fn role_name(name: &str, origin: &Origin) -> Result<()> {
-    let ok = (1..=64).contains(&name.len())
+/// 1 to `max` ASCII letters and digits, or characters of `others`.
+fn is_name(name: &str, max: usize, others: &str) -> bool {
+    (1..=max).contains(&name.len())
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(usage(format!(
+            .all(|c| c.is_ascii_alphanumeric() || others.contains(c))
+}
+
+pub fn function_name(name: &str, origin: &Origin) -> Result<()> {
+    let ok = is_name(name, 64, "-_");
+    require(ok, || {
+        format!(
+            "invalid function name `{name}` (from {origin}): use 1 to 64 letters, digits, `-` or `_`"
+        )
+    })
+}
+
+pub fn role_name(name: &str, origin: &Origin) -> Result<()> {
+    let ok = is_name(name, 64, "+=,.@_-");
+    require(ok, || {
+        format!(
             "invalid role name `{name}` (from {origin}): use 1 to 64 letters, digits or `+=,.@_-` \
              (--role-name); note the default is <function-name>-role"
-        )))
-    }
+        )
+    })
 }
 
 pub fn role_arn(arn: &str, origin: &Origin) -> Result<()> {
@@ -54,28 +61,21 @@ pub fn role_arn(arn: &str, origin: &Origin) -> Result<()> {
         && parts[2] == "iam"
         && parts[5].starts_with("role/")
         && parts[5].len() > "role/".len();
-    if ok {
-        Ok(())
-    } else {
-        Err(usage(format!(
+    require(ok, || {
+        format!(
             "invalid role ARN `{arn}` (from {origin}): expected arn:aws:iam::<account>:role/<name>"
-        )))
-    }
+        )
+    })
 }
 
 pub fn layer_name(name: &str, origin: &Origin) -> Result<()> {
-    let ok = (1..=MAX_LAYER_NAME_LEN).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(usage(format!(
+    let ok = is_name(name, MAX_LAYER_NAME_LEN, "-_");
+    require(ok, || {
+        format!(
             "invalid layer name `{name}` (from {origin}): use 1 to {MAX_LAYER_NAME_LEN} letters, \
              digits, `-` or `_`; note the default is <function-name>-layer"
-        )))
-    }
+        )
+    })
 }
 
 /// S3's bucket naming rules, checked here so a typo fails before anything is built or sent.
@@ -86,29 +86,28 @@ pub fn bucket_name(bucket: &str, origin: &Origin) -> Result<()> {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
         && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
         && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if ok {
-        Ok(())
-    } else {
-        Err(usage(format!(
+    require(ok, || {
+        format!(
             "invalid S3 bucket name `{bucket}` (from {origin}): use 3 to 63 lowercase letters, \
              digits, `-` or `.`, starting and ending with a letter or digit"
-        )))
-    }
+        )
+    })
 }
 
 /// Lambda's rule for a handler: 1 to 128 characters, no whitespace. What it means is the
 /// runtime's business; the bash and Deno conventions' `<file>.<function>` is checked with the
 /// project (see [`follows_file_function`]).
 pub fn handler(handler: &str, origin: &Origin) -> Result<()> {
-    if !handler.is_empty() && handler.len() <= 128 && !handler.contains(char::is_whitespace) {
-        Ok(())
-    } else {
-        Err(usage(format!(
-            "invalid handler `{handler}` (from {origin}): Lambda takes 1 to 128 characters \
-             without spaces, e.g. `function.handler` for a function `handler` in \
-             function/function.sh"
-        )))
-    }
+    require(
+        !handler.is_empty() && handler.len() <= 128 && !handler.contains(char::is_whitespace),
+        || {
+            format!(
+                "invalid handler `{handler}` (from {origin}): Lambda takes 1 to 128 characters \
+                 without spaces, e.g. `function.handler` for a function `handler` in \
+                 function/function.sh"
+            )
+        },
+    )
 }
 
 /// Whether `handler` is `<file>.<function>`, as the bash and Deno runtimes read it.
@@ -143,43 +142,32 @@ pub fn runtime(runtime: &str, origin: &Origin) -> Result<()> {
 }
 
 pub fn memory(memory: i64, origin: &Origin) -> Result<()> {
-    if (128..=10240).contains(&memory) {
-        Ok(())
-    } else {
-        Err(usage(format!(
-            "invalid memory {memory} MB (from {origin}): Lambda accepts 128 to 10240"
-        )))
-    }
+    require((128..=10240).contains(&memory), || {
+        format!("invalid memory {memory} MB (from {origin}): Lambda accepts 128 to 10240")
+    })
 }
 
 pub fn timeout(timeout: i64, origin: &Origin) -> Result<()> {
-    if (1..=900).contains(&timeout) {
-        Ok(())
-    } else {
-        Err(usage(format!(
-            "invalid timeout {timeout} s (from {origin}): Lambda accepts 1 to 900 seconds"
-        )))
-    }
+    require((1..=900).contains(&timeout), || {
+        format!("invalid timeout {timeout} s (from {origin}): Lambda accepts 1 to 900 seconds")
+    })
 }
 
 pub fn description(description: &str, origin: &Origin) -> Result<()> {
-    if description.chars().count() <= 256 {
-        Ok(())
-    } else {
-        Err(usage(format!(
-            "invalid description (from {origin}): Lambda allows at most 256 characters"
-        )))
-    }
+    require(description.chars().count() <= 256, || {
+        format!("invalid description (from {origin}): Lambda allows at most 256 characters")
+    })
 }
 
 pub fn endpoint_url(url: &str, origin: &Origin) -> Result<()> {
-    if url.starts_with("http://") || url.starts_with("https://") {
-        Ok(())
-    } else {
-        Err(usage(format!(
+    require(
+        url.starts_with("http://") || url.starts_with("https://"),
+        || {
+            format!(
             "invalid endpoint URL `{url}` (from {origin}): it must start with http:// or https://"
-        )))
-    }
+        )
+        },
+    )
 }
 
 /// Parses `KEY=VALUE` pairs; the value may itself contain `=`.

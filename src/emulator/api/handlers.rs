@@ -137,18 +137,12 @@ fn take_in_flight(
     shared: &Shared,
     id: &str,
 ) -> Result<oneshot::Sender<InvocationResult>, Rejection> {
-    let mut state = shared.state.lock().unwrap();
-    match state.in_flight.take() {
-        Some((current, reply)) if current == id => {
-            state.answered.insert(current);
-            Ok(reply)
-        }
-        other => {
-            state.in_flight = other;
-            drop(state);
-            Err(out_of_phase(shared, id))
-        }
-    }
+    let reply = shared
+        .state
+        .lock()
+        .unwrap()
+        .settle(id, |state| &mut state.answered);
+    reply.ok_or_else(|| out_of_phase(shared, id))
 }
 
 /// The answer to a post for `id` when `id` is not the invocation in flight (recorded as a
@@ -209,19 +203,11 @@ fn is_known(shared: &Shared, id: &str) -> Option<Response> {
 /// Fails the invocation in flight with `Function.ResponseSizeTooLarge`, as Lambda does when a
 /// response is over the limit, and answers the runtime's post with 413.
 fn refuse_too_large(shared: &Shared, id: &str, size: Option<usize>) -> Response {
-    let reply = {
-        let mut state = shared.state.lock().unwrap();
-        match state.in_flight.take() {
-            Some((current, reply)) if current == id => {
-                state.refused.insert(current);
-                Some(reply)
-            }
-            other => {
-                state.in_flight = other;
-                None
-            }
-        }
-    };
+    let reply = shared
+        .state
+        .lock()
+        .unwrap()
+        .settle(id, |state| &mut state.refused);
     let size = size.map_or_else(|| "more".to_string(), |n| n.to_string());
     shared.violation(
         "response too large",
@@ -321,13 +307,10 @@ async fn stream_response(shared: &Shared, id: &str, body: Body) -> Response {
                     "broken stream",
                     format!("the streamed response for invocation {id} broke off: {e}"),
                 );
-                error = Some(StreamError {
-                    error_type: "Runtime.TruncatedResponse".into(),
-                    body: error_document(
-                        format!("the streamed response broke off: {e}").as_bytes(),
-                        Some("Runtime.TruncatedResponse"),
-                    ),
-                });
+                error = Some(emulator_stream_error(
+                    "Runtime.TruncatedResponse",
+                    format!("the streamed response broke off: {e}"),
+                ));
                 break;
             }
             Some(Ok(frame)) => match frame.into_data() {
@@ -338,13 +321,10 @@ async fn stream_response(shared: &Shared, id: &str, body: Body) -> Response {
                             "response too large",
                             format!("streamed over {MAX_STREAMED_BYTES} bytes for invocation {id}"),
                         );
-                        error = Some(StreamError {
-                            error_type: "Function.ResponseSizeTooLarge".into(),
-                            body: error_document(
-                                format!("Response payload size exceeded maximum allowed payload size ({MAX_STREAMED_BYTES} bytes).").as_bytes(),
-                                Some("Function.ResponseSizeTooLarge"),
-                            ),
-                        });
+                        error = Some(emulator_stream_error(
+                            "Function.ResponseSizeTooLarge",
+                            format!("Response payload size exceeded maximum allowed payload size ({MAX_STREAMED_BYTES} bytes)."),
+                        ));
                         break;
                     }
                     // A consumer that went away (a client that hung up) does not stop the
@@ -361,6 +341,14 @@ async fn stream_response(shared: &Shared, id: &str, body: Body) -> Response {
     }
     let _ = sender.send(StreamPart::End(error)).await;
     accepted()
+}
+
+/// The error the emulator itself ends a broken or oversized stream with, as Lambda would.
+fn emulator_stream_error(error_type: &str, message: String) -> StreamError {
+    StreamError {
+        error_type: error_type.into(),
+        body: error_document(message.as_bytes(), Some(error_type)),
+    }
 }
 
 /// The error a runtime reports in a streamed response's trailers, if any.

@@ -120,6 +120,27 @@ pub(super) struct PhaseState {
     pub(super) violations: Vec<Violation>,
 }
 
+impl PhaseState {
+    /// Takes the reply channel if `id` is the invocation in flight, and notes `id` as settled
+    /// (answered, or refused as too large); `None`, with nothing changed, otherwise.
+    pub(super) fn settle(
+        &mut self,
+        id: &str,
+        settled: fn(&mut PhaseState) -> &mut HashSet<String>,
+    ) -> Option<oneshot::Sender<InvocationResult>> {
+        match self.in_flight.take() {
+            Some((current, reply)) if current == id => {
+                settled(self).insert(current);
+                Some(reply)
+            }
+            other => {
+                self.in_flight = other;
+                None
+            }
+        }
+    }
+}
+
 impl Shared {
     pub(super) fn violation(&self, kind: &'static str, message: String) {
         if self.print_violations {

@@ -2,11 +2,33 @@
 
 use anyhow::Result;
 
-use super::checker::{log_tail, Checker};
+use super::checker::{log_tail, Checker, Seen};
 use super::report::Verdict;
+use crate::emulator::api::Delivery;
 use crate::emulator::Worker;
 
 impl Checker<'_> {
+    /// Invokes once and returns what the handler answered with what the runtime was told; `None`
+    /// (the case recorded as failed) when the event never reached the runtime.
+    async fn invoke_delivered(
+        &mut self,
+        name: &str,
+        worker: &mut Worker,
+        payload: &[u8],
+    ) -> Result<Option<(Seen, Delivery)>> {
+        let seen = self.invoke(worker, payload).await?;
+        let Some(delivery) = worker.api.delivery(&seen.invocation.request_id) else {
+            self.record(
+                name,
+                Verdict::Fail,
+                "the event was never delivered".into(),
+                None,
+            );
+            return Ok(None);
+        };
+        Ok(Some((seen, delivery)))
+    }
+
     /// Answers go to the request id the event came with.
     pub(super) async fn case_request_id(&mut self, worker: &mut Worker) -> Result<bool> {
         let name = "answers the request id it is given";
@@ -59,16 +81,10 @@ impl Checker<'_> {
     pub(super) async fn case_trace_id(&mut self, worker: &mut Worker) -> Result<()> {
         let name = "_X_AMZN_TRACE_ID is set for each event";
         for _ in 0..2 {
-            let seen = self
-                .invoke(worker, br#"{"lambda-rt-check":"trace"}"#)
-                .await?;
-            let Some(delivery) = worker.api.delivery(&seen.invocation.request_id) else {
-                self.record(
-                    name,
-                    Verdict::Fail,
-                    "the event was never delivered".into(),
-                    None,
-                );
+            let Some((seen, delivery)) = self
+                .invoke_delivered(name, worker, br#"{"lambda-rt-check":"trace"}"#)
+                .await?
+            else {
                 return Ok(());
             };
             let (verdict, detail, _) = self.expect_text(&seen, &delivery.trace_id);
@@ -96,16 +112,10 @@ impl Checker<'_> {
 
     pub(super) async fn case_deadline(&mut self, worker: &mut Worker) -> Result<()> {
         let name = "the deadline reaches the handler";
-        let seen = self
-            .invoke(worker, br#"{"lambda-rt-check":"deadline"}"#)
-            .await?;
-        let Some(delivery) = worker.api.delivery(&seen.invocation.request_id) else {
-            self.record(
-                name,
-                Verdict::Fail,
-                "the event was never delivered".into(),
-                None,
-            );
+        let Some((seen, delivery)) = self
+            .invoke_delivered(name, worker, br#"{"lambda-rt-check":"deadline"}"#)
+            .await?
+        else {
             return Ok(());
         };
         let (verdict, detail, _) = self.expect_text(&seen, &delivery.deadline_ms.to_string());

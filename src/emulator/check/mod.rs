@@ -36,23 +36,16 @@ pub async fn run(
 ) -> Result<CheckReport> {
     environment.timeout = options.timeout;
     environment.print_violations = false;
-    let supplied = match kind {
-        RuntimeKind::Bash => {
-            std::fs::write(
-                environment.task_root.join("lambda_rt_check.sh"),
-                BASH_HANDLER_FILE,
-            )?;
-            true
-        }
-        RuntimeKind::Deno => {
-            std::fs::write(
-                environment.task_root.join("lambda_rt_check.ts"),
-                DENO_HANDLER_FILE,
-            )?;
-            true
-        }
-        RuntimeKind::Custom => false,
+    // The runtimes lambda-rt knows get its own handler; a custom one is checked with the user's.
+    let handler_file = match kind {
+        RuntimeKind::Bash => Some(("lambda_rt_check.sh", BASH_HANDLER_FILE)),
+        RuntimeKind::Deno => Some(("lambda_rt_check.ts", DENO_HANDLER_FILE)),
+        RuntimeKind::Custom => None,
     };
+    if let Some((file, contents)) = handler_file {
+        std::fs::write(environment.task_root.join(file), contents)?;
+    }
+    let supplied = handler_file.is_some();
     let echo = if supplied {
         Some(CHECK_HANDLER.to_string())
     } else {
