@@ -10,6 +10,7 @@ pub mod elf;
 pub mod emulator;
 pub mod error;
 pub mod function_url;
+pub mod handler_check;
 pub mod invocation;
 pub mod output;
 pub mod package;

@@ -13,7 +13,7 @@ use anyhow::Result;
 use crate::architecture::Architecture;
 use crate::elf::{self, ElfKind};
 use crate::error::UsageError;
-use crate::settings::{Settings, Template, CONFIG_FILE};
+use crate::settings::{Origin, Settings, Template, CONFIG_FILE};
 
 /// A line in lambda-rt's bundled bash runtime by which it recognises its own bootstrap.
 pub const BASH_RUNTIME_MARKER: &str = "# lambda-rt's bash custom runtime";
@@ -151,7 +151,7 @@ pub fn check_project_files(settings: &Settings) -> Result<RuntimeKind> {
             )));
         }
         if kind == RuntimeKind::Bash {
-            check_line_endings(settings, &file)?;
+            check_line_endings(settings, &file, Script::Sourced)?;
         }
     }
     Ok(kind)
@@ -192,7 +192,7 @@ pub fn check_runtime_files(settings: &Settings) -> Result<()> {
     };
     check_bootstrap(settings, &bootstrap, &head, settings.function.architecture)?;
     if head.starts_with(b"#!") {
-        check_line_endings(settings, &bootstrap)?;
+        check_line_endings(settings, &bootstrap, Script::Executed)?;
     }
     Ok(())
 }
@@ -229,7 +229,7 @@ fn check_bootstrap(
         let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
         let line = String::from_utf8_lossy(&head[2..line_end]);
         if line.ends_with('\r') {
-            return Err(crlf_error(&name));
+            return Err(crlf_error(&name, Script::Executed));
         }
         let interpreter = line.split_whitespace().next().unwrap_or_default();
         if !interpreter.starts_with('/') {
@@ -269,22 +269,63 @@ fn check_bootstrap(
     }
 }
 
-fn crlf_error(name: &str) -> anyhow::Error {
+/// What CRLF line endings do to a script in Lambda.
+#[derive(Debug, Clone, Copy)]
+enum Script {
+    /// Started by its shebang: the kernel looks for an interpreter whose name ends in `\r`.
+    Executed,
+    /// Sourced by the runtime: bash reads every `\r` as part of a word.
+    Sourced,
+}
+
+fn crlf_error(name: &str, script: Script) -> anyhow::Error {
+    let consequence = match script {
+        Script::Executed => {
+            "Lambda would look for an interpreter called `bash\\r` and fail every start with \
+             \"no such file or directory\""
+        }
+        Script::Sourced => {
+            "bash would read each `\\r` as part of the line (\"$'\\r': command not found\", \
+             syntax errors), so the handler would not load"
+        }
+    };
     usage(format!(
-        "`{name}` has Windows (CRLF) line endings: Lambda would look for an interpreter called \
-         `bash\\r` and fail every start with \"no such file or directory\"; convert it with \
+        "`{name}` has Windows (CRLF) line endings: {consequence}; convert it with \
          `sed -i 's/\\r$//' {name}` (or dos2unix) and set your editor to LF line endings"
     ))
 }
 
 /// Refuses a script with CRLF line endings.
-fn check_line_endings(settings: &Settings, path: &Path) -> Result<()> {
+fn check_line_endings(settings: &Settings, path: &Path, script: Script) -> Result<()> {
     let bytes = std::fs::read(path)
         .map_err(|e| usage(format!("cannot read `{}`: {e}", shown(settings, path))))?;
     if bytes.windows(2).any(|w| w == b"\r\n") {
-        return Err(crlf_error(&shown(settings, path)));
+        return Err(crlf_error(&shown(settings, path), script));
     }
     Ok(())
+}
+
+impl Settings {
+    /// Refuses to act on a function in AWS that nobody named: outside a project (no
+    /// lambda-rt.toml, runtime/ or function/), the default function name would pick whatever
+    /// function happens to be called `bash-runtime`.
+    pub fn require_named_function(&self, command: &str) -> Result<()> {
+        if self.in_project || self.function_name_origin != Origin::Default {
+            return Ok(());
+        }
+        let dir = if self.project_dir == std::path::Path::new(".") {
+            "the current directory".to_string()
+        } else {
+            format!("`{}`", self.project_dir.display())
+        };
+        Err(UsageError(format!(
+            "{dir} is not a lambda-rt project (no {CONFIG_FILE}, runtime/ or function/), so \
+             `lambda-rt {command}` does not know which function you mean: run it in a project \
+             (`lambda-rt init DIR` starts one), point --project-dir at one, or name the function \
+             with --function-name"
+        ))
+        .into())
+    }
 }
 
 #[cfg(test)]
@@ -365,6 +406,11 @@ mod tests {
         );
         let text = refusal(check_project_files(&s));
         assert!(text.contains("function/function.sh"), "{text}");
+        assert!(
+            !text.contains("interpreter"),
+            "a sourced file has none: {text}"
+        );
+        assert!(text.contains("command not found"), "{text}");
     }
 
     #[test]

@@ -55,7 +55,8 @@ async fn the_whole_cycle_converges_and_every_rerun_is_write_free() {
             "{label} again: {counts:?}"
         );
         if label != "delete" {
-            assert!(counts.reads() <= 3, "{label} again: {counts:?}");
+            // The function, and lambda-rt's role with its two policy lists, read at once.
+            assert!(counts.reads() <= 4, "{label} again: {counts:?}");
         }
     }
     // The realism really was in the way: the new role was refused until it propagated.

@@ -80,10 +80,10 @@ async fn removed_environment_variables_are_reported_as_removals() {
     assert_eq!(change["field"], "environment.API_KEY", "{report}");
     assert_eq!(change["to"], serde_json::Value::Null, "a removal: {report}");
     assert!(!report.to_string().contains("secret-value"), "{report}");
-    let out = lambda_rt(project.path(), &aws.env(), &["update", "--env", "A=1"]);
+    let out = lambda_rt(project.path(), &aws.env(), &["update", "--env", "AA=1"]);
     assert_exit(&out, 0);
     let out = lambda_rt(project.path(), &aws.env(), &["update"]);
-    assert_stderr_has(&out, "environment: removed A");
+    assert_stderr_has(&out, "environment: removed AA");
 }
 
 #[test]

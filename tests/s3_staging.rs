@@ -328,3 +328,80 @@ fn a_missing_bucket_or_a_bad_bucket_name_is_explained() {
         aws.assert_no_requests("a bad bucket setting is refused before any call");
     }
 }
+
+/// Someone who can write the staging key plants a zip with forged `code-sha256` metadata: lambda-rt
+/// trusts only S3's own checksum, so it uploads the project's zip and deploys that; and an object
+/// replaced between the upload and Lambda's copy is caught from the CodeSha256 Lambda answers.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_planted_or_swapped_staging_object_is_never_deployed_as_the_project() {
+    let aws = Aws::start();
+    let s3 = create_bucket(&aws.moto).await;
+    let lambda = aws.moto.lambda().await;
+    let project = Project::new();
+    let staged = |name: &str| {
+        vec![
+            "create".to_string(),
+            "--s3-bucket".into(),
+            BUCKET.into(),
+            "--function-name".into(),
+            name.into(),
+        ]
+    };
+    let run = |name: &str| {
+        let args = staged(name);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        lambda_rt(project.path(), &aws.env(), &args)
+    };
+    assert_exit(&run("genuine"), 0);
+    let genuine = object(&s3, "genuine/function.zip").await;
+    let (genuine_sha, _) = function_code(&lambda, "genuine").await;
+
+    // The same size, other bytes, and the metadata the project's zip would carry.
+    let mut planted = genuine.clone();
+    let middle = planted.len() / 2;
+    planted[middle] ^= 0xff;
+    s3.put_object()
+        .bucket(BUCKET)
+        .key("planted/function.zip")
+        .metadata("code-sha256", &genuine_sha)
+        .metadata("managed-by", "lambda-rt")
+        .body(planted.into())
+        .send()
+        .await
+        .unwrap();
+    let out = run("planted");
+    assert_exit(&out, 0);
+    assert_stderr_lacks(&out, "unchanged staged zip");
+    assert_eq!(function_code(&lambda, "planted").await.0, genuine_sha);
+    assert_eq!(object(&s3, "planted/function.zip").await, genuine);
+
+    // Swapped while CreateFunction is on its way.
+    aws.proxy.hold(|r| r.action == "CreateFunction");
+    let args = staged("swapped");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let child = lambda_rt_command(project.path(), &aws.env(), &args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Spawned::new(child);
+    assert!(aws.proxy.wait_held(std::time::Duration::from_secs(30)));
+    s3.put_object()
+        .bucket(BUCKET)
+        .key("swapped/function.zip")
+        .body(b"not the project's code".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    aws.proxy.release();
+    let status = child
+        .wait_for_exit(std::time::Duration::from_secs(60))
+        .expect("it ended");
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("was replaced between its upload and Lambda's copy"),
+        "{err}"
+    );
+}

@@ -4,9 +4,11 @@
 use std::time::Duration;
 
 use anyhow::Result;
+use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
+use aws_runtime::env_config::file::EnvConfigFiles;
 
 use super::{calls, errors, http};
 use crate::error::UsageError;
@@ -48,8 +50,20 @@ impl Clients {
                     .build(),
             )
             .retry_config(RetryConfig::standard().with_max_attempts(max_attempts));
+        let named = named_profile(settings);
+        if let Some(profile) = &named {
+            require_profile(profile).await?;
+        }
         if let Some(profile) = &settings.profile {
-            loader = loader.profile_name(profile);
+            // A profile the user names for lambda-rt (`--profile`, `LAMBDA_RT_PROFILE`, the
+            // project's `profile`) wins over credentials in the environment, as `aws --profile`
+            // does: otherwise stray `AWS_ACCESS_KEY_ID`s would silently act on another account.
+            // `AWS_PROFILE` keeps the SDK's order (environment keys first), as everywhere else.
+            loader = loader.profile_name(profile).credentials_provider(
+                ProfileFileCredentialsProvider::builder()
+                    .profile_name(profile)
+                    .build(),
+            );
         }
         if let Some(region) = &settings.region {
             loader = loader.region(Region::new(region.clone()));
@@ -77,6 +91,7 @@ impl Clients {
             url: config.endpoint_url().map(str::to_string),
             region: region.clone(),
             max_attempts,
+            profile: settings.profile.clone(),
         });
         // A custom endpoint (an emulator, a VPC endpoint) rarely serves virtual-hosted buckets
         // (`bucket.host`), so address buckets by path there.
@@ -106,6 +121,46 @@ impl Clients {
             max_attempts,
         })
     }
+}
+
+/// The profile this run uses by name, if any: lambda-rt's own setting, else `AWS_PROFILE`.
+fn named_profile(settings: &AwsSettings) -> Option<String> {
+    settings.profile.clone().or_else(|| {
+        std::env::var("AWS_PROFILE")
+            .ok()
+            .filter(|name| !name.is_empty())
+    })
+}
+
+/// Refuses a profile that is in neither the AWS config nor the credentials file, before any AWS
+/// call: the SDK would fall back to other credentials (or fail without naming the profile), so a
+/// typo could act on the wrong account.
+async fn require_profile(name: &str) -> Result<()> {
+    let env = aws_types::os_shim_internal::Env::real();
+    let fs = aws_types::os_shim_internal::Fs::real();
+    let profiles = aws_config::profile::load(&fs, &env, &EnvConfigFiles::default(), None)
+        .await
+        .map_err(|error| UsageError(format!("could not read the AWS profiles: {error}")))?;
+    if profiles.get_profile(name).is_some() {
+        return Ok(());
+    }
+    let mut known: Vec<&str> = profiles.profiles().collect();
+    known.sort_unstable();
+    let known = if known.is_empty() {
+        "they define no profiles".to_string()
+    } else {
+        format!("known profiles: {}", known.join(", "))
+    };
+    let file = |variable: &str, default: &str| {
+        std::env::var(variable).unwrap_or_else(|_| default.to_string())
+    };
+    Err(UsageError(format!(
+        "AWS profile `{name}` is not in {} or {} ({known}); fix --profile, LAMBDA_RT_PROFILE, \
+         `profile` in lambda-rt.toml or AWS_PROFILE, or run `aws configure --profile {name}`",
+        file("AWS_CONFIG_FILE", "~/.aws/config"),
+        file("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
+    ))
+    .into())
 }
 
 /// The AWS partition of a region, for building ARNs of AWS-managed policies.

@@ -20,6 +20,8 @@ pub struct EndpointInfo {
     pub url: Option<String>,
     pub region: String,
     pub max_attempts: u32,
+    /// The profile named with `--profile` (or its setting), whose credentials alone are used.
+    pub profile: Option<String>,
 }
 
 static ENDPOINT: OnceLock<EndpointInfo> = OnceLock::new();
@@ -218,9 +220,16 @@ where
             // The provider chain's full story (every place it looked, and why each failed) is
             // long; it goes to -v.
             tracing::debug!("credentials: {}", source_chain(error));
-            "no AWS credentials were found (in the environment, the shared config and credentials \
-             files, SSO, web identity, or the ECS and EC2 metadata services)"
-                .to_string()
+            match ENDPOINT.get().and_then(|info| info.profile.as_deref()) {
+                Some(profile) => format!(
+                    "AWS profile `{profile}` gives no credentials (a profile that is named is \
+                     used alone, keys in the environment aside; -v says what it tried)"
+                ),
+                None => "no AWS credentials were found (in the environment, the shared config \
+                         and credentials files, SSO, web identity, or the ECS and EC2 metadata \
+                         services)"
+                    .to_string(),
+            }
         }
         (Problem::Timeout, _) => format!(
             "{} did not answer in time{}",

@@ -39,6 +39,8 @@ pub struct RemoteRole {
     pub age: Duration,
     pub tags: HashMap<String, String>,
     pub trusts_lambda: bool,
+    /// Its trust policy is the one lambda-rt writes: Lambda, and nobody else, may assume it.
+    pub trusts_only_lambda: bool,
 }
 
 impl RemoteRole {
@@ -76,6 +78,9 @@ pub async fn get_role(iam: &Client, name: &str) -> Result<Option<RemoteRole>> {
             trusts_lambda: role
                 .assume_role_policy_document()
                 .is_some_and(trusts_lambda),
+            trusts_only_lambda: role
+                .assume_role_policy_document()
+                .is_some_and(trusts_only_lambda),
         }
     }))
 }
@@ -105,6 +110,33 @@ pub fn trusts_lambda(document: &str) -> bool {
                 .iter()
                 .any(|s| s == LAMBDA_SERVICE)
     })
+}
+
+/// Whether a trust policy says what [`TRUST_POLICY`] says, in whatever layout IAM returns it: one
+/// statement that lets the Lambda service, and no other principal, assume the role, with no
+/// condition.
+pub fn trusts_only_lambda(document: &str) -> bool {
+    let decoded = urlencoding::decode(document)
+        .map(|d| d.into_owned())
+        .unwrap_or_else(|_| document.to_string());
+    let Ok(policy) = serde_json::from_str::<serde_json::Value>(&decoded) else {
+        return false;
+    };
+    let statements = match &policy["Statement"] {
+        serde_json::Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    let [statement] = statements.as_slice() else {
+        return false;
+    };
+    let principal = &statement["Principal"];
+    let only_lambda = principal.as_object().is_some_and(|p| p.len() == 1)
+        && match &principal["Service"] {
+            serde_json::Value::String(service) => service == LAMBDA_SERVICE,
+            serde_json::Value::Array(services) => services.iter().all(|s| s == LAMBDA_SERVICE),
+            _ => false,
+        };
+    only_lambda && statement.get("Condition").is_none() && trusts_lambda(&decoded)
 }
 
 /// The ARNs of the managed policies attached to the role (every page); none for a missing role.

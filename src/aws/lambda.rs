@@ -276,10 +276,13 @@ impl Lambda<'_> {
             })
             .await;
         let (arn, status) = match created {
-            Ok(output) => (
-                output.function_arn().unwrap_or_default().to_string(),
-                status_of!(output),
-            ),
+            Ok(output) => {
+                upload.verify(format_args!("function `{name}`"), output.code_sha256())?;
+                (
+                    output.function_arn().unwrap_or_default().to_string(),
+                    status_of!(output),
+                )
+            }
             Err(GaveUp {
                 error: WriteFailure::Sdk(error),
                 ..
@@ -341,6 +344,7 @@ impl Lambda<'_> {
                 self.write_error(name, "update the code of function", None, gave_up)
             })?;
         drop(uploading);
+        upload.verify(format_args!("function `{name}`"), output.code_sha256())?;
         self.wait_ready(name, &status_of!(output), true).await
     }
 

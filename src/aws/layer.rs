@@ -219,12 +219,17 @@ impl Layers<'_> {
                     .config_override(no_retries())
                     .send()
                     .await?;
-                Ok(LayerVersion {
+                let deployed = output
+                    .content()
+                    .and_then(|c| c.code_sha256())
+                    .map(str::to_string);
+                let version = LayerVersion {
                     arn: output.layer_version_arn().unwrap_or_default().to_string(),
                     version: output.version(),
                     description: description.to_string(),
                     architectures: vec![architecture.as_str().to_string()],
-                })
+                };
+                Ok((version, deployed))
             }
         };
         let already_published = || async {
@@ -232,21 +237,25 @@ impl Layers<'_> {
                 if newest_before.is_some_and(|before| version.version <= before) {
                     break;
                 }
-                if self.code_sha256(name, version.version).await?.as_deref()
-                    == Some(upload.package.code_sha256.as_str())
-                {
-                    return Ok(Some(version));
+                let sha = self.code_sha256(name, version.version).await?;
+                if sha.as_deref() == Some(upload.package.code_sha256.as_str()) {
+                    return Ok(Some((version, sha)));
                 }
             }
             Ok(None)
         };
-        write_once(
+        let (version, deployed) = write_once(
             self.max_attempts,
             format_args!("publish a version of layer `{name}`"),
             publish,
             already_published,
         )
-        .await
+        .await?;
+        upload.verify(
+            format_args!("layer version `{name}:{}`", version.version),
+            deployed.as_deref(),
+        )?;
+        Ok(version)
     }
 
     /// Grants `principal` lambda:GetLayerVersion on the version unless our statement is already in

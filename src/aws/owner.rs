@@ -15,6 +15,17 @@ pub const OWNER_TAG_VALUE: &str = "lambda-rt";
 /// Prefix of the role tags that name the functions using a lambda-rt role.
 pub const ROLE_USER_PREFIX: &str = "lambda-rt:function:";
 
+/// On a function adopted with `--adopt` while its project named no role: it keeps the role it came
+/// with, which lambda-rt does not manage (`<function>-role` was never made for it).
+pub const KEPT_ROLE_TAG_KEY: &str = "lambda-rt:role";
+pub const KEPT_ROLE_TAG_VALUE: &str = "adopted";
+
+/// Whether a function's tags say it keeps the role it was adopted with.
+pub fn keeps_adopted_role(tags: &HashMap<String, String>) -> bool {
+    tags.get(KEPT_ROLE_TAG_KEY)
+        .is_some_and(|v| v == KEPT_ROLE_TAG_VALUE)
+}
+
 /// The owner tag, for a create call.
 pub fn owner_tags() -> HashMap<String, String> {
     HashMap::from([(OWNER_TAG_KEY.to_string(), OWNER_TAG_VALUE.to_string())])

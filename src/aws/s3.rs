@@ -1,8 +1,13 @@
 //! Staging deployment zips in S3 (`--s3-bucket`), for zips over Lambda's 50 MB inline limit.
 //!
 //! Each zip has one fixed key (`<prefix><function>/function.zip`, `<prefix><layer>/layer.zip`) and
-//! carries its CodeSha256 as object metadata, so a run only uploads when the object's content
-//! differs — re-running after a failure between the upload and the Lambda call uploads nothing.
+//! is uploaded with S3's own SHA-256 checksum, which has the same form as Lambda's CodeSha256, so a
+//! run only uploads when the object's content differs — re-running after a failure between the
+//! upload and the Lambda call uploads nothing. The skip trusts only that checksum, which S3
+//! computes over the bytes it stores: metadata (the `code-sha256` lambda-rt also writes, for
+//! people) can be set to anything by whoever can write the key, and trusting it once let a
+//! planted zip be deployed as the project's. What Lambda answers is then compared with the zip
+//! built here as well (`Upload::verify`), for an object replaced between the two calls.
 //! Lambda copies the object when the function or layer version is made; the object is only a
 //! hand-over, so overwriting it later changes nothing that was deployed.
 
@@ -11,6 +16,7 @@ use std::cell::RefCell;
 use anyhow::{anyhow, Result};
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
 use aws_sdk_s3::Client;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -45,6 +51,28 @@ impl<'a> Upload<'a> {
 
     /// Shows the upload of an inline zip while the request that carries it is under way (a
     /// staged zip showed its own, on the way to S3).
+    /// Checks that what Lambda deployed (the CodeSha256 it answered) is the zip built here. Only
+    /// a staged object can differ: someone replaced it between its upload (or the check that it
+    /// was already there) and Lambda's copy.
+    pub fn verify(&self, what: std::fmt::Arguments<'_>, deployed: Option<&str>) -> Result<()> {
+        let expected = self.package.code_sha256.as_str();
+        match (deployed, &self.s3) {
+            (Some(deployed), Some(object)) if deployed != expected => Err(anyhow!(
+                "{what} now holds code with CodeSha256 {deployed}, not {expected} of the zip \
+                 built here: s3://{}/{} was replaced between its upload and Lambda's copy. Find \
+                 out who else can write to that bucket, then run the command again to deploy \
+                 your code",
+                object.bucket,
+                object.key
+            )),
+            (Some(deployed), None) if deployed != expected => Err(anyhow!(
+                "{what} now holds code with CodeSha256 {deployed}, not {expected} of the zip \
+                 sent: run the command again"
+            )),
+            _ => Ok(()),
+        }
+    }
+
     pub fn progress(&self, ui: &Ui) -> Option<Waiting> {
         self.s3.is_none().then(|| {
             ui.waiting(format!(
@@ -116,14 +144,10 @@ impl<'a> Stager<'a> {
             key,
         };
         let key = object.key.as_str();
-        let current = self.head(key).await?.map(|head| {
-            let sha = head.metadata().and_then(|m| m.get(SHA_METADATA)).cloned();
-            (sha, head.content_length())
-        });
-        if let Some((Some(sha), Some(size))) = &current {
-            if *sha == package.code_sha256 && *size == package.bytes.len() as i64 {
-                return Ok((object, false));
-            }
+        let current = self.head(key).await?;
+        let stored_sha = current.as_ref().and_then(|head| head.checksum_sha256());
+        if stored_sha == Some(package.code_sha256.as_str()) {
+            return Ok((object, false));
         }
         let _waiting = self.ui.waiting(format!(
             "uploading {} to s3://{bucket}/{key}",
@@ -134,6 +158,7 @@ impl<'a> Stager<'a> {
             .bucket(bucket)
             .key(key)
             .content_type("application/zip")
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .metadata(SHA_METADATA, &package.code_sha256)
             .metadata(owner::OWNER_TAG_KEY, owner::OWNER_TAG_VALUE)
             .body(ByteStream::from(package.bytes.clone()))
@@ -182,6 +207,7 @@ impl<'a> Stager<'a> {
             .head_object()
             .bucket(bucket)
             .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
             .send()
             .await
         {

@@ -72,6 +72,7 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
+        let args = options_after_the_subcommand(args.into_iter().map(Into::into).collect());
         let matches = Cli::command().try_get_matches_from(args)?;
         let mut cli = Cli::from_arg_matches(&matches)?;
         if let Some((_, sub)) = matches.subcommand() {
@@ -79,6 +80,86 @@ impl Cli {
         }
         Ok(cli)
     }
+}
+
+/// When clap refuses a value that came from a `LAMBDA_RT_*` variable rather than the command
+/// line, its message names the flag (`invalid value 'abc' for '--memory <MB>'`), which the user
+/// never typed; this is that message naming the variable instead. `None` when the flag was typed.
+pub fn blame_environment(error: &clap::Error, args: &[String]) -> Option<String> {
+    use clap::error::ErrorKind;
+    use clap::error::{ContextKind, ContextValue};
+    if !matches!(
+        error.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let flag = arg.split_whitespace().next()?;
+    let typed = args
+        .iter()
+        .any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+    if typed {
+        return None;
+    }
+    let command = Cli::command();
+    let long = flag.strip_prefix("--")?;
+    let variable = std::iter::once(&command)
+        .chain(command.get_subcommands())
+        .flat_map(|c| c.get_arguments())
+        .find(|a| a.get_long() == Some(long))
+        .and_then(|a| a.get_env())?
+        .to_string_lossy()
+        .into_owned();
+    std::env::var_os(&variable)?;
+    let rendered = error.to_string();
+    Some(rendered.replacen(
+        &format!("for '{arg}'"),
+        &format!("for {variable} (the environment variable of {flag})"),
+        1,
+    ))
+}
+
+/// The options that take a value and that a user may write before the subcommand, as with the
+/// AWS CLI (`lambda-rt --region eu-west-1 status`). `-v`, `-q` and `--output` are global already.
+const LEADING_OPTIONS: [&str; 5] = [
+    "--region",
+    "--profile",
+    "--endpoint-url",
+    "--max-attempts",
+    "--read-timeout",
+];
+
+/// Moves [`LEADING_OPTIONS`] written before the subcommand to right after it, where clap looks
+/// for them (with the global `-v`, `-q` and `--output` among them, which clap takes anywhere):
+/// each subcommand declares only the AWS options it uses, so one that takes none (`init`) still
+/// refuses them with clap's usual message. Anything else is left as it is.
+fn options_after_the_subcommand(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut moved = Vec::new();
+    let mut index = 1;
+    while let Some(arg) = args.get(index).and_then(|a| a.to_str()) {
+        let name = arg.split_once('=').map_or(arg, |(name, _)| name);
+        let takes_value = LEADING_OPTIONS.contains(&name) || name == "--output";
+        let is_flag = matches!(arg, "--verbose" | "--quiet")
+            || (arg.len() > 1 && arg.starts_with('-') && arg[1..].chars().all(|c| c == 'v'))
+            || arg == "-q";
+        if !takes_value && !is_flag {
+            break;
+        }
+        let takes_next = takes_value && !arg.contains('=') && index + 1 < args.len();
+        let end = if takes_next { index + 2 } else { index + 1 };
+        moved.extend_from_slice(&args[index..end]);
+        index = end;
+    }
+    if moved.is_empty() || index >= args.len() {
+        return args;
+    }
+    let mut reordered = vec![args[0].clone(), args[index].clone()];
+    reordered.extend(moved);
+    reordered.extend_from_slice(&args[index + 1..]);
+    reordered
 }
 
 fn env_sourced(matches: &ArgMatches) -> BTreeSet<String> {

@@ -21,13 +21,33 @@ pub struct Context {
 }
 
 impl Context {
+    /// The context of one run. A project found above the current directory is named first, so
+    /// nobody wonders which project `cd function && lambda-rt update` acted on.
     pub fn new(settings: Settings, ui: Ui) -> Self {
+        if settings.project_found_above {
+            let dir = settings.project_dir.canonicalize();
+            let dir = dir.as_deref().unwrap_or(&settings.project_dir);
+            ui.info(&format!("project: {}", dir.display()));
+        }
         Context {
             settings,
             ui,
             timing: Timing::default(),
             clients: OnceCell::new(),
         }
+    }
+
+    /// Stops a command that reads a function's history (versions, aliases, logs) when the
+    /// function was never created, saying so instead of a raw "not found" from a later read.
+    pub async fn require_function_exists(&self) -> Result<()> {
+        let name = &self.settings.function_name;
+        let lambda = self.lambda(self.clients().await?);
+        if lambda.get(name).await?.is_none() {
+            return Err(anyhow::anyhow!(
+                "function `{name}` does not exist: run `lambda-rt create` first"
+            ));
+        }
+        Ok(())
     }
 
     /// The AWS clients, loaded on the first call.

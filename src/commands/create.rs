@@ -12,6 +12,7 @@ use super::context::{staged_reports, Context};
 use super::deploy::{self, DeployOptions};
 use super::ownership;
 use crate::aws::clients::{partition, Clients};
+use crate::aws::execution_role::{self, RoleState};
 use crate::aws::function_spec::FunctionSpec;
 use crate::aws::function_state::{Remote, RolePropagation};
 use crate::aws::iam;
@@ -29,26 +30,33 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<i32> {
     deploy::finish(ctx, &prepared, report, args).await
 }
 
-/// What the role read found, for a managed role.
-struct RoleFound {
-    role: Option<iam::RemoteRole>,
-    /// The ARNs of its managed policies (only read for a role of lambda-rt's).
-    attached: Vec<String>,
-}
-
-/// Reads the role and, when it is lambda-rt's, its policies: two reads at once (the policy list
-/// fails for a missing role, which the role read reports instead).
-async fn read_role(clients: &Clients, name: &str) -> Result<RoleFound> {
-    let (role, attached) = tokio::join!(
-        iam::get_role(&clients.iam, name),
-        iam::attached_policies(&clients.iam, name)
-    );
-    let role = role?;
-    let attached = match &role {
-        Some(role) if role.is_owned() => attached?,
-        _ => Vec::new(),
+/// Runs a new role's policy attachment beside the write that needs the role, and waits for both
+/// whatever happens: a failed attachment must not cut the other write short and leave it unknown.
+/// When the write succeeded and the attachment failed, the error says what was made and that a
+/// re-run finishes the job.
+async fn with_policy_attached<T>(
+    clients: &Clients,
+    attach_policy: &Option<(String, String)>,
+    made: &str,
+    write: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let attach = async {
+        match attach_policy {
+            Some((role_name, policy_arn)) => {
+                iam::attach_policy(&clients.iam, role_name, policy_arn).await
+            }
+            None => Ok(()),
+        }
     };
-    Ok(RoleFound { role, attached })
+    let (attached, written) = tokio::join!(attach, write);
+    let written = written?;
+    attached.map_err(|error| {
+        error.context(format!(
+            "{made}, but its new role lacks its policy: fix the cause below, then run `lambda-rt \
+             create` again, which attaches it (`lambda-rt status` shows it as drift until then)"
+        ))
+    })?;
+    Ok(written)
 }
 
 /// The create flow, for a project whose package is built.
@@ -63,8 +71,10 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
     // 1. The function and the role, read at once.
     let (remote, found) = match &settings.role {
         RoleChoice::Managed(role_name) => {
-            let (remote, found) =
-                tokio::try_join!(lambda.get(name), read_role(clients, role_name))?;
+            let (remote, found) = tokio::try_join!(
+                lambda.get(name),
+                execution_role::read(&clients.iam, role_name)
+            )?;
             (remote, Some(found))
         }
         RoleChoice::Existing(_) => (lambda.get(name).await?, None),
@@ -72,11 +82,26 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
 
     // 2. Someone else's function is left alone, before anything is written.
     let mut claimed = None;
+    let mut kept_role = None;
     if let Some(remote) = &remote {
-        let known_role = found.as_ref().and_then(|f| f.role.as_ref());
+        let known_role = found.as_ref().and_then(Option::as_ref).map(|f| &f.role);
         let ownership = ownership::ownership(clients, remote, known_role).await?;
-        claimed =
-            ownership::claim(&lambda, remote, ownership, options.adopt, "change", dry_run).await?;
+        // An adopted function keeps the role it has unless the project names one:
+        // `<function>-role` was never made for it.
+        let keep_role = ownership::keeps_its_role(settings, remote, ownership, options.adopt);
+        if keep_role {
+            kept_role = remote.config.role().map(str::to_string);
+        }
+        claimed = ownership::claim(
+            &lambda,
+            remote,
+            ownership,
+            options.adopt,
+            "change",
+            dry_run,
+            keep_role,
+        )
+        .await?;
     }
 
     // 3. A new function's zip is built and staged before the role is made.
@@ -95,6 +120,15 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
     let bound = timing.iam_propagation.max_total;
     let mut attach_policy = None;
     let role = match (&settings.role, found) {
+        (RoleChoice::Managed(_), _) if kept_role.is_some() => {
+            let arn = kept_role.unwrap_or_default();
+            let report = ResourceReport::new("role", &arn, Action::Kept)
+                .arn(Some(&arn))
+                .note("the adopted function's own role; not managed by lambda-rt");
+            ui.resource(&report, dry_run);
+            resources.push(report);
+            Some(RolePropagation::for_age(arn, bound, bound, grace))
+        }
         (RoleChoice::Existing(arn), _) => {
             let report = ResourceReport::new("role", arn, Action::Kept)
                 .arn(Some(arn))
@@ -106,7 +140,7 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         }
         (RoleChoice::Managed(role_name), Some(found)) => {
             let policy_arn = iam::basic_execution_policy_arn(partition(&clients.region));
-            let (report, role) = match found.role {
+            let (report, role) = match found {
                 None => {
                     let report = ResourceReport::new("role", role_name, Action::Created)
                         .changes(vec![Change::named("attach AWSLambdaBasicExecutionRole")]);
@@ -120,7 +154,7 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
                         (report.arn(Some(arn)), Some(role))
                     }
                 }
-                Some(role) if !role.is_owned() => {
+                Some(RoleState { role, .. }) if !role.is_owned() => {
                     if !role.trusts_lambda {
                         return Err(iam::foreign_untrusted(role_name));
                     }
@@ -131,24 +165,18 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
                         RolePropagation::for_age(role.arn.clone(), role.age, bound, grace);
                     (report, Some(propagation))
                 }
-                Some(role) => {
-                    // Ours: converge it (e.g. after a run that stopped right after CreateRole).
-                    let mut changes = Vec::new();
-                    let has_policy = found.attached.contains(&policy_arn);
+                Some(state) => {
+                    // Ours: converge it (e.g. after a run that stopped right after CreateRole, or
+                    // a policy attached or removed by hand).
+                    let role = &state.role;
+                    let fixes = execution_role::plan(&state, std::slice::from_ref(&policy_arn));
+                    let mut changes: Vec<Change> = fixes.iter().map(|f| f.change()).collect();
                     let has_user = role.users().iter().any(|u| u == name);
-                    if !has_policy {
-                        changes.push(Change::named("attach AWSLambdaBasicExecutionRole"));
-                    }
                     if !has_user {
                         changes.push(Change::new("tag", None, Some(owner::role_user_tag(name))));
                     }
                     if !dry_run {
-                        let attach = async {
-                            if !has_policy {
-                                iam::attach_policy(&clients.iam, role_name, &policy_arn).await?;
-                            }
-                            Ok::<_, anyhow::Error>(())
-                        };
+                        let attach = execution_role::apply(&clients.iam, role_name, &fixes);
                         let tag = async {
                             if !has_user {
                                 iam::add_user(&clients.iam, role_name, name).await?;
@@ -181,14 +209,10 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
     let (report, code_sha256) = match (remote, role, new_function_code) {
         (None, Some(role), Some(upload)) if !dry_run => {
             let spec = FunctionSpec::new(settings, role.role_arn.clone());
-            let attach = async {
-                if let Some((role_name, policy_arn)) = &attach_policy {
-                    iam::attach_policy(&clients.iam, role_name, policy_arn).await?;
-                }
-                Ok(())
-            };
             let tags = owner::owner_tags();
-            let (_, arn) = tokio::try_join!(attach, lambda.create(&spec, &upload, &role, &tags))?;
+            let made = format!("function `{name}` was created");
+            let create = lambda.create(&spec, &upload, &role, &tags);
+            let arn = with_policy_attached(clients, &attach_policy, &made, create).await?;
             let report = ResourceReport::new("function", name, Action::Created).arn(Some(arn));
             (report, upload.package.code_sha256.clone())
         }
@@ -201,12 +225,6 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         (Some(remote), role, _) => {
             // A role made just now for an existing function: its policy goes on while the
             // function's configuration waits for IAM to propagate it.
-            let attach = async {
-                if let Some((role_name, policy_arn)) = &attach_policy {
-                    iam::attach_policy(&clients.iam, role_name, policy_arn).await?;
-                }
-                Ok(())
-            };
             let role_arn = match (&role, &settings.role) {
                 (Some(role), _) => role.role_arn.clone(),
                 // A dry run that would create the role: compare with the role's future ARN.
@@ -226,7 +244,9 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
                 options,
                 role.as_ref(),
             );
-            let (_, (mut report, sha)) = tokio::try_join!(attach, converge)?;
+            let made = format!("function `{name}` was brought up to date");
+            let (mut report, sha) =
+                with_policy_attached(clients, &attach_policy, &made, converge).await?;
             if let Some(note) = claimed {
                 report = report.note(note);
             }

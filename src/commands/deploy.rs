@@ -15,6 +15,7 @@ use crate::aws::lambda::Lambda;
 use crate::aws::layer::{self, attached_runtime_layer};
 use crate::aws::s3::{self, Stager};
 use crate::cli::deploy::DeployArgs;
+use crate::cli::OutputFormat;
 use crate::output::{Action, Report, ResourceReport};
 use crate::package::FunctionCode;
 use crate::project;
@@ -48,7 +49,8 @@ pub fn prepare(ctx: &Context, args: &DeployArgs, command: &str) -> Result<Prepar
         keep: args.keep,
     };
     publish.validate()?;
-    project::check_project_files(settings)?;
+    let kind = project::check_project_files(settings)?;
+    crate::handler_check::check_handler_loads(settings, kind)?;
     let code = FunctionCode::build(settings)?;
     let options = DeployOptions {
         dry_run: args.dry_run,
@@ -99,6 +101,15 @@ pub async fn finish(
         report.resources.extend(versions);
     }
     ui.finish(&report)?;
+    // The URL is the result a script wants (`url=$(lambda-rt create --url -q)`): stdout, alone,
+    // in text output; the JSON document carries it as the resource's name.
+    let url = report
+        .resources
+        .iter()
+        .find(|r| r.kind == "function url" && r.action != Action::Deleted);
+    if let Some(url) = url.filter(|_| !args.dry_run && ui.format == OutputFormat::Text) {
+        println!("{}", url.name);
+    }
     Ok(crate::error::exit_code::SUCCESS)
 }
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::cli::init::InitArgs;
 use crate::cli::OutputFormat;
 use crate::error::UsageError;
-use crate::output::Ui;
+use crate::output::{self, Ui};
 use crate::settings::{validate, Origin, Template, CONFIG_FILE};
 
 /// One file of a template.
@@ -208,39 +208,31 @@ fn config_file(template: Template, function_name: &str) -> String {
     text
 }
 
+/// What to run next, starting with `cd DIR && ` unless DIR is the current directory.
 fn next_steps(dir: &Path, template: Template) -> String {
-    let cd = format!("cd {}", shell_quote(&dir.display().to_string()));
+    let cd = if dir.components().all(|c| c == std::path::Component::CurDir) {
+        String::new()
+    } else {
+        format!("cd {} && ", output::shell_quote(&dir.display().to_string()))
+    };
     match template {
         Template::Bash => format!(
-            "next: `{cd} && lambda-rt invoke --local` runs it here; `lambda-rt create` deploys it"
+            "next: `{cd}lambda-rt invoke --local` runs it here; `lambda-rt create` deploys it"
         ),
         Template::Deno => format!(
-            "next: `{cd} && lambda-rt invoke --local` runs it here (needs `deno` on PATH); \
+            "next: `{cd}lambda-rt invoke --local` runs it here (needs `deno` on PATH); \
              `lambda-rt create` deploys it, and `lambda-rt publish-layer` moves runtime/ and Deno \
              into a layer so later updates upload only function/"
         ),
         Template::Http => format!(
-            "next: `{cd} && lambda-rt serve --http 8080`, then `curl 'localhost:8080/hello?name=you'`; \
+            "next: `{cd}lambda-rt serve --http 8080`, then `curl 'localhost:8080/hello?name=you'`; \
              `lambda-rt create --url` deploys it with a public HTTPS URL"
         ),
         Template::Custom => format!(
-            "next: replace runtime/bootstrap with your runtime, then `{cd} && lambda-rt check \
+            "next: replace runtime/bootstrap with your runtime, then `{cd}lambda-rt check \
              --echo-handler handler` tests it against the Runtime API contract; `lambda-rt \
              invoke --local` runs it here, `lambda-rt create` deploys it"
         ),
-    }
-}
-
-/// `text` as one shell word: as is when it needs no quoting, else in single quotes.
-fn shell_quote(text: &str) -> String {
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c));
-    if plain {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
     }
 }
 
@@ -263,7 +255,7 @@ fn write_file(target: &Path, contents: &str, mode: u32) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::shell_quote;
+    use crate::output::shell_quote;
 
     #[test]
     fn paths_are_quoted_for_the_shell_when_needed() {

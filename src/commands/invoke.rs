@@ -88,8 +88,19 @@ pub fn read_payload(args: &InvokeArgs) -> Result<Vec<u8>> {
         .into());
     }
     if let Err(e) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+        // `@file` is how curl and the AWS CLI (`file://`) read a file; lambda-rt has a flag.
+        let hint = match args.payload.as_deref() {
+            Some(text) if text.starts_with('@') || text.starts_with("file://") => format!(
+                "; to send a file's contents, use --payload-file {}",
+                crate::output::shell_quote(
+                    text.trim_start_matches('@').trim_start_matches("file://")
+                )
+            ),
+            _ => String::new(),
+        };
         return Err(UsageError(format!(
-            "{source} is not valid JSON ({e}): Lambda events are JSON documents, e.g. --payload '{{\"text\":\"Hello\"}}'"
+            "{source} is not valid JSON ({e}): Lambda events are JSON documents, e.g. --payload \
+             '{{\"text\":\"Hello\"}}'{hint}"
         ))
         .into());
     }
@@ -144,6 +155,12 @@ fn present(outcome: &InvokeOutcome, args: &InvokeArgs, ui: &Ui) -> Result<i32> {
         Some(summary) => {
             if !ui.quiet {
                 eprintln!("{summary}");
+                if !args.log && ui.format == OutputFormat::Text {
+                    eprintln!(
+                        "hint: run it again with --log to see the function's output (its own error \
+                         messages are there)"
+                    );
+                }
             }
             Ok(exit_code::FUNCTION_ERROR)
         }

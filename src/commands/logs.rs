@@ -39,6 +39,7 @@ pub async fn run(ctx: &Context, args: &LogsArgs) -> Result<i32> {
             )
             .await?;
             let Some(page) = page else {
+                ctx.require_function_exists().await?;
                 return Err(anyhow!(
                     "no logs yet for function `{name}`: its log group `{}` does not exist \
                      (Lambda creates it at the first invocation): invoke the function first",

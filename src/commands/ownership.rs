@@ -10,6 +10,21 @@ use crate::aws::iam::{self, role_name_of};
 use crate::aws::lambda::Lambda;
 use crate::aws::owner::{self, Ownership};
 use crate::error::NotOurs;
+use crate::settings::{RoleChoice, Settings};
+
+/// Whether the function keeps the execution role it has instead of the project's
+/// `<function>-role`: it is being adopted, or was adopted earlier (its tag says so), and the
+/// project names no role of its own.
+pub fn keeps_its_role(
+    settings: &Settings,
+    remote: &Remote,
+    ownership: Ownership,
+    adopt: bool,
+) -> bool {
+    let adopted =
+        (ownership == Ownership::Foreign && adopt) || owner::keeps_adopted_role(&remote.tags);
+    adopted && !settings.role_named && matches!(settings.role, RoleChoice::Managed(_))
+}
 
 /// Who the function belongs to: lambda-rt's tag says so, or (for functions made before lambda-rt
 /// tagged them) its execution role is a lambda-rt role. Reads the role only for an untagged
@@ -45,6 +60,7 @@ pub async fn claim(
     adopt: bool,
     verb: &'static str,
     dry_run: bool,
+    keep_role: bool,
 ) -> Result<Option<&'static str>> {
     let name = remote.config.function_name().unwrap_or_default();
     let note = match (ownership, adopt) {
@@ -63,8 +79,15 @@ pub async fn claim(
         }
     };
     if !dry_run {
+        let mut tags = owner::owner_tags();
+        if keep_role {
+            tags.insert(
+                owner::KEPT_ROLE_TAG_KEY.to_string(),
+                owner::KEPT_ROLE_TAG_VALUE.to_string(),
+            );
+        }
         lambda
-            .tag(name, remote.arn().unwrap_or_default(), &owner::owner_tags())
+            .tag(name, remote.arn().unwrap_or_default(), &tags)
             .await?;
     }
     Ok(Some(note))

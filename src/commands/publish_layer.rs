@@ -112,8 +112,17 @@ pub async fn publish(
     let mut claimed = None;
     if let (Some(remote), true) = (&function_remote, code.is_some()) {
         let ownership = ownership::ownership(clients, remote, None).await?;
-        claimed =
-            ownership::claim(&lambda, remote, ownership, options.adopt, "change", dry_run).await?;
+        let keep_role = ownership::keeps_its_role(settings, remote, ownership, options.adopt);
+        claimed = ownership::claim(
+            &lambda,
+            remote,
+            ownership,
+            options.adopt,
+            "change",
+            dry_run,
+            keep_role,
+        )
+        .await?;
     }
     if code.is_some() {
         let Some(remote) = &function else {
@@ -315,8 +324,17 @@ pub async fn detach(ctx: &Context, code: &FunctionCode, options: DetachOptions) 
         ));
     };
     let ownership = ownership::ownership(clients, &found, None).await?;
-    let claimed =
-        ownership::claim(&lambda, &found, ownership, options.adopt, "change", dry_run).await?;
+    let keep_role = ownership::keeps_its_role(settings, &found, ownership, options.adopt);
+    let claimed = ownership::claim(
+        &lambda,
+        &found,
+        ownership,
+        options.adopt,
+        "change",
+        dry_run,
+        keep_role,
+    )
+    .await?;
     let remote = found.config;
     let before = layer_arns(&remote);
     let attached = attached_runtime_layer(&remote, name);

@@ -8,8 +8,10 @@ use serde_json::json;
 
 use super::context::Context;
 use super::{deploy, ownership};
+use crate::aws::clients::{partition, Clients};
+use crate::aws::execution_role;
 use crate::aws::function_spec::{diff, FunctionSpec};
-use crate::aws::iam::managed_role_arn;
+use crate::aws::iam::{self, managed_role_arn};
 use crate::aws::layer::attached_runtime_layer;
 use crate::aws::owner::Ownership;
 use crate::cli::status::StatusArgs;
@@ -37,8 +39,11 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
         return Ok(crate::error::exit_code::DRIFTED);
     };
     let config = &remote.config;
+    // A function adopted with the role it had keeps it (its tag says so): no role to judge.
+    let keeps_its_role = ownership::keeps_its_role(settings, &remote, Ownership::Ours, false);
     let role_arn = match &settings.role {
         RoleChoice::Existing(arn) => arn.clone(),
+        _ if keeps_its_role => config.role().unwrap_or_default().to_string(),
         RoleChoice::Managed(role_name) => {
             managed_role_arn(config.role().unwrap_or_default(), role_name)
         }
@@ -46,13 +51,19 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
     let spec = FunctionSpec::new(settings, role_arn);
     let runtime_layer = attached_runtime_layer(config, &settings.layer_name);
     let package = code.package(runtime_layer.is_some())?;
-    let (ownership, versions, stale, url) = tokio::try_join!(
+    let managed_role = match &settings.role {
+        RoleChoice::Managed(role_name) if !keeps_its_role => Some(role_name.as_str()),
+        _ => None,
+    };
+    let (ownership, versions, stale, url, role_drift) = tokio::try_join!(
         ownership::ownership(clients, &remote, None),
         lambda.versions_with_aliases(name),
         deploy::stale_runtime_note(clients, settings, config),
         lambda.url(name),
+        role_drift(clients, managed_role),
     )?;
     let mut drift = diff(config, &spec, package, false).changes;
+    drift.extend(role_drift);
     if stale.is_some() {
         drift.push(Change::new(
             "runtime layer",
@@ -109,7 +120,13 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
             }),
         )?;
     } else {
-        let row = |label: &str, value: String| println!("{label:<14}{value}");
+        // `-q` (for CI): nothing when in sync, only the drift otherwise; the exit code says which.
+        let quiet = ui.quiet;
+        let row = |label: &str, value: String| {
+            if !quiet {
+                println!("{label:<14}{value}")
+            }
+        };
         row(
             "function",
             config.function_arn().unwrap_or(name).to_string(),
@@ -183,7 +200,9 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
             },
         );
         if drift.is_empty() {
-            println!("in sync with the project");
+            if !quiet {
+                println!("in sync with the project");
+            }
         } else {
             println!("drifted from the project (`lambda-rt update` would change):");
             for change in &drift {
@@ -207,4 +226,25 @@ fn print_status(name: &str, drift: &[Change], fields: serde_json::Value) -> Resu
     });
     crate::output::add_fields(&mut document, fields);
     crate::output::print_json(&crate::output::document("status", document))
+}
+
+/// How lambda-rt's role differs from what the project wants (see `aws/execution_role.rs`): each
+/// difference as a change named after the role. A role someone else made is not judged.
+async fn role_drift(clients: &Clients, role_name: Option<&str>) -> Result<Vec<Change>> {
+    let Some(role_name) = role_name else {
+        return Ok(Vec::new());
+    };
+    let Some(state) = execution_role::read(&clients.iam, role_name).await? else {
+        return Ok(vec![Change::named(format!(
+            "role {role_name}: missing (`lambda-rt update` makes it)"
+        ))]);
+    };
+    if !state.role.is_owned() {
+        return Ok(Vec::new());
+    }
+    let wanted = [iam::basic_execution_policy_arn(partition(&clients.region))];
+    Ok(execution_role::plan(&state, &wanted)
+        .iter()
+        .map(|fix| Change::named(format!("role {role_name}: {}", fix.change())))
+        .collect())
 }

@@ -1,18 +1,23 @@
 //! `lambda-rt update`: upload code only when the local CodeSha256 differs from the function's, and
 //! configuration only for the fields that differ, each write carrying the RevisionId it planned
-//! from. Makes no IAM call, except to recognise a function made by an earlier lambda-rt (untagged,
-//! with a lambda-rt role).
+//! from. The role lambda-rt manages is read beside the function and converged too (its policies
+//! and trust policy, see `aws/execution_role.rs`), and made if it is missing; a role given with
+//! `--role-arn`, or someone else's, is never changed.
+
+use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 
 use super::context::{staged_reports, Context};
 use super::deploy::{self, DeployOptions};
 use super::ownership;
+use crate::aws::clients::{partition, Clients};
+use crate::aws::execution_role::{self, RoleState};
 use crate::aws::function_spec::FunctionSpec;
 use crate::aws::function_state::RolePropagation;
-use crate::aws::iam::managed_role_arn;
+use crate::aws::iam::{self, managed_role_arn};
 use crate::cli::deploy::DeployArgs;
-use crate::output::Report;
+use crate::output::{Action, Change, Report, ResourceReport};
 use crate::package::FunctionCode;
 use crate::settings::RoleChoice;
 
@@ -27,12 +32,23 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
     let clients = ctx.clients().await?;
     let lambda = ctx.lambda(clients);
     let name = &settings.function_name;
-    let Some(remote) = lambda.get(name).await? else {
+    let role_name = match &settings.role {
+        RoleChoice::Managed(role_name) => Some(role_name.as_str()),
+        RoleChoice::Existing(_) => None,
+    };
+    // The function and lambda-rt's role, read at once.
+    let (remote, role_state) =
+        tokio::try_join!(lambda.get(name), read_managed_role(clients, role_name))?;
+    let Some(remote) = remote else {
         return Err(anyhow!(
             "failed to update function `{name}`: it does not exist; run `lambda-rt create` first"
         ));
     };
+    let remote_role = remote.config.role().unwrap_or_default();
     let ownership = ownership::ownership(clients, &remote, None).await?;
+    // An adopted function keeps the role it has unless the project names one: `<function>-role`
+    // was never made for it.
+    let keeps_its_role = ownership::keeps_its_role(settings, &remote, ownership, options.adopt);
     let claimed = ownership::claim(
         &lambda,
         &remote,
@@ -40,18 +56,53 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         options.adopt,
         "change",
         options.dry_run,
+        keeps_its_role,
     )
     .await?;
-    let remote_role = remote.config.role().unwrap_or_default();
-    let role_arn = match &settings.role {
-        RoleChoice::Existing(arn) => arn.clone(),
-        RoleChoice::Managed(role_name) => managed_role_arn(remote_role, role_name),
+    let mut resources = Vec::new();
+    let (role_arn, role_age, role_fixes) = match (&settings.role, role_state) {
+        (RoleChoice::Existing(arn), _) => (arn.clone(), None, Vec::new()),
+        _ if keeps_its_role => (remote_role.to_string(), None, Vec::new()),
+        (RoleChoice::Managed(role_name), None) => {
+            // The project's role is gone (deleted by hand) or was never made (an adopted
+            // function): make it before the function is pointed at it.
+            let report = ResourceReport::new("role", role_name, Action::Created)
+                .changes(vec![Change::named("attach AWSLambdaBasicExecutionRole")]);
+            let arn = if options.dry_run {
+                managed_role_arn(remote_role, role_name)
+            } else {
+                let arn = iam::create_role(&clients.iam, role_name, name).await?;
+                let policy = iam::basic_execution_policy_arn(partition(&clients.region));
+                iam::attach_policy(&clients.iam, role_name, &policy).await?;
+                arn
+            };
+            ui.resource(&report, options.dry_run);
+            resources.push(report.arn(Some(&arn)));
+            (arn, Some(Duration::ZERO), Vec::new())
+        }
+        (RoleChoice::Managed(role_name), Some(state)) => {
+            let policy = iam::basic_execution_policy_arn(partition(&clients.region));
+            let fixes = if state.role.is_owned() {
+                execution_role::plan(&state, &[policy])
+            } else {
+                Vec::new()
+            };
+            if !fixes.is_empty() {
+                let report = ResourceReport::new("role", role_name, Action::Updated)
+                    .arn(Some(&state.role.arn))
+                    .changes(fixes.iter().map(|f| f.change()).collect());
+                ui.resource(&report, options.dry_run);
+                resources.push(report);
+            }
+            (state.role.arn.clone(), Some(state.role.age), fixes)
+        }
     };
-    // `update` reads no role, so a new role's age is unknown: a refusal is retried briefly.
+    // A role read here has a known age; otherwise a refusal is retried briefly.
+    let bound = timing.iam_propagation.max_total;
     let role = RolePropagation::for_age(
         role_arn.clone(),
-        timing.iam_propagation.max_total,
-        timing.iam_propagation.max_total,
+        role_age.unwrap_or(bound),
+        bound,
         timing.old_role_grace,
     );
     let spec = FunctionSpec::new(settings, role_arn);
@@ -70,7 +121,15 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         },
     );
     let stale = deploy::stale_runtime_note(clients, settings, &remote.config);
-    let ((mut report, code_sha256), stale) = tokio::try_join!(converge, stale)?;
+    let fix_role = async {
+        match (&settings.role, options.dry_run) {
+            (RoleChoice::Managed(role_name), false) => {
+                execution_role::apply(&clients.iam, role_name, &role_fixes).await
+            }
+            _ => Ok(()),
+        }
+    };
+    let ((mut report, code_sha256), stale, ()) = tokio::try_join!(converge, stale, fix_role)?;
     if let Some(note) = claimed {
         report = report.note(note);
     }
@@ -79,7 +138,7 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
     for warning in &warnings {
         ui.warn(warning);
     }
-    let mut resources = vec![report];
+    resources.push(report);
     resources.extend(staged_reports(stager.as_ref()));
     Ok(Report {
         command: "update",
@@ -89,4 +148,13 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         layer: None,
         warnings,
     })
+}
+
+/// The project's role with its policies, when lambda-rt manages it (`None` for `--role-arn`, or
+/// when the role does not exist).
+async fn read_managed_role(clients: &Clients, name: Option<&str>) -> Result<Option<RoleState>> {
+    match name {
+        Some(name) => execution_role::read(&clients.iam, name).await,
+        None => Ok(None),
+    }
 }

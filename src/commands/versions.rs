@@ -177,11 +177,7 @@ pub async fn run_versions(ctx: &Context, _args: &VersionsArgs) -> Result<i32> {
     settings.require_named_function("versions")?;
     let lambda = ctx.lambda(ctx.clients().await?);
     let name = &settings.function_name;
-    if lambda.get(name).await?.is_none() {
-        return Err(anyhow!(
-            "function `{name}` does not exist: run `lambda-rt create` first"
-        ));
-    }
+    ctx.require_function_exists().await?;
     let versions = lambda.versions_with_aliases(name).await?;
     if ui.format == OutputFormat::Json {
         crate::output::print_json(&crate::output::document(
@@ -199,25 +195,57 @@ pub async fn run_versions(ctx: &Context, _args: &VersionsArgs) -> Result<i32> {
         ));
         return Ok(crate::error::exit_code::SUCCESS);
     }
-    println!(
-        "{:>7}  {:<14}  {:<28}  ALIASES  DESCRIPTION",
-        "VERSION", "CODE", "MODIFIED"
+    let rows: Vec<[String; 5]> = versions
+        .iter()
+        .map(|version| {
+            [
+                version.version.to_string(),
+                short_sha(&version.code_sha256),
+                version.last_modified.clone(),
+                if version.aliases.is_empty() {
+                    "-".to_string()
+                } else {
+                    version.aliases.join(",")
+                },
+                version.description.clone(),
+            ]
+        })
+        .collect();
+    print_table(
+        ["VERSION", "CODE", "MODIFIED", "ALIASES", "DESCRIPTION"],
+        &rows,
     );
-    for version in &versions {
-        println!(
-            "{:>7}  {:<14}  {:<28}  {:<7}  {}",
-            version.version,
-            short_sha(&version.code_sha256),
-            version.last_modified,
-            if version.aliases.is_empty() {
-                "-".to_string()
-            } else {
-                version.aliases.join(",")
-            },
-            version.description
-        );
-    }
     Ok(crate::error::exit_code::SUCCESS)
+}
+
+/// Columns as wide as their widest cell (aliases and timestamps vary in length), two spaces
+/// apart; the first right-aligned (numbers), the last not padded.
+fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; N]| {
+        let mut text = String::new();
+        for (column, cell) in cells.iter().enumerate() {
+            let width = widths[column];
+            match column {
+                0 => text.push_str(&format!("{cell:>width$}")),
+                _ if column == N - 1 => text.push_str(cell),
+                _ => text.push_str(&format!("{cell:<width$}")),
+            }
+            if column < N - 1 {
+                text.push_str("  ");
+            }
+        }
+        println!("{}", text.trim_end());
+    };
+    line(header);
+    for row in rows {
+        line(std::array::from_fn(|i| row[i].as_str()));
+    }
 }
 
 fn short_sha(sha: &str) -> String {
@@ -233,7 +261,13 @@ pub async fn run_rollback(ctx: &Context, args: &RollbackArgs) -> Result<i32> {
     }
     let lambda = ctx.lambda(ctx.clients().await?);
     let name = &settings.function_name;
-    let versions = lambda.versions_with_aliases(name).await?;
+    // Both at once; a function that does not exist is the error to show first.
+    let (exists, versions) = tokio::join!(
+        ctx.require_function_exists(),
+        lambda.versions_with_aliases(name)
+    );
+    exists?;
+    let versions = versions?;
     let alias = match &args.alias {
         Some(alias) => alias.clone(),
         None => only_alias(name, &versions)?,

@@ -572,6 +572,34 @@ pub async fn invoke_once(settings: &Settings, payload: Vec<u8>) -> Result<Invoke
     let invocation = result?;
     let log = worker.log_of(&invocation);
     let mut outcome = invocation.outcome;
-    outcome.log_tail = Some(log);
+    outcome.log_tail = Some(project_paths(&log, &environment.task_root, settings));
     Ok(outcome)
+}
+
+/// The log with paths into the temporary task directory (bash names the file it was sourcing:
+/// `/tmp/lambda-rt-local.x/task/function.sh: line 3: …`) shown as the project's files
+/// (`function/function.sh`), which is what the user edits; a file in neither `function/` nor
+/// `runtime/` gets Lambda's name for the directory, `/var/task/…`.
+fn project_paths(log: &str, task_root: &std::path::Path, settings: &Settings) -> String {
+    let prefix = format!("{}/", task_root.display());
+    let mut shown = String::with_capacity(log.len());
+    let mut rest = log;
+    while let Some(start) = rest.find(&prefix) {
+        shown.push_str(&rest[..start]);
+        let after = &rest[start + prefix.len()..];
+        let end = after
+            .find(|c: char| c.is_whitespace() || matches!(c, ':' | '\'' | '"' | ')'))
+            .unwrap_or(after.len());
+        let relative = &after[..end];
+        if settings.function_dir().join(relative).exists() {
+            shown.push_str(&format!("function/{relative}"));
+        } else if settings.runtime_dir().join(relative).exists() {
+            shown.push_str(&format!("runtime/{relative}"));
+        } else {
+            shown.push_str(&format!("/var/task/{relative}"));
+        }
+        rest = &after[end..];
+    }
+    shown.push_str(rest);
+    shown
 }

@@ -5,6 +5,7 @@
 //! (every flag has an `env`), so this module lays the file ([`sources`]) and the defaults underneath
 //! and checks every value ([`validate`]), naming where a bad value came from.
 
+pub mod location;
 pub mod sources;
 pub mod validate;
 
@@ -88,6 +89,8 @@ pub struct Settings {
     pub project_dir: PathBuf,
     /// Whether `project_dir` looks like a project: it has lambda-rt.toml, runtime/ or function/.
     pub in_project: bool,
+    /// The project is a directory above the current one ([`location::locate`]).
+    pub project_found_above: bool,
     /// An executable to run as the bootstrap instead of `runtime/bootstrap` (`check --bootstrap`).
     pub bootstrap_override: Option<PathBuf>,
     pub function_name: String,
@@ -95,6 +98,8 @@ pub struct Settings {
     /// commands that change AWS).
     pub function_name_origin: Origin,
     pub role: RoleChoice,
+    /// The project names its role (flag, variable or file) rather than taking `<function>-role`.
+    pub role_named: bool,
     /// The layer `publish-layer` puts `runtime/` in; while a version of it is attached to the
     /// function, the function zip leaves `bootstrap` out.
     pub layer_name: String,
@@ -110,13 +115,11 @@ pub struct Settings {
 impl Settings {
     /// Resolves settings from the command line (flags and env vars) and the project's config file.
     pub fn resolve(input: &SettingsInput) -> Result<Self> {
-        let project_dir = input
-            .project
-            .project_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("."));
-        let file = ConfigFile::load(&project_dir)?;
-        Self::merge(input, &file, project_dir)
+        let located = location::locate(input.project.project_dir.as_deref())?;
+        let file = ConfigFile::load(&located.dir)?;
+        let mut settings = Self::merge(input, &file, located.dir)?;
+        settings.project_found_above = located.above;
+        Ok(settings)
     }
 
     /// The pure part of [`Settings::resolve`]: merge and validate.
@@ -126,9 +129,7 @@ impl Settings {
             |id: &str, arg: &Option<String>, from_file: &Option<toml::Spanned<String>>| {
                 file.pick(input, id, arg.as_ref(), from_file.as_ref())
             };
-        let in_project = file.exists
-            || project_dir.join("runtime").is_dir()
-            || project_dir.join("function").is_dir();
+        let in_project = location::looks_like_a_project(&project_dir);
 
         let (function_name, function_name_origin) = pick_string(
             "function_name",
@@ -154,8 +155,13 @@ impl Settings {
                 validate::role_name(&name, &origin)?;
                 RoleChoice::Managed(name)
             }
-            (None, None, None, None) => RoleChoice::Managed(format!("{function_name}-role")),
+            (None, None, None, None) => {
+                RoleChoice::Managed(validate::derived_role_name(&function_name)?)
+            }
         };
+        let role_named = role != RoleChoice::Managed(format!("{function_name}-role"))
+            || input.role.role_name.is_some()
+            || f.role_name.is_some();
 
         let (layer_name, origin) =
             pick_string("layer_name", &input.layer.layer_name, &f.layer_name)
@@ -276,10 +282,12 @@ impl Settings {
 
         Ok(Settings {
             project_dir,
+            project_found_above: false,
             in_project,
             bootstrap_override: None,
             function_name,
             function_name_origin,
+            role_named,
             role,
             layer_name,
             function: FunctionConfig {
@@ -314,27 +322,6 @@ impl Settings {
     /// `function/` of the project.
     pub fn function_dir(&self) -> PathBuf {
         self.project_dir.join("function")
-    }
-
-    /// Refuses to act on a function in AWS that nobody named: outside a project (no
-    /// lambda-rt.toml, runtime/ or function/), the default function name would pick whatever
-    /// function happens to be called `bash-runtime`.
-    pub fn require_named_function(&self, command: &str) -> Result<()> {
-        if self.in_project || self.function_name_origin != Origin::Default {
-            return Ok(());
-        }
-        let dir = if self.project_dir == std::path::Path::new(".") {
-            "the current directory".to_string()
-        } else {
-            format!("`{}`", self.project_dir.display())
-        };
-        Err(UsageError(format!(
-            "{dir} is not a lambda-rt project (no {CONFIG_FILE}, runtime/ or function/), so \
-             `lambda-rt {command}` does not know which function you mean: run it in a project \
-             (`lambda-rt init DIR` starts one), point --project-dir at one, or name the function \
-             with --function-name"
-        ))
-        .into())
     }
 }
 
@@ -388,7 +375,7 @@ mod tests {
 
     #[test]
     fn flag_beats_file_beats_default() {
-        let file = "function-name = \"from-file\"\nmemory = 512\ntimeout = 10\n[env]\nA = \"1\"\n";
+        let file = "function-name = \"from-file\"\nmemory = 512\ntimeout = 10\n[env]\nAA = \"1\"\n";
         let s = merge(SettingsInput::default(), file).unwrap();
         assert_eq!(s.function_name, "from-file");
         assert_eq!(
@@ -404,7 +391,7 @@ mod tests {
             (512, 10)
         );
         assert_eq!(
-            s.function.environment.get("A").map(String::as_str),
+            s.function.environment.get("AA").map(String::as_str),
             Some("1")
         );
 
@@ -415,7 +402,7 @@ mod tests {
             },
             config: ConfigArgs {
                 memory: Some(256),
-                env: vec!["B=2=3".into()],
+                env: vec!["BB=2=3".into()],
                 ..Default::default()
             },
             ..Default::default()
@@ -430,7 +417,7 @@ mod tests {
         assert_eq!(s.function.timeout_seconds, 10);
         assert_eq!(
             s.function.environment,
-            BTreeMap::from([("B".to_string(), "2=3".to_string())])
+            BTreeMap::from([("BB".to_string(), "2=3".to_string())])
         );
     }
 

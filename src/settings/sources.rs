@@ -116,7 +116,7 @@ impl ConfigFile {
             }),
             Err(e) => {
                 let position = e.span().map(|span| line_column(&text, span.start));
-                Err((e.message().trim().to_string(), position))
+                Err((plain_message(e.message().trim()), position))
             }
         }
     }
@@ -142,6 +142,38 @@ impl ConfigFile {
             (None, None) => None,
         }
     }
+}
+
+/// serde's wording made for a user: Rust type names become words, and an unknown key gets the
+/// nearest known one (`memroy` → did you mean `memory`?).
+fn plain_message(message: &str) -> String {
+    let mut text = message.to_string();
+    for (rust, plain) in [
+        ("expected i64", "expected a whole number"),
+        ("expected i32", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected a boolean", "expected true or false"),
+    ] {
+        text = text.replace(rust, plain);
+    }
+    let unknown = text
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(key, _)| key.to_string());
+    if let (Some(key), Some((_, known))) = (unknown, message.split_once("expected one of ")) {
+        let nearest = known
+            .split(", ")
+            .map(|k| k.trim_matches('`'))
+            .map(|k| (strsim::damerau_levenshtein(&key, k), k))
+            .min();
+        text = match nearest {
+            Some((distance, k)) if distance <= 2 => {
+                format!("unknown key `{key}`: did you mean `{k}`?")
+            }
+            _ => format!("unknown key `{key}`; the keys are {known}"),
+        };
+    }
+    text
 }
 
 /// 1-based line and column (in characters) of byte offset `offset` in `text`.

@@ -54,6 +54,22 @@ pub fn role_name(name: &str, origin: &Origin) -> Result<()> {
     })
 }
 
+/// The role name lambda-rt derives, `<function>-role`, must fit IAM's 64 characters too: a
+/// function name of 60 to 64 characters needs a role name of its own.
+pub fn derived_role_name(function_name: &str) -> Result<String> {
+    let name = format!("{function_name}-role");
+    require(name.len() <= 64, || {
+        format!(
+            "the function name `{function_name}` is {} characters, so its role name `{name}` \
+             would be {}, over IAM's limit of 64: pass --role-name NAME (or `role-name` in \
+             lambda-rt.toml), or --role-arn",
+            function_name.len(),
+            name.len()
+        )
+    })?;
+    Ok(name)
+}
+
 pub fn role_arn(arn: &str, origin: &Origin) -> Result<()> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let ok = parts.len() == 6
@@ -213,12 +229,14 @@ pub const RESERVED_ENV: &[&str] = &[
 
 pub fn environment(environment: &BTreeMap<String, String>, origin: &Origin) -> Result<()> {
     for key in environment.keys() {
-        let valid = key.starts_with(|c: char| c.is_ascii_alphabetic())
+        // Lambda's pattern for a key is `[a-zA-Z]([a-zA-Z0-9_])+`: two characters at least.
+        let valid = key.len() >= 2
+            && key.starts_with(|c: char| c.is_ascii_alphabetic())
             && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
             return Err(usage(format!(
-                "invalid environment variable name `{key}` (from {origin}): start with a letter and \
-                 use only letters, digits and `_`"
+                "invalid environment variable name `{key}` (from {origin}): Lambda wants two \
+                 characters or more, starting with a letter, then only letters, digits and `_`"
             )));
         }
         if RESERVED_ENV.contains(&key.as_str()) {
@@ -237,4 +255,25 @@ pub fn environment(environment: &BTreeMap<String, String>, origin: &Origin) -> R
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_aws_would_enforce_are_checked_here() {
+        assert!(derived_role_name(&"f".repeat(59)).is_ok());
+        let error = derived_role_name(&"f".repeat(60)).unwrap_err().to_string();
+        assert!(error.contains("over IAM's limit of 64"), "{error}");
+        assert!(error.contains("--role-name"), "{error}");
+
+        let one_letter = BTreeMap::from([("A".to_string(), "1".to_string())]);
+        let error = environment(&one_letter, &Origin::Default)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("two characters"), "{error}");
+        let two = BTreeMap::from([("AB".to_string(), "1".to_string())]);
+        assert!(environment(&two, &Origin::Default).is_ok());
+    }
 }

@@ -1,0 +1,217 @@
+//! A role lambda-rt manages is part of the project's desired state, like the function's memory:
+//! it trusts Lambda alone ([`iam::TRUST_POLICY`]), holds exactly the managed policies the project
+//! asks for (today the basic execution policy) and no inline policy. `status` reports any
+//! difference as drift and `update` and `create` converge it. Roles lambda-rt did not create are
+//! never read for this, nor changed.
+
+use anyhow::Result;
+use aws_sdk_iam::Client;
+use futures_util::future::try_join_all;
+
+use super::errors::sdk_failure;
+use super::iam::{self, RemoteRole};
+use crate::output::Change;
+
+/// A role of lambda-rt's as read: the role, its managed policies (ARNs) and its inline ones.
+#[derive(Debug, Clone)]
+pub struct RoleState {
+    pub role: RemoteRole,
+    pub attached: Vec<String>,
+    pub inline: Vec<String>,
+}
+
+/// Reads the role and its two policy lists at once; `None` if the role does not exist. The lists
+/// of a role lambda-rt did not create are not its business: they are left empty, and a failure to
+/// read them (a user allowed only GetRole on it) is ignored.
+pub async fn read(iam: &Client, name: &str) -> Result<Option<RoleState>> {
+    let (role, attached, inline) = tokio::join!(
+        iam::get_role(iam, name),
+        iam::attached_policies(iam, name),
+        iam::inline_policies(iam, name)
+    );
+    let Some(role) = role? else {
+        return Ok(None);
+    };
+    let (attached, inline) = if role.is_owned() {
+        (attached?, inline?)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    Ok(Some(RoleState {
+        role,
+        attached,
+        inline,
+    }))
+}
+
+/// One change that brings the role to the desired state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleFix {
+    Attach(String),
+    /// A managed policy attached outside lambda-rt.
+    Detach(String),
+    /// An inline policy put on outside lambda-rt.
+    DeleteInline(String),
+    /// The trust policy was changed outside lambda-rt.
+    Trust,
+}
+
+impl RoleFix {
+    /// How the change is reported (`update`) or shown as drift (`status`).
+    pub fn change(&self) -> Change {
+        match self {
+            RoleFix::Attach(arn) => Change::named(format!("attach {}", short_policy(arn))),
+            RoleFix::Detach(arn) => Change::named(format!(
+                "detach {} (attached outside lambda-rt)",
+                short_policy(arn)
+            )),
+            RoleFix::DeleteInline(name) => Change::named(format!(
+                "delete inline policy {name} (put outside lambda-rt)"
+            )),
+            RoleFix::Trust => Change::named(
+                "trust policy: back to Lambda alone (changed outside lambda-rt)".to_string(),
+            ),
+        }
+    }
+}
+
+/// `AWSLambdaBasicExecutionRole` for an AWS managed policy, the ARN for a customer's.
+fn short_policy(arn: &str) -> &str {
+    match arn.split_once(":iam::aws:policy/") {
+        Some((_, path)) => path.rsplit('/').next().unwrap_or(path),
+        None => arn,
+    }
+}
+
+/// What to change so that the role holds exactly `wanted` managed policies and no inline one, and
+/// trusts Lambda alone. Empty when it is as it should be.
+pub fn plan(state: &RoleState, wanted: &[String]) -> Vec<RoleFix> {
+    let mut fixes = Vec::new();
+    if !state.role.trusts_only_lambda {
+        fixes.push(RoleFix::Trust);
+    }
+    for policy in wanted {
+        if !state.attached.contains(policy) {
+            fixes.push(RoleFix::Attach(policy.clone()));
+        }
+    }
+    for policy in &state.attached {
+        if !wanted.contains(policy) {
+            fixes.push(RoleFix::Detach(policy.clone()));
+        }
+    }
+    for policy in &state.inline {
+        fixes.push(RoleFix::DeleteInline(policy.clone()));
+    }
+    fixes
+}
+
+/// Makes the changes, all at once.
+pub async fn apply(iam: &Client, name: &str, fixes: &[RoleFix]) -> Result<()> {
+    try_join_all(fixes.iter().map(|fix| async move {
+        match fix {
+            RoleFix::Attach(arn) => iam::attach_policy(iam, name, arn).await,
+            RoleFix::Detach(arn) => iam
+                .detach_role_policy()
+                .role_name(name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| sdk_failure(format_args!("detach `{arn}` from role `{name}`"), &e)),
+            RoleFix::DeleteInline(policy) => iam
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| {
+                    sdk_failure(
+                        format_args!("delete inline policy `{policy}` of role `{name}`"),
+                        &e,
+                    )
+                }),
+            RoleFix::Trust => iam
+                .update_assume_role_policy()
+                .role_name(name)
+                .policy_document(iam::TRUST_POLICY)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| {
+                    sdk_failure(
+                        format_args!("restore the trust policy of role `{name}`"),
+                        &e,
+                    )
+                }),
+        }
+    }))
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn state(attached: &[&str], inline: &[&str], trusts_only_lambda: bool) -> RoleState {
+        RoleState {
+            role: RemoteRole {
+                name: "r".into(),
+                arn: "arn:aws:iam::1:role/r".into(),
+                age: Default::default(),
+                tags: HashMap::new(),
+                trusts_lambda: true,
+                trusts_only_lambda,
+            },
+            attached: attached.iter().map(|s| s.to_string()).collect(),
+            inline: inline.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_plan_names_every_difference_and_nothing_else() {
+        let basic = iam::basic_execution_policy_arn("aws");
+        let wanted = vec![basic.clone()];
+        assert!(plan(&state(&[&basic], &[], true), &wanted).is_empty());
+        let s3 = "arn:aws:iam::aws:policy/AmazonS3FullAccess";
+        let fixes = plan(&state(&[s3], &["extra"], false), &wanted);
+        assert_eq!(
+            fixes,
+            vec![
+                RoleFix::Trust,
+                RoleFix::Attach(basic.clone()),
+                RoleFix::Detach(s3.into()),
+                RoleFix::DeleteInline("extra".into()),
+            ]
+        );
+        assert_eq!(
+            fixes[1].change().to_string(),
+            "attach AWSLambdaBasicExecutionRole"
+        );
+        assert_eq!(
+            fixes[2].change().to_string(),
+            "detach AmazonS3FullAccess (attached outside lambda-rt)"
+        );
+    }
+
+    #[test]
+    fn only_lambdas_own_trust_policy_counts_as_unchanged() {
+        assert!(iam::trusts_only_lambda(iam::TRUST_POLICY));
+        let spaced = r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow",
+            "Principal": {"Service": ["lambda.amazonaws.com"]}, "Action": ["sts:AssumeRole"]}}"#;
+        assert!(iam::trusts_only_lambda(spaced));
+        let wider = iam::TRUST_POLICY.replace(
+            r#"{"Service":"lambda.amazonaws.com"}"#,
+            r#"{"Service":"lambda.amazonaws.com","AWS":"arn:aws:iam::999:root"}"#,
+        );
+        assert!(!iam::trusts_only_lambda(&wider));
+        let two = iam::TRUST_POLICY.replace(
+            r#""Action":"sts:AssumeRole"}"#,
+            r#""Action":"sts:AssumeRole"},{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}"#,
+        );
+        assert!(!iam::trusts_only_lambda(&two));
+    }
+}
