@@ -68,8 +68,11 @@ impl Environment {
         )?;
         let host = crate::elf::host_architecture().unwrap_or(settings.function.architecture);
         let deno = deno::resolve(settings, host)?;
+        // 0700: the function's code, its layer and whatever it writes there are this user's
+        // alone (tempfile makes directories with the umask's mode, 0755 by default).
         let dir = tempfile::Builder::new()
             .prefix("lambda-rt-local.")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir()
             .context("failed to create a temporary directory for the local environment")?;
         let task_root = dir.path().join("task");
