@@ -438,6 +438,32 @@ async fn the_role_lambda_rt_manages_is_part_of_the_desired_state() {
     ] {
         assert!(report.contains(drift), "{drift}: {report}");
     }
+    // A role write that fails does not cut the function's update short, and says so.
+    aws.proxy.always(common::proxy::Fault::ServerError, |r| {
+        r.action == "DetachRolePolicy"
+    });
+    let out = lambda_rt(
+        project.path(),
+        &aws.env(),
+        &["update", "--max-attempts", "1", "--memory", "256"],
+    );
+    assert_exit(&out, 1);
+    assert_stderr_has(
+        &out,
+        "is up to date, but its role could not be brought in line",
+    );
+    aws.proxy.pass_through();
+    let memory = aws
+        .lambda()
+        .await
+        .get_function_configuration()
+        .function_name("bash-runtime")
+        .send()
+        .await
+        .unwrap()
+        .memory_size();
+    assert_eq!(memory, Some(256));
+
     let out = lambda_rt(project.path(), &aws.env(), &["update"]);
     assert_exit(&out, 0);
     assert_stderr_has(&out, "detach AmazonS3FullAccess");

@@ -6,7 +6,7 @@
 
 use anyhow::Result;
 use aws_sdk_iam::Client;
-use futures_util::future::try_join_all;
+use futures_util::future::join_all;
 
 use super::errors::sdk_failure;
 use super::iam::{self, RemoteRole};
@@ -106,9 +106,10 @@ pub fn plan(state: &RoleState, wanted: &[String]) -> Vec<RoleFix> {
     fixes
 }
 
-/// Makes the changes, all at once.
+/// Makes the changes, all at once, each to its end (a failure does not cut the others short);
+/// the first failure is the error.
 pub async fn apply(iam: &Client, name: &str, fixes: &[RoleFix]) -> Result<()> {
-    try_join_all(fixes.iter().map(|fix| async move {
+    let results = join_all(fixes.iter().map(|fix| async move {
         match fix {
             RoleFix::Attach(arn) => iam::attach_policy(iam, name, arn).await,
             RoleFix::Detach(arn) => iam
@@ -147,8 +148,8 @@ pub async fn apply(iam: &Client, name: &str, fixes: &[RoleFix]) -> Result<()> {
                 }),
         }
     }))
-    .await?;
-    Ok(())
+    .await;
+    results.into_iter().collect()
 }
 
 #[cfg(test)]

@@ -181,9 +181,12 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
                             if !has_user {
                                 iam::add_user(&clients.iam, role_name, name).await?;
                             }
-                            Ok(())
+                            Ok::<_, anyhow::Error>(())
                         };
-                        tokio::try_join!(attach, tag)?;
+                        // Both writes run to the end, so neither is left unknown.
+                        let (attached, tagged) = tokio::join!(attach, tag);
+                        attached?;
+                        tagged?;
                     }
                     let action = if changes.is_empty() {
                         Action::Unchanged

@@ -36,9 +36,10 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         RoleChoice::Managed(role_name) => Some(role_name.as_str()),
         RoleChoice::Existing(_) => None,
     };
-    // The function and lambda-rt's role, read at once.
+    // The function and lambda-rt's role, read at once; the function's failure is the one told.
     let (remote, role_state) =
-        tokio::try_join!(lambda.get(name), read_managed_role(clients, role_name))?;
+        tokio::join!(lambda.get(name), read_managed_role(clients, role_name));
+    let (remote, role_state) = (remote?, role_state?);
     let Some(remote) = remote else {
         return Err(anyhow!(
             "failed to update function `{name}`: it does not exist; run `lambda-rt create` first"
@@ -129,7 +130,17 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
             _ => Ok(()),
         }
     };
-    let ((mut report, code_sha256), stale, ()) = tokio::try_join!(converge, stale, fix_role)?;
+    // All three run to the end whatever happens: a failed role write must not cut a code or
+    // configuration write short and leave it unreported.
+    let (converged, stale, role_fixed) = tokio::join!(converge, stale, fix_role);
+    let (mut report, code_sha256) = converged?;
+    role_fixed.map_err(|error| {
+        error.context(format!(
+            "function `{name}` is up to date, but its role could not be brought in line: fix the \
+             cause below, then run `lambda-rt update` again"
+        ))
+    })?;
+    let stale = stale?;
     if let Some(note) = claimed {
         report = report.note(note);
     }
