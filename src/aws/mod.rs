@@ -1,7 +1,8 @@
 //! Talking to AWS, and the only place that calls `.send()`: one file per resource (`lambda.rs` and
-//! `invoke.rs` for functions, `iam.rs`, `layer.rs`, `url.rs`, `versions.rs`, `logs.rs`, `s3.rs`),
-//! the clients built once (`clients.rs`), how lambda-rt waits and retries (`poll.rs`), what an
-//! error means (`errors.rs`), and what lambda-rt owns (`owner.rs`).
+//! `invoke.rs` for functions, `iam.rs` and `execution_role.rs` for roles, `layer.rs`, `url.rs`,
+//! `versions.rs`, `logs.rs`, `s3.rs`), the clients built once (`clients.rs`), how lambda-rt waits
+//! and retries (`poll.rs`), what an error means (`errors.rs`), and what lambda-rt owns
+//! (`owner.rs`).
 
 pub mod calls;
 pub mod clients;
