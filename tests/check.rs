@@ -405,3 +405,32 @@ fn bootstraps_lambda_could_not_run_are_refused_before_any_aws_call() {
         aws.assert_no_requests(needle);
     }
 }
+
+/// On a machine busy with other work (here: a busy loop per core and one more), `check` still
+/// passes the bundled runtime: what a timeout killed is counted only once it is gone.
+#[test]
+fn the_bundled_bash_runtime_passes_on_a_loaded_machine() {
+    require_runtime_tools();
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let _hogs: Vec<Spawned> = (0..=cores)
+        .map(|_| {
+            Spawned::new(
+                std::process::Command::new("sh")
+                    .args(["-c", "while :; do :; done"])
+                    .spawn()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let project = Project::new();
+    for _ in 0..2 {
+        let (_, report) = check(project.path(), &[]);
+        let failed: Vec<&serde_json::Value> = report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["verdict"] != "pass")
+            .collect();
+        assert!(failed.is_empty(), "{failed:#?}");
+    }
+}

@@ -587,3 +587,60 @@ async fn an_adopted_function_keeps_its_own_role() {
     assert_stderr_has(&out, "created  role `named-role`");
     assert!(role_of().await.ends_with(":role/named-role"));
 }
+
+/// Values over the limits AWS documents are refused before anything is sent (exit 2), including
+/// the names lambda-rt derives from others.
+#[tokio::test(flavor = "multi_thread")]
+async fn values_aws_would_refuse_are_refused_before_sending() {
+    let aws = Aws::start();
+    let project = Project::new();
+    let long_prefix = "p".repeat(1020);
+    let long_name = "f".repeat(60);
+    let long_filter = "x".repeat(1025);
+    let long_origin = format!("https://{}.example", "o".repeat(250));
+    let many_origins: Vec<String> = (0..101)
+        .flat_map(|i| ["--cors-origin".to_string(), format!("https://{i}.example")])
+        .collect();
+    let mut too_many = vec!["create".to_string(), "--url".to_string()];
+    too_many.extend(many_origins);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["invoke", "--qualifier", "live/1"], "1 to 128 letters"),
+        (
+            vec!["invoke", "--qualifier", &long_filter[..129]],
+            "1 to 128 letters",
+        ),
+        (
+            vec!["logs", "--filter", &long_filter],
+            "over CloudWatch Logs' limit of 1024",
+        ),
+        (
+            vec!["create", "--url", "--cors-origin", ""],
+            "1 to 253 characters",
+        ),
+        (
+            vec!["create", "--url", "--cors-origin", &long_origin],
+            "1 to 253 characters",
+        ),
+        (
+            too_many.iter().map(String::as_str).collect(),
+            "over the 100",
+        ),
+        (
+            vec!["create", "--s3-bucket", "bucket", "--s3-key", &long_prefix],
+            "over S3's limit of 1024",
+        ),
+        (
+            vec!["create", "--function-name", &long_name],
+            "over IAM's limit of 64",
+        ),
+        (vec!["delete", "--function-name", &long_name], "--role-name"),
+        (vec!["create", "--env", "A=1"], "two characters"),
+    ];
+    aws.start_counting();
+    for (args, message) in cases {
+        let out = lambda_rt(project.path(), &aws.env(), &args);
+        assert_exit(&out, 2);
+        assert_stderr_has(&out, message);
+    }
+    aws.assert_no_requests("nothing AWS would refuse is sent");
+}

@@ -61,7 +61,7 @@ pub struct UrlArgs {
     pub url_auth: Option<UrlAuth>,
 
     /// An origin web pages may call the URL from, e.g. https://example.com (CORS; repeatable)
-    #[arg(long, value_name = "ORIGIN", requires = "url")]
+    #[arg(long, value_name = "ORIGIN", requires = "url", value_parser = parse_origin)]
     pub cors_origin: Vec<String>,
 
     /// buffered, or response-stream for a function that streams its response [default: buffered]
@@ -82,5 +82,14 @@ impl UrlArgs {
                 invoke_mode: self.invoke_mode.unwrap_or(UrlInvokeMode::Buffered),
             })
         })
+    }
+}
+
+/// A CORS origin as Function URLs take it: 1 to 253 characters.
+fn parse_origin(text: &str) -> Result<String, String> {
+    if (1..=253).contains(&text.chars().count()) {
+        Ok(text.to_string())
+    } else {
+        Err("an origin is 1 to 253 characters, e.g. https://example.com or *".to_string())
     }
 }

@@ -30,7 +30,7 @@ pub struct InvokeArgs {
     pub local: bool,
 
     /// Invoke this published version or alias instead of $LATEST
-    #[arg(long, value_name = "VERSION|ALIAS")]
+    #[arg(long, value_name = "VERSION|ALIAS", value_parser = parse_qualifier)]
     pub qualifier: Option<String>,
 
     /// Seconds to wait for the function's answer; the Invoke is never sent twice [default: 960,
@@ -42,4 +42,21 @@ pub struct InvokeArgs {
     pub settings: LocalArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// A version number or alias name as Invoke takes it: 1 to 128 of letters, digits, `$`, `_`, `-`.
+fn parse_qualifier(text: &str) -> Result<String, String> {
+    let valid = (1..=128).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '$' | '_' | '-'));
+    if valid {
+        Ok(text.to_string())
+    } else {
+        Err(
+            "a version number or an alias name: 1 to 128 letters, digits, `$`, `_` or `-` (see \
+             `lambda-rt versions`)"
+                .to_string(),
+        )
+    }
 }

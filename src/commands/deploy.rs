@@ -49,6 +49,16 @@ pub fn prepare(ctx: &Context, args: &DeployArgs, command: &str) -> Result<Prepar
         keep: args.keep,
     };
     publish.validate()?;
+    // Function URLs take at most 100 CORS origins (each 1 to 253 characters, checked by clap).
+    if let Some(Some(url)) = args.url.wanted() {
+        if url.cors_origins.len() > 100 {
+            return Err(crate::error::UsageError(format!(
+                "{} --cors-origin values, over the 100 a Function URL takes: use fewer (or `*`)",
+                url.cors_origins.len()
+            ))
+            .into());
+        }
+    }
     let kind = project::check_project_files(settings)?;
     crate::handler_check::check_handler_loads(settings, kind)?;
     let code = FunctionCode::build(settings)?;

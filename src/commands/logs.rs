@@ -114,7 +114,24 @@ fn since(value: &str) -> Result<i64> {
 
 /// The CloudWatch filter pattern: `--filter`, `--request-id` as a quoted term, or both (terms of
 /// a pattern must all match).
+/// The filter pattern FilterLogEvents gets: `--request-id` (quoted) and `--filter`, within
+/// CloudWatch Logs' 1024 characters.
 fn pattern(args: &LogsArgs) -> Result<Option<String>> {
+    let pattern = combined_pattern(args)?;
+    if let Some(pattern) = &pattern {
+        let length = pattern.chars().count();
+        if length > 1024 {
+            return Err(UsageError(format!(
+                "the filter pattern is {length} characters (--filter and --request-id together), \
+                 over CloudWatch Logs' limit of 1024: shorten it"
+            ))
+            .into());
+        }
+    }
+    Ok(pattern)
+}
+
+fn combined_pattern(args: &LogsArgs) -> Result<Option<String>> {
     let request = match &args.request_id {
         Some(id) if id.contains('"') || id.is_empty() => {
             return Err(UsageError(format!("invalid --request-id `{id}`")).into())

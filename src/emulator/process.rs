@@ -140,6 +140,20 @@ impl RuntimeProcess {
         Some(count)
     }
 
+    /// [`Process::group_size`] once the group has emptied, or after `limit`: processes sent
+    /// SIGKILL take a moment to die and be reaped, longer on a busy machine, and counting at once
+    /// would blame the runtime for processes already on their way out.
+    pub async fn group_size_after_exit(&self, limit: std::time::Duration) -> Option<usize> {
+        let started = std::time::Instant::now();
+        loop {
+            let size = self.group_size()?;
+            if size == 0 || started.elapsed() >= limit {
+                return Some(size);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// How many files the runtime process has open (Linux: read from /proc).
     pub fn open_files(&self) -> Option<usize> {
         let dir = format!("/proc/{}/fd", self.pgid.as_raw());

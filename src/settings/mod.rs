@@ -261,7 +261,10 @@ impl Settings {
                 if !key_prefix.is_empty() && !key_prefix.ends_with('/') {
                     key_prefix.push('/');
                 }
-                Some(S3Staging { bucket, key_prefix })
+                let staging = S3Staging { bucket, key_prefix };
+                validate::s3_key(&staging.function_key(&function_name))?;
+                validate::s3_key(&staging.layer_key(&layer_name))?;
+                Some(staging)
             }
         };
 

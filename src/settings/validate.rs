@@ -70,6 +70,18 @@ pub fn derived_role_name(function_name: &str) -> Result<String> {
     Ok(name)
 }
 
+/// A staging object's key (`<prefix><name>/function.zip`) within S3's 1024 bytes.
+pub fn s3_key(key: &str) -> Result<()> {
+    require(key.len() <= 1024, || {
+        format!(
+            "the staging object key `{}…` would be {} bytes, over S3's limit of 1024: shorten \
+             --s3-key (`s3-key` in lambda-rt.toml)",
+            key.chars().take(40).collect::<String>(),
+            key.len()
+        )
+    })
+}
+
 pub fn role_arn(arn: &str, origin: &Origin) -> Result<()> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let ok = parts.len() == 6
@@ -275,5 +287,9 @@ mod tests {
         assert!(error.contains("two characters"), "{error}");
         let two = BTreeMap::from([("AB".to_string(), "1".to_string())]);
         assert!(environment(&two, &Origin::Default).is_ok());
+
+        assert!(s3_key(&"k".repeat(1024)).is_ok());
+        let error = s3_key(&"k".repeat(1025)).unwrap_err().to_string();
+        assert!(error.contains("over S3's limit of 1024"), "{error}");
     }
 }

@@ -187,6 +187,15 @@ pub struct Aws {
     pub proxy: super::proxy::AwsProxy,
 }
 
+/// At the end of a test that passed so far, every request it sent must be one AWS would accept.
+impl Drop for Aws {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            super::model_check::assert_accepted(&self.proxy.take_recorded());
+        }
+    }
+}
+
 impl Aws {
     /// moto behind a transparent, counting proxy.
     pub fn start() -> Aws {
@@ -201,7 +210,14 @@ impl Aws {
     pub fn with(realism: super::proxy::Realism) -> Aws {
         let moto = Moto::start();
         let proxy = super::proxy::AwsProxy::start_with(moto.port, realism);
+        proxy.record_requests();
         Aws { moto, proxy }
+    }
+
+    /// Checks the requests sent since the last check (or the start) against AWS's published
+    /// models now, and forgets them; [`Drop`] checks the rest.
+    pub fn model_report(&self) -> super::model_check::ModelReport {
+        super::model_check::check(&self.proxy.take_recorded())
     }
 
     /// Environment for lambda-rt: the proxy as the endpoint, dummy credentials.

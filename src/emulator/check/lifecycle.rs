@@ -163,7 +163,12 @@ impl Checker<'_> {
         let seen = self
             .invoke(&mut worker, br#"{"lambda-rt-check":"sleep"}"#)
             .await?;
-        let left = worker.process.group_size().unwrap_or(0);
+        // What the timeout killed may still be dying: wait (bounded) before counting.
+        let left = worker
+            .process
+            .group_size_after_exit(Duration::from_secs(5))
+            .await
+            .unwrap_or(0);
         let timed_out = seen.invocation.error_type.as_deref() == Some("Sandbox.Timedout");
         if timed_out && left == 0 {
             self.record(

@@ -58,6 +58,8 @@ struct State {
     counts: BTreeMap<String, u64>,
     /// JSON bodies of small requests, by `service:Operation`, for tests that check what was sent.
     bodies: BTreeMap<String, Vec<serde_json::Value>>,
+    /// Every request as sent (once [`AwsProxy::record_requests`] is on), for the model check.
+    recorded: Option<Vec<serde_json::Value>>,
     faults: BTreeMap<Fault, u64>,
     requests: u64,
     functions: HashMap<String, FunctionState>,
@@ -148,6 +150,22 @@ impl AwsProxy {
     /// Forgets the counts so far (refusals and faults are kept).
     pub fn reset_counts(&self) {
         self.state().counts.clear();
+    }
+
+    /// From now on, keeps every request as sent (method, target, headers, body up to 8 MB) for
+    /// [`AwsProxy::recorded`]; off by default (the benchmark does not want the memory).
+    pub fn record_requests(&self) {
+        self.state().recorded.get_or_insert_with(Vec::new);
+    }
+
+    /// The requests kept since [`AwsProxy::record_requests`], and forgets them: one JSON object
+    /// each, `{method, target, headers, body_b64}` (`body_omitted: true` over 8 MB).
+    pub fn take_recorded(&self) -> Vec<serde_json::Value> {
+        self.state()
+            .recorded
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// The JSON bodies of the `key` requests received (`lambda:AddPermission`), oldest first;
@@ -338,6 +356,9 @@ fn serve_connection(stream: TcpStream, shared: &Arc<Shared>) {
             if std::env::var_os("LAMBDA_RT_TEST_BREAK_COUNTING").is_none() {
                 *state.counts.entry(request.info.key()).or_default() += 1;
             }
+            if let Some(recorded) = state.recorded.as_mut() {
+                recorded.push(record(&request));
+            }
             if request.body.len() <= 64 * 1024 {
                 if let Ok(body) = serde_json::from_slice::<serde_json::Value>(&request.body) {
                     state
@@ -446,6 +467,34 @@ fn decide(info: &RequestInfo, shared: &Arc<Shared>) -> Decision {
 
 /// The realism layer around one forwarded request: refuse what real AWS would refuse, paginate,
 /// forward, and make the answer look like real AWS's. `None` when moto could not be reached.
+/// A request as the model check reads it.
+fn record(request: &Request) -> serde_json::Value {
+    use base64::Engine;
+    let target = request
+        .head
+        .first()
+        .and_then(|line| line.split(' ').nth(1))
+        .unwrap_or_default();
+    let headers: serde_json::Map<String, serde_json::Value> = request.head[1..]
+        .iter()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().into()))
+        .collect();
+    let mut record = serde_json::json!({
+        "method": request.info.method,
+        "target": target,
+        "headers": headers,
+    });
+    if request.body.len() > 8 * 1024 * 1024 {
+        record["body_omitted"] = true.into();
+    } else {
+        record["body_b64"] = base64::engine::general_purpose::STANDARD
+            .encode(&request.body)
+            .into();
+    }
+    record
+}
+
 fn handle(request: &Request, shared: &Arc<Shared>) -> Option<Response> {
     if let Some(refusal) = refuse(request, shared) {
         return Some(refusal);
