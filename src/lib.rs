@@ -35,6 +35,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
     let ctx = match &cli.command {
         Command::Init(args) => return commands::init::run(args, &ui),
         Command::Completions(args) => return commands::completions::run(args),
+        Command::Man => return commands::man::run(),
         command => Context::new(
             Settings::resolve(&command.settings_input(&cli.from_env))?,
             ui,
@@ -61,6 +62,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Rollback(args) => {
             stop_on_signal(commands::versions::run_rollback(ctx, args)).await
         }
-        Command::Init(_) | Command::Completions(_) => unreachable!("handled above"),
+        Command::Init(_) | Command::Completions(_) | Command::Man => {
+            unreachable!("handled above")
+        }
     }
 }

@@ -218,9 +218,9 @@ async fn full_lifecycle_is_idempotent_and_makes_only_needed_calls() {
 #[tokio::test(flavor = "multi_thread")]
 async fn function_error_exits_with_the_function_error_code() {
     // moto's default invoke backend without Docker answers every invoke with a function error.
-    let moto = Moto::start_with(false);
+    let aws = Aws::over(Moto::start_with(false), proxy::Realism::default());
     let project = Project::new();
-    let env = moto.env();
+    let env = aws.env();
     assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
     let out = lambda_rt(project.path(), &env, &["invoke", "--payload", "{}"]);
     assert_exit(&out, 3);
@@ -330,13 +330,14 @@ async fn role_arn_means_no_iam_calls_at_all() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn settings_come_from_the_file_and_env_vars_with_flags_first() {
-    let moto = Moto::start();
+    let aws = Aws::start();
+    let moto = &aws.moto;
     let project = Project::new();
     project.write(
         "lambda-rt.toml",
         "function-name = \"from-file\"\nmemory = 512\ntimeout = 20\n[env]\nGREETING = \"hi\"\n",
     );
-    let mut env = moto.env();
+    let mut env = aws.env();
     env.push(("LAMBDA_RT_TIMEOUT".into(), "30".into()));
     let out = lambda_rt(project.path(), &env, &["create", "--memory", "1024"]);
     assert_exit(&out, 0);

@@ -285,11 +285,11 @@ fn cycle(
 async fn the_full_cycle_survives_twenty_percent_faults_and_leaves_nothing_behind() {
     let runs: u64 = env_number("LAMBDA_RT_FAULT_RUNS", 3);
     let seed: u64 = env_number("LAMBDA_RT_FAULT_SEED", DEFAULT_SEED);
-    let moto = Moto::start();
-    Bystanders::create(&moto).await;
-    let before = Bystanders::snapshot(&moto).await;
-    let proxy = AwsProxy::start(moto.port);
-    let env = proxy.env(&moto.env());
+    let aws = Aws::start();
+    let (moto, proxy) = (&aws.moto, &aws.proxy);
+    Bystanders::create(moto).await;
+    let before = Bystanders::snapshot(moto).await;
+    let env = aws.env();
 
     let mut failures = Vec::new();
     let mut left_over = Vec::new();
@@ -382,9 +382,9 @@ async fn the_full_cycle_survives_twenty_percent_faults_and_leaves_nothing_behind
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fault_retries_cannot_outlast_names_the_step_and_the_next_run_converges() {
-    let moto = Moto::start();
-    let proxy = AwsProxy::start(moto.port);
-    let env = proxy.env(&moto.env());
+    let aws = Aws::start();
+    let (moto, proxy) = (&aws.moto, &aws.proxy);
+    let env = aws.env();
     let project = Project::new();
     let run = |args: &[&str]| lambda_rt(project.path(), &env, &with_retry_flags(args));
 
@@ -475,9 +475,9 @@ async fn a_fault_retries_cannot_outlast_names_the_step_and_the_next_run_converge
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lost_answers_of_writes_that_mint_something_are_not_repeated() {
-    let moto = Moto::start();
-    let proxy = AwsProxy::start(moto.port);
-    let env = proxy.env(&moto.env());
+    let aws = Aws::start();
+    let (moto, proxy) = (&aws.moto, &aws.proxy);
+    let env = aws.env();
     let project = Project::new();
     let run = |args: &[&str]| lambda_rt(project.path(), &env, &with_retry_flags(args));
 
@@ -726,11 +726,11 @@ fn a_black_holed_endpoint_times_out_each_attempt_and_names_the_endpoint() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn credentials_and_signatures_never_appear_in_output() {
-    let moto = Moto::start();
+    let aws = Aws::start();
     let project = Project::new();
     let secret = "MARKERSECRETmarkersecret0123456789ABCDEF";
     let token = "MARKERTOKENmarkertoken0123456789";
-    let env: Vec<(String, String)> = moto
+    let env: Vec<(String, String)> = aws
         .env()
         .into_iter()
         .map(|(k, v)| match k.as_str() {

@@ -32,6 +32,7 @@ fn help_texts() {
         "versions",
         "rollback",
         "completions",
+        "man",
     ] {
         insta::assert_snapshot!(command, help(&[command]));
     }
@@ -81,4 +82,19 @@ fn each_command_shows_its_own_flags_and_examples() {
         "{}",
         help(&[])
     );
+}
+
+/// `lambda-rt man` prints a man page made from the same definition as `--help`.
+#[test]
+fn the_man_page_comes_from_the_command_line() {
+    let output = Command::new(env!("CARGO_BIN_EXE_lambda-rt"))
+        .arg("man")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let page = String::from_utf8(output.stdout).unwrap();
+    assert!(page.contains(".TH lambda-rt 1"), "{page}");
+    for command in ["create", "publish\\-layer", "rollback", "completions"] {
+        assert!(page.contains(command), "{command} missing:\n{page}");
+    }
 }

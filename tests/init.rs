@@ -67,10 +67,10 @@ fn the_bash_template_is_the_bundled_runtime_and_runs_as_is() {
     let out = lambda_rt(&dir, &[], &["invoke", "--local", "--payload", "{}"]);
     assert_exit(&out, 0);
     assert_eq!(stdout(&out), "Echoing request: '{}'");
-    let moto = Moto::start();
+    let aws = Aws::start();
     let out = lambda_rt(
         &dir,
-        &moto.env(),
+        &aws.env(),
         &["create", "--dry-run", "--output", "json"],
     );
     assert_exit(&out, 0);

@@ -277,6 +277,11 @@ Exit status: 0 when the function matches the project, 6 when it differs (or does
   lambda-rt completions zsh > ~/.zfunc/_lambda-rt       # with fpath+=~/.zfunc in ~/.zshrc
   lambda-rt completions fish > ~/.config/fish/completions/lambda-rt.fish")]
     Completions(CompletionsArgs),
+    /// Print lambda-rt's man page (roff), generated from this command line
+    #[command(after_help = "Examples:
+  lambda-rt man > ~/.local/share/man/man1/lambda-rt.1     # then: man lambda-rt
+  lambda-rt man | man -l -")]
+    Man,
 }
 
 impl Command {
@@ -296,6 +301,7 @@ impl Command {
             Command::Versions(_) => "versions",
             Command::Rollback(_) => "rollback",
             Command::Completions(_) => "completions",
+            Command::Man => "man",
         }
     }
 
@@ -343,7 +349,7 @@ impl Command {
             Command::Logs(args) => input.function(&args.function),
             Command::Versions(args) => input.function(&args.function),
             Command::Rollback(args) => input.function(&args.function),
-            Command::Completions(_) => {}
+            Command::Completions(_) | Command::Man => {}
         }
         input
     }

@@ -11,6 +11,7 @@ pub mod deploy;
 pub mod init;
 pub mod invoke;
 pub mod logs;
+pub mod man;
 pub mod ownership;
 pub mod publish_layer;
 pub mod serve;

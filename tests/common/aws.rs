@@ -208,7 +208,11 @@ impl Aws {
     }
 
     pub fn with(realism: super::proxy::Realism) -> Aws {
-        let moto = Moto::start();
+        Self::over(Moto::start(), realism)
+    }
+
+    /// `moto` (started by the caller, e.g. with moto's own invoke backend) behind the proxy.
+    pub fn over(moto: Moto, realism: super::proxy::Realism) -> Aws {
         let proxy = super::proxy::AwsProxy::start_with(moto.port, realism);
         proxy.record_requests();
         Aws { moto, proxy }
