@@ -313,7 +313,7 @@ async fn the_full_cycle_survives_twenty_percent_faults_and_leaves_nothing_behind
         }
         proxy.pass_through();
         let own_role = (run % 2 == 0).then(|| format!("{function}-role"));
-        let found = leftovers(&moto, &function, own_role.as_deref()).await;
+        let found = leftovers(moto, &function, own_role.as_deref()).await;
         if found != NOTHING {
             left_over.push(format!("run {run}: {found:?}"));
         }
@@ -348,7 +348,7 @@ async fn the_full_cycle_survives_twenty_percent_faults_and_leaves_nothing_behind
             .await
             .unwrap();
     }
-    let after = Bystanders::snapshot(&moto).await;
+    let after = Bystanders::snapshot(moto).await;
     let (requests, faults) = proxy.fault_counts();
     let injected: u64 = faults.values().sum();
     record(
@@ -440,7 +440,7 @@ async fn a_fault_retries_cannot_outlast_names_the_step_and_the_next_run_converge
         let failure = stderr(&out);
         assert!(failure.contains(message), "{fault:?}: {failure}");
         assert!(
-            fired(&proxy, fault) >= 2,
+            fired(proxy, fault) >= 2,
             "{fault:?} was not injected on both attempts of {action}"
         );
         proxy.pass_through();
@@ -496,11 +496,11 @@ async fn lost_answers_of_writes_that_mint_something_are_not_repeated() {
         proxy.always(Fault::ResetAfter, move |r| {
             r.action == wanted && seen.fetch_add(1, Ordering::SeqCst) == 0
         });
-        let fired_before = fired(&proxy, Fault::ResetAfter);
+        let fired_before = fired(proxy, Fault::ResetAfter);
         let out = run(&command);
         assert_exit(&out, 0);
         assert_eq!(
-            fired(&proxy, Fault::ResetAfter),
+            fired(proxy, Fault::ResetAfter),
             fired_before + 1,
             "the answer to {call} was not lost: the case tested nothing"
         );
