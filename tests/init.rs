@@ -236,3 +236,40 @@ fn bad_names_and_targets_are_usage_errors() {
     let out = lambda_rt(dir.path(), &[], &["init", "y", "--template", "python"]);
     assert_exit(&out, 2);
 }
+
+/// The crate as `cargo package` would publish it carries every file `init` writes (they are
+/// compiled in with `include_str!`, so a missing one would break `cargo install`).
+#[test]
+fn the_packaged_crate_carries_every_template_file() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["package", "--list", "--allow-dirty", "--offline"])
+        .current_dir(repo_root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let init = std::fs::read_to_string(repo_root().join("src/commands/init.rs")).unwrap();
+    let mut templates = 0;
+    for line in init
+        .lines()
+        .filter(|l| l.trim_start().starts_with("template!(\""))
+    {
+        let quoted: Vec<&str> = line.split('"').collect();
+        let path = format!("{}{}", quoted[1], quoted[3]);
+        assert!(listed.contains(&path), "{path} is not packaged: {listed:?}");
+        templates += 1;
+    }
+    assert!(
+        templates >= 9,
+        "the template! lines were not found in init.rs"
+    );
+}
