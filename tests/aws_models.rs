@@ -39,7 +39,11 @@ async fn requests_aws_would_refuse_are_found_and_valid_ones_pass() {
     // lambda-rt's own create sends nothing AWS would refuse.
     let project = Project::new();
     assert_exit(
-        &lambda_rt(project.path(), &aws.env(), &["create", "--url"]),
+        &lambda_rt(
+            project.path(),
+            &aws.env(),
+            &["create", "--url", "--url-auth", "none"],
+        ),
         0,
     );
     let report = aws.model_report();

@@ -215,6 +215,12 @@ async fn publish_attach_republish_share_prune_detach_and_delete() {
         sids,
         vec!["lambda-rt-account-111122223333", "someone-elses-grant"]
     );
+    // Sharing with every account says, once, that the version is now public.
+    let out = run(&["publish-layer", "--share-with", "*"]);
+    assert_exit(&out, 0);
+    assert_stderr_has(&out, "version 2 is public: every AWS account can use it");
+    let out = run(&["publish-layer", "--share-with", "*"]);
+    assert_stderr_lacks(&out, "is public");
 
     // A third version with --keep 1: only the newest remains.
     project.write("runtime/bootstrap", &bootstrap_variant("v3"));

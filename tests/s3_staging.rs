@@ -405,3 +405,63 @@ async fn a_planted_or_swapped_staging_object_is_never_deployed_as_the_project() 
         "{err}"
     );
 }
+
+/// Every S3 call names the account that must own the bucket, so a bucket of another account is
+/// refused by S3 itself and the code never goes there; nothing is made in AWS.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_staging_call_names_the_expected_bucket_owner() {
+    let aws = Aws::start();
+    let s3 = create_bucket(&aws.moto).await;
+    s3.create_bucket()
+        .bucket("someone-elses")
+        .send()
+        .await
+        .unwrap();
+    aws.proxy.foreign_bucket("someone-elses");
+    let project = Project::new();
+    let out = lambda_rt(
+        project.path(),
+        &aws.env(),
+        &["create", "--s3-bucket", BUCKET],
+    );
+    assert_exit(&out, 0);
+    let out = lambda_rt(
+        project.path(),
+        &aws.env(),
+        &["delete", "--s3-bucket", BUCKET],
+    );
+    assert_exit(&out, 0);
+    let (requests, without_owner) = aws.proxy.s3_requests();
+    assert!(requests >= 3, "{requests}");
+    assert_eq!(without_owner, 0, "S3 requests without ExpectedBucketOwner");
+
+    let out = lambda_rt(
+        project.path(),
+        &aws.env(),
+        &[
+            "create",
+            "--function-name",
+            "elsewhere",
+            "--s3-bucket",
+            "someone-elses",
+        ],
+    );
+    assert_exit(&out, 1);
+    assert_stderr_has(&out, "S3 refused access to `someone-elses`");
+    let listed = s3
+        .list_objects_v2()
+        .bucket("someone-elses")
+        .send()
+        .await
+        .unwrap();
+    assert!(listed.contents().is_empty(), "{listed:?}");
+    assert!(aws
+        .moto
+        .lambda()
+        .await
+        .get_function()
+        .function_name("elsewhere")
+        .send()
+        .await
+        .is_err());
+}

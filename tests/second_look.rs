@@ -305,7 +305,11 @@ async fn remote_commands_say_what_to_do_and_print_results_where_scripts_read_the
         assert_stderr_has(&out, "does not exist: run `lambda-rt create` first");
     }
 
-    let out = lambda_rt(project.path(), &aws.env(), &["create", "--url"]);
+    let out = lambda_rt(
+        project.path(),
+        &aws.env(),
+        &["create", "--url", "--url-auth", "none"],
+    );
     assert_exit(&out, 0);
     let url = stdout(&out);
     assert!(
@@ -601,7 +605,9 @@ async fn values_aws_would_refuse_are_refused_before_sending() {
     let many_origins: Vec<String> = (0..101)
         .flat_map(|i| ["--cors-origin".to_string(), format!("https://{i}.example")])
         .collect();
-    let mut too_many = vec!["create".to_string(), "--url".to_string()];
+    let mut too_many: Vec<String> = ["create", "--url", "--url-auth", "iam"]
+        .map(String::from)
+        .to_vec();
     too_many.extend(many_origins);
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["invoke", "--qualifier", "live/1"], "1 to 128 letters"),
@@ -614,11 +620,18 @@ async fn values_aws_would_refuse_are_refused_before_sending() {
             "over CloudWatch Logs' limit of 1024",
         ),
         (
-            vec!["create", "--url", "--cors-origin", ""],
+            vec!["create", "--url", "--url-auth", "iam", "--cors-origin", ""],
             "1 to 253 characters",
         ),
         (
-            vec!["create", "--url", "--cors-origin", &long_origin],
+            vec![
+                "create",
+                "--url",
+                "--url-auth",
+                "iam",
+                "--cors-origin",
+                &long_origin,
+            ],
             "1 to 253 characters",
         ),
         (

@@ -238,8 +238,25 @@ async fn create_url_makes_a_public_url_with_both_permissions_once() {
     let run = |args: &[&str]| lambda_rt(project.path(), &env, args);
     let lambda = aws.moto.lambda().await;
 
-    let out = run(&["create", "--url", "--cors-origin", "https://example.com"]);
+    // --url alone is refused: nothing is made public unless asked, and nothing is written.
+    aws.start_counting();
+    let out = run(&["create", "--url"]);
+    assert_exit(&out, 2);
+    assert_stderr_has(&out, "--url-auth");
+    aws.assert_no_requests("a URL whose auth was not chosen");
+    let out = run(&[
+        "create",
+        "--url",
+        "--url-auth",
+        "none",
+        "--cors-origin",
+        "https://example.com",
+    ]);
     assert_exit(&out, 0);
+    assert_stderr_has(
+        &out,
+        "is public: anyone on the internet can invoke function `bash-runtime`",
+    );
     let config = lambda
         .get_function_url_config()
         .function_name("bash-runtime")
@@ -277,7 +294,14 @@ async fn create_url_makes_a_public_url_with_both_permissions_once() {
 
     // Again: nothing to write. `update` without --url leaves the URL alone.
     for args in [
-        &["create", "--url", "--cors-origin", "https://example.com"][..],
+        &[
+            "create",
+            "--url",
+            "--url-auth",
+            "none",
+            "--cors-origin",
+            "https://example.com",
+        ][..],
         &["update"],
     ] {
         aws.start_counting();
@@ -327,7 +351,7 @@ async fn create_url_makes_a_public_url_with_both_permissions_once() {
         .send()
         .await
         .is_err());
-    assert_exit(&run(&["update", "--url"]), 0);
+    assert_exit(&run(&["update", "--url", "--url-auth", "none"]), 0);
     assert_eq!(statements(&lambda).await.len(), 2);
     assert_exit(&run(&["delete"]), 0);
     assert!(lambda

@@ -31,6 +31,9 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// For `--s3-bucket` staging only.
     pub s3: aws_sdk_s3::Client,
+    /// For the caller's account (staging's ExpectedBucketOwner) only.
+    pub sts: aws_sdk_sts::Client,
+    account: std::sync::Arc<tokio::sync::OnceCell<String>>,
     pub region: String,
     /// Attempts per API call, for the calls lambda-rt retries itself (see [`layer`]).
     pub max_attempts: u32,
@@ -117,9 +120,29 @@ impl Clients {
                     .interceptor(log)
                     .build(),
             ),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(&config)
+                    .interceptor(log)
+                    .build(),
+            ),
+            account: Default::default(),
             region,
             max_attempts,
         })
+    }
+
+    /// The account the credentials belong to (STS GetCallerIdentity, asked once per run).
+    pub async fn account_id(&self) -> Result<&str> {
+        let account = self
+            .account
+            .get_or_try_init(|| async {
+                let identity = self.sts.get_caller_identity().send().await.map_err(|e| {
+                    errors::sdk_failure(format_args!("read the caller's account"), &e)
+                })?;
+                Ok::<_, anyhow::Error>(identity.account().unwrap_or_default().to_string())
+            })
+            .await?;
+        Ok(account.as_str())
     }
 }
 

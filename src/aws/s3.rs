@@ -7,7 +7,10 @@
 //! computes over the bytes it stores: metadata (the `code-sha256` lambda-rt also writes, for
 //! people) can be set to anything by whoever can write the key, and trusting it once let a
 //! planted zip be deployed as the project's. What Lambda answers is then compared with the zip
-//! built here as well (`Upload::verify`), for an object replaced between the two calls.
+//! built here as well (`Upload::verify`), for an object replaced between the two calls. Every S3
+//! call carries `ExpectedBucketOwner` (the caller's account, from STS): a bucket that belongs to
+//! someone else — a shared one, or a name given up and registered by a stranger — is refused by
+//! S3 itself rather than trusted with the code.
 //! Lambda copies the object when the function or layer version is made; the object is only a
 //! hand-over, so overwriting it later changes nothing that was deployed.
 
@@ -21,6 +24,7 @@ use aws_sdk_s3::Client;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 
+use super::clients::Clients;
 use super::errors::sdk_failure;
 use super::owner;
 use crate::output::{human_size, Action, ResourceReport, Ui, Waiting};
@@ -115,15 +119,18 @@ pub async fn prepare<'p>(
 /// Puts zips into the staging bucket, and remembers what it did for the command's report.
 pub struct Stager<'a> {
     pub client: &'a Client,
+    /// For the caller's account: every S3 call says which account must own the bucket.
+    clients: &'a Clients,
     pub staging: &'a S3Staging,
     pub ui: &'a Ui,
     pub reports: RefCell<Vec<ResourceReport>>,
 }
 
 impl<'a> Stager<'a> {
-    pub fn new(client: &'a Client, staging: &'a S3Staging, ui: &'a Ui) -> Self {
+    pub fn new(clients: &'a Clients, staging: &'a S3Staging, ui: &'a Ui) -> Self {
         Stager {
-            client,
+            client: &clients.s3,
+            clients,
             staging,
             ui,
             reports: RefCell::new(Vec::new()),
@@ -156,6 +163,7 @@ impl<'a> Stager<'a> {
         self.client
             .put_object()
             .bucket(bucket)
+            .expected_bucket_owner(self.clients.account_id().await?)
             .key(key)
             .content_type("application/zip")
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
@@ -191,6 +199,7 @@ impl<'a> Stager<'a> {
             self.client
                 .delete_object()
                 .bucket(bucket)
+                .expected_bucket_owner(self.clients.account_id().await?)
                 .key(key)
                 .send()
                 .await
@@ -206,6 +215,7 @@ impl<'a> Stager<'a> {
             .client
             .head_object()
             .bucket(bucket)
+            .expected_bucket_owner(self.clients.account_id().await?)
             .key(key)
             .checksum_mode(ChecksumMode::Enabled)
             .send()
@@ -219,10 +229,19 @@ impl<'a> Stager<'a> {
             {
                 Ok(None)
             }
-            Err(e) => Err(self.explain(
-                sdk_failure(format_args!("read s3://{bucket}/{key}"), &e),
-                e.code(),
-            )),
+            // A HEAD answer has no body, so S3's 403 reaches the SDK without an error code.
+            Err(e) => {
+                let forbidden = e.raw_response().is_some_and(|r| r.status().as_u16() == 403);
+                let code = if forbidden {
+                    Some("AccessDenied")
+                } else {
+                    e.code()
+                };
+                Err(self.explain(
+                    sdk_failure(format_args!("read s3://{bucket}/{key}"), &e),
+                    code,
+                ))
+            }
         }
     }
 
@@ -234,6 +253,12 @@ impl<'a> Stager<'a> {
             Some("NoSuchBucket") => anyhow!(
                 "{error}\nhint: the staging bucket `{bucket}` does not exist: create it in the \
                  function's region (e.g. `aws s3 mb s3://{bucket}`), or pass another --s3-bucket"
+            ),
+            // S3 answers 403 when ExpectedBucketOwner is not the bucket's owner.
+            Some("AccessDenied") => anyhow!(
+                "{error}\nhint: S3 refused access to `{bucket}`: lambda-rt only stages zips in a \
+                 bucket of the account it deploys to (a bucket of another account could swap the \
+                 code), or the credentials lack s3:GetObject/s3:PutObject on it"
             ),
             Some("PermanentRedirect" | "AuthorizationHeaderMalformed") => anyhow!(
                 "{error}\nhint: the staging bucket `{bucket}` is in another region; Lambda only \

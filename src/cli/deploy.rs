@@ -48,15 +48,17 @@ pub struct DeployArgs {
 #[derive(Debug, Args, Default, Clone)]
 #[command(next_help_heading = "Function URL")]
 pub struct UrlArgs {
-    /// Give the function an HTTPS URL (a Function URL), or bring it in line with these flags
-    #[arg(long, conflicts_with = "no_url")]
+    /// Give the function an HTTPS URL (a Function URL), or bring it in line with these flags;
+    /// needs --url-auth, the choice of who may call it
+    #[arg(long, conflicts_with = "no_url", requires = "url_auth")]
     pub url: bool,
 
     /// Remove the function's URL and lambda-rt's public-access permissions
     #[arg(long)]
     pub no_url: bool,
 
-    /// Who may call the URL: none (anyone) or iam (signed requests) [default: none]
+    /// Who may call the URL: none (anyone on the internet: public) or iam (signed requests
+    /// only); no default, so that nothing is public unless asked
     #[arg(long, value_enum, value_name = "AUTH", requires = "url")]
     pub url_auth: Option<UrlAuth>,
 
@@ -77,7 +79,8 @@ impl UrlArgs {
         }
         self.url.then(|| {
             Some(UrlSpec {
-                auth: self.url_auth.unwrap_or(UrlAuth::None),
+                // clap makes --url require --url-auth; IAM is the safe choice if that changes.
+                auth: self.url_auth.unwrap_or(UrlAuth::Iam),
                 cors_origins: self.cors_origin.clone(),
                 invoke_mode: self.invoke_mode.unwrap_or(UrlInvokeMode::Buffered),
             })

@@ -72,7 +72,7 @@ impl Context {
         self.settings
             .s3
             .as_ref()
-            .map(|staging| Stager::new(&clients.s3, staging, &self.ui))
+            .map(|staging| Stager::new(clients, staging, &self.ui))
     }
 }
 

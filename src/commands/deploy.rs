@@ -92,6 +92,19 @@ pub async fn finish(
         for report in &reports {
             ui.resource(report, args.dry_run);
         }
+        // Made or kept public by this run: one line saying who can now call what.
+        let public = !args.dry_run
+            && url
+                .as_ref()
+                .is_some_and(|u| u.auth == crate::function_url::UrlAuth::None);
+        let url_report = reports.iter().find(|r| r.kind == "function url");
+        if let Some(url_report) = url_report.filter(|r| public && r.action != Action::Unchanged) {
+            ui.warn(&format!(
+                "function URL {} is public: anyone on the internet can invoke function `{name}` \
+                 through it (--url-auth none; --url-auth iam allows signed requests only)",
+                url_report.name
+            ));
+        }
         report.resources.extend(reports);
     }
     if prepared.publish.wanted() {
@@ -111,7 +124,7 @@ pub async fn finish(
         report.resources.extend(versions);
     }
     ui.finish(&report)?;
-    // The URL is the result a script wants (`url=$(lambda-rt create --url -q)`): stdout, alone,
+    // The URL is the result a script wants (`url=$(lambda-rt create --url --url-auth iam -q)`): stdout, alone,
     // in text output; the JSON document carries it as the resource's name.
     let url = report
         .resources

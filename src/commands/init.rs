@@ -226,7 +226,7 @@ fn next_steps(dir: &Path, template: Template) -> String {
         ),
         Template::Http => format!(
             "next: `{cd}lambda-rt serve --http 8080`, then `curl 'localhost:8080/hello?name=you'`; \
-             `lambda-rt create --url` deploys it with a public HTTPS URL"
+             `lambda-rt create --url --url-auth none` deploys it with a public HTTPS URL"
         ),
         Template::Custom => format!(
             "next: replace runtime/bootstrap with your runtime, then `{cd}lambda-rt check \

@@ -211,6 +211,16 @@ pub async fn publish(
             )
             .await?;
         ui.resource(&report, dry_run);
+        if *principal == crate::share::SharePrincipal::Everyone
+            && !dry_run
+            && report.action != crate::output::Action::Unchanged
+        {
+            ui.warn(&format!(
+                "layer `{name}` version {} is public: every AWS account can use it, and read \
+                 its contents (--share-with '*')",
+                current.as_ref().map(|v| v.version).unwrap_or_default()
+            ));
+        }
         resources.push(report);
     }
 

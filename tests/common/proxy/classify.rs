@@ -66,6 +66,10 @@ pub(super) fn classify(method: &str, path: &str, head: &[String], body: &[u8]) -
         return info("s3", action.to_string(), None);
     }
     let text = String::from_utf8_lossy(body);
+    if authorization.contains("/sts/aws4_request") {
+        let action = form_param(body, "Action").unwrap_or_default();
+        return info("sts", action, None);
+    }
     if authorization.contains("/iam/") || text.starts_with("Action=") {
         let action = form_param(body, "Action").unwrap_or_default();
         return info("iam", action, None);

@@ -65,6 +65,10 @@ struct State {
     functions: HashMap<String, FunctionState>,
     roles: HashMap<String, Instant>,
     refusals: BTreeMap<String, u64>,
+    /// Buckets that belong to another account ([`AwsProxy::foreign_bucket`]).
+    foreign_buckets: std::collections::HashSet<String>,
+    /// S3 requests seen, and those without `x-amz-expected-bucket-owner`.
+    s3_requests: (u64, u64),
     held: bool,
     released: bool,
     behind: Option<BehindChange>,
@@ -166,6 +170,17 @@ impl AwsProxy {
             .as_mut()
             .map(std::mem::take)
             .unwrap_or_default()
+    }
+
+    /// Makes `bucket` belong to another account, as S3 would judge it: a request that names an
+    /// expected owner (the caller's account) gets 403 AccessDenied; one that names none is served.
+    pub fn foreign_bucket(&self, bucket: &str) {
+        self.state().foreign_buckets.insert(bucket.to_string());
+    }
+
+    /// S3 requests received, and how many of them carried no `x-amz-expected-bucket-owner`.
+    pub fn s3_requests(&self) -> (u64, u64) {
+        self.state().s3_requests
     }
 
     /// The JSON bodies of the `key` requests received (`lambda:AddPermission`), oldest first;

@@ -146,6 +146,9 @@ pub(super) fn missing_function(request: &Request, upstream_port: u16) -> Option<
 /// not propagated, 412 for a stale RevisionId, the first Invoke of an Inactive function.
 pub(super) fn refuse(request: &Request, shared: &Arc<Shared>) -> Option<Response> {
     let info = &request.info;
+    if info.service == "s3" {
+        return refuse_s3(request, shared);
+    }
     if info.service != "lambda" {
         return None;
     }
@@ -409,6 +412,36 @@ pub(super) fn revision_id(function: &str, revision: u64) -> String {
 }
 
 /// A Lambda error answer: JSON body, `x-amzn-ErrorType` header (what the SDK reads the code from).
+/// S3 checks the expected bucket owner (moto does not): 403 for a bucket of another account
+/// when the request names the caller's. Counts the requests that name none.
+fn refuse_s3(request: &Request, shared: &Arc<Shared>) -> Option<Response> {
+    let owner = header_in(&request.head, "x-amz-expected-bucket-owner");
+    let bucket = request
+        .info
+        .path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let mut state = shared.state.lock().unwrap();
+    state.s3_requests.0 += 1;
+    if owner.is_none() {
+        state.s3_requests.1 += 1;
+    }
+    if !(state.foreign_buckets.contains(&bucket) && owner.is_some()) {
+        return None;
+    }
+    *state.refusals.entry("403 bucket owner".into()).or_default() += 1;
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code>\
+                <Message>Access Denied</Message><RequestId>realism</RequestId></Error>";
+    Some(Response::new(
+        403,
+        vec!["Content-Type: application/xml".to_string()],
+        body.as_bytes().to_vec(),
+    ))
+}
+
 pub(super) fn lambda_error(status: u16, code: &str, message: &str) -> Response {
     Response::new(
         status,
