@@ -43,6 +43,16 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
         }
     };
     let addr: SocketAddr = listener.local_addr()?;
+    if !addr.ip().is_loopback() {
+        // Anyone who can reach this address runs the function, with its environment's secrets,
+        // and (with --http) any web page a browser here opens may try to.
+        ui.warn(&format!(
+            "serving on {} (--host {}): every machine that can reach it can invoke the function \
+             and read what it answers; use the default 127.0.0.1 to keep it to this machine",
+            addr.ip(),
+            args.host
+        ));
+    }
     let http_addr = match &http_listener {
         Some(listener) => Some(listener.local_addr()?),
         None => None,
