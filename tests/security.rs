@@ -49,3 +49,20 @@ fn serving_beyond_this_machine_is_announced() {
         );
     }
 }
+
+/// A `.env` beside the handler is not deployed, and `create` says what it left out.
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_beside_the_handler_stay_out_of_the_zip() {
+    let aws = Aws::start();
+    let project = Project::new().with("function/.env", "API_KEY=secret-value\n");
+    let out = lambda_rt(project.path(), &aws.env(), &["create"]);
+    assert_exit(&out, 0);
+    assert_stderr_has(&out, "left out of the zip: function/.env");
+    let (deployed, _) = function_code(&aws.moto.lambda().await, "bash-runtime").await;
+    // The same project without the file builds the zip that was deployed: it was never in it.
+    std::fs::remove_file(project.path().join("function/.env")).unwrap();
+    let out = lambda_rt(project.path(), &aws.env(), &["update", "--output", "json"]);
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)["code_sha256"], deployed.as_str());
+    assert_stderr_lacks(&out, "left out");
+}

@@ -21,7 +21,7 @@ use crate::aws::owner;
 use crate::aws::s3::{self, Upload};
 use crate::cli::deploy::DeployArgs;
 use crate::output::{Action, Change, Report, ResourceReport};
-use crate::package::FunctionCode;
+use crate::package::{self, FunctionCode};
 use crate::settings::{RoleChoice, Settings};
 
 pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<i32> {
@@ -104,7 +104,22 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         .await?;
     }
 
-    // 3. A new function's zip is built and staged before the role is made.
+    // 3. A new function's zip is built and staged before the role is made. What it leaves out by
+    // default (secrets, history) is said once, here, when the function is made.
+    if remote.is_none() {
+        let mut left_out = package::left_out(&settings.function_dir(), &settings.project_dir);
+        left_out.extend(package::left_out(
+            &settings.runtime_dir(),
+            &settings.project_dir,
+        ));
+        if !left_out.is_empty() {
+            ui.info(&format!(
+                "left out of the zip: {} (files that usually hold secrets or history; a `!` \
+                 pattern in .lambdaignore, e.g. `!.env.defaults`, deploys one)",
+                left_out.join(", ")
+            ));
+        }
+    }
     let new_function_code = match remote {
         Some(_) => None,
         None if dry_run => Some(Upload::inline(code.package(false)?)),

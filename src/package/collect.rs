@@ -28,10 +28,13 @@ pub fn collect_dir(dir: &Path, project_dir: &Path) -> Result<Vec<Entry>> {
         check_link(dir, &root, &shown)?;
     }
     let mut entries = Vec::new();
+    let kept = kept_on_purpose(dir);
+    let walk_root = dir.to_path_buf();
     let walker = ignore::WalkBuilder::new(dir)
         .standard_filters(false)
         .add_custom_ignore_filename(IGNORE_FILE)
         .follow_links(true)
+        .filter_entry(move |entry| !left_out_by_default(entry, &walk_root, &kept))
         .build();
     for item in walker {
         let item = item.map_err(|e| walk_error(&e, dir, &root, &shown))?;
@@ -60,6 +63,71 @@ pub fn collect_dir(dir: &Path, project_dir: &Path) -> Result<Vec<Entry>> {
         });
     }
     Ok(entries)
+}
+
+/// Files that usually hold secrets or history — `.env` and `.env.*`, a `.git/` directory, editor
+/// swap and backup files — stay out of the zip unless the directory's `.lambdaignore` names them
+/// with `!` (e.g. `!.env.defaults`): a stray `.env` would otherwise ship its secrets to Lambda.
+fn is_secret_or_history(name: &str, is_dir: bool) -> bool {
+    if is_dir {
+        return name == ".git";
+    }
+    name == ".env"
+        || name.starts_with(".env.")
+        || name.ends_with(".swp")
+        || name.ends_with(".swo")
+        || name.ends_with('~')
+}
+
+/// The `!` patterns of the directory's own `.lambdaignore`, which bring such files back.
+fn kept_on_purpose(dir: &Path) -> ignore::gitignore::Gitignore {
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(dir);
+    let _ = builder.add(dir.join(IGNORE_FILE));
+    builder
+        .build()
+        .unwrap_or_else(|_| ignore::gitignore::Gitignore::empty())
+}
+
+fn left_out_by_default(
+    entry: &ignore::DirEntry,
+    root: &Path,
+    kept: &ignore::gitignore::Gitignore,
+) -> bool {
+    let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+    let name = entry.file_name().to_string_lossy();
+    if entry.path() == root || !is_secret_or_history(&name, is_dir) {
+        return false;
+    }
+    let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
+    !kept.matched(relative, is_dir).is_whitelist()
+}
+
+/// What [`collect_dir`] leaves out of `dir` by default (see [`is_secret_or_history`]), named
+/// project-relative (`function/.env`, `function/.git/`), for a command to say so.
+pub fn left_out(dir: &Path, project_dir: &Path) -> Vec<String> {
+    let kept = kept_on_purpose(dir);
+    let found = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (root, project, seen) = (dir.to_path_buf(), project_dir.to_path_buf(), found.clone());
+    // The filter records what it leaves out, and so never walks into a `.git/`.
+    let walker = ignore::WalkBuilder::new(dir)
+        .standard_filters(false)
+        .add_custom_ignore_filename(IGNORE_FILE)
+        .filter_entry(move |entry| {
+            if !left_out_by_default(entry, &root, &kept) {
+                return true;
+            }
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            let name = shown(entry.path(), &project);
+            seen.lock()
+                .unwrap()
+                .push(if is_dir { format!("{name}/") } else { name });
+            false
+        })
+        .build();
+    walker.for_each(drop);
+    let mut found = found.lock().unwrap().clone();
+    found.sort();
+    found
 }
 
 /// `path` relative to the project directory, as the user knows it.
@@ -186,6 +254,36 @@ mod tests {
         ]);
         let f = dir.path().join("function");
         assert_eq!(names(&f, dir.path()), vec!["function.sh", "lib/keep.sh"]);
+    }
+
+    #[test]
+    fn secrets_and_history_are_left_out_unless_lambdaignore_keeps_them() {
+        let dir = tree(&[
+            ("function/.lambdaignore", "!.env.defaults\n", 0o644),
+            ("function/function.sh", "x", 0o644),
+            ("function/.env", "SECRET=1", 0o644),
+            ("function/.env.local", "SECRET=2", 0o644),
+            ("function/.env.defaults", "A=1", 0o644),
+            ("function/.git/config", "x", 0o644),
+            ("function/lib/.function.sh.swp", "x", 0o644),
+            ("function/lib/notes~", "x", 0o644),
+            ("function/lib/env.sh", "x", 0o644),
+        ]);
+        let f = dir.path().join("function");
+        assert_eq!(
+            names(&f, dir.path()),
+            vec![".env.defaults", "function.sh", "lib/env.sh"]
+        );
+        assert_eq!(
+            left_out(&f, dir.path()),
+            vec![
+                "function/.env",
+                "function/.env.local",
+                "function/.git/",
+                "function/lib/.function.sh.swp",
+                "function/lib/notes~",
+            ]
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::deno::{self, DenoSource};
 use crate::error::UsageError;
 use crate::settings::{Settings, Template};
 pub use archive::{build_zip, code_sha256, extract};
-pub use collect::collect_dir;
+pub use collect::{collect_dir, left_out};
 pub use parts::{Entry, Limits, Package, IGNORE_FILE, MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES};
 
 /// The function's files and its runtime's, collected and checked once, zipped on demand.
