@@ -66,3 +66,95 @@ async fn secrets_beside_the_handler_stay_out_of_the_zip() {
     assert_eq!(json(&out)["code_sha256"], deployed.as_str());
     assert_stderr_lacks(&out, "left out");
 }
+
+/// Processes whose working directory is inside `dir`.
+fn processes_in(dir: &std::path::Path) -> Vec<i32> {
+    let dir = dir.canonicalize().unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<i32>().ok()?;
+            let cwd = std::fs::read_link(entry.path().join("cwd")).ok()?;
+            cwd.starts_with(&dir).then_some(pid)
+        })
+        .collect()
+}
+
+/// Kills what is left in a directory when the test ends, passed or not.
+struct KillIn(std::path::PathBuf);
+
+impl Drop for KillIn {
+    fn drop(&mut self) {
+        for pid in processes_in(&self.0) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+/// A SIGKILLed `invoke --local` cannot clean up: its runtime dies with it, and the next start
+/// stops what the handler left running and removes the old directory.
+#[test]
+fn what_a_killed_local_run_leaves_is_cleared_at_the_next_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let _guard = KillIn(tmp.path().to_path_buf());
+    let env = [("TMPDIR".to_string(), tmp.path().display().to_string())];
+    let project = Project::new().with(
+        "function/function.sh",
+        "handler() {\n  sleep 60\n  echo done\n}\n",
+    );
+    let child = lambda_rt_command(project.path(), &env, &["invoke", "--local"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = Spawned::new(child);
+    // The handler's `sleep` runs once a process works in the task directory besides the runtime.
+    let started = std::time::Instant::now();
+    while processes_in(tmp.path()).len() < 2 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the handler did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.child.kill().unwrap();
+    child
+        .wait_for_exit(std::time::Duration::from_secs(10))
+        .unwrap();
+    let stale: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
+    assert_eq!(stale.len(), 1, "the killed run's directory is still there");
+    assert!(
+        !processes_in(tmp.path()).is_empty(),
+        "the handler's sleep lives on"
+    );
+
+    let out = lambda_rt(
+        project.path(),
+        &env,
+        &[
+            "invoke",
+            "--local",
+            "--handler",
+            "function.handler",
+            "--timeout",
+            "1",
+        ],
+    );
+    assert_exit(&out, 3); // the handler sleeps past the timeout: a function error, as in Lambda
+    let started = std::time::Instant::now();
+    while !processes_in(tmp.path()).is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "processes left in {}: {:?}",
+            tmp.path().display(),
+            processes_in(tmp.path())
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -8,6 +8,7 @@ pub mod check;
 pub mod guard;
 pub mod http;
 pub mod invoke_api;
+pub mod leftovers;
 pub mod pool;
 pub mod process;
 pub mod url_front;
@@ -70,8 +71,9 @@ impl Environment {
         let deno = deno::resolve(settings, host)?;
         // 0700: the function's code, its layer and whatever it writes there are this user's
         // alone (tempfile makes directories with the umask's mode, 0755 by default).
+        leftovers::clear_stale();
         let dir = tempfile::Builder::new()
-            .prefix("lambda-rt-local.")
+            .prefix(&leftovers::prefix())
             .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir()
             .context("failed to create a temporary directory for the local environment")?;

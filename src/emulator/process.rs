@@ -55,7 +55,8 @@ impl RuntimeProcess {
         env: &[(String, String)],
         echo: bool,
     ) -> Result<Self> {
-        let mut child = Command::new(bootstrap)
+        let mut command = Command::new(bootstrap);
+        command
             .current_dir(cwd)
             .env_clear()
             .envs(env.iter().map(|(k, v)| (k, v)))
@@ -63,7 +64,18 @@ impl RuntimeProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
-            .kill_on_drop(true)
+            .kill_on_drop(true);
+        // The runtime dies with lambda-rt, even a SIGKILLed one (which cannot stop it itself);
+        // what the handler started is cleared at the next start (`leftovers.rs`). The signal
+        // follows the thread that spawned the child: a runtime worker thread, which lives as long
+        // as lambda-rt's runtime does.
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            command.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
+            });
+        }
+        let mut child = command
             .spawn()
             .with_context(|| format!("failed to start `{}`", bootstrap.display()))?;
         let pgid = Pid::from_raw(child.id().context("the runtime exited at once")? as i32);
