@@ -158,3 +158,89 @@ fn what_a_killed_local_run_leaves_is_cleared_at_the_next_start() {
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// `curl` run as another user (nobody), answering with the HTTP status.
+fn curl_as_nobody(args: &[&str]) -> String {
+    use std::os::unix::process::CommandExt;
+    let output = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--max-time",
+            "5",
+        ])
+        .args(args)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("curl as uid 65534");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").unwrap().uid() == 0
+}
+
+/// Another user of this machine cannot read events from, or answer on, the Runtime API, nor call
+/// `serve`; a request addressed to another Host is refused by both. Switching to another uid
+/// needs root: run as another user, the test checks the Host refusal and this user's access only.
+#[tokio::test(flavor = "multi_thread")]
+async fn other_users_and_other_hosts_are_refused_by_the_local_servers() {
+    require_runtime_tools();
+    let api = lambda_rt::emulator::api::RuntimeApi::start("arn:aws:lambda:x".into(), false)
+        .await
+        .unwrap();
+    let next = format!("http://{}/2018-06-01/runtime/invocation/next", api.addr);
+    let project = Project::new();
+    let (_serve, url) = serve(project.path(), &[], &[]);
+    let invoke = format!("{url}/2015-03-31/functions/bash-runtime/invocations");
+
+    let this_user = |args: &[&str]| {
+        let output = std::process::Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "5",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert_eq!(this_user(&["-H", "Host: evil.example", &next]), "403");
+    assert_eq!(
+        this_user(&[
+            "-X",
+            "POST",
+            "-H",
+            "Host: evil.example",
+            "-d",
+            "{}",
+            &invoke
+        ]),
+        "403"
+    );
+    assert_eq!(this_user(&["-X", "POST", "-d", "{}", &invoke]), "200");
+    if running_as_root() {
+        assert_eq!(curl_as_nobody(&[&next]), "403");
+        let error = format!(
+            "http://{}/2018-06-01/runtime/invocation/some-id/response",
+            api.addr
+        );
+        assert_eq!(
+            curl_as_nobody(&["-X", "POST", "-d", "forged", &error]),
+            "403"
+        );
+        assert_eq!(curl_as_nobody(&["-X", "POST", "-d", "{}", &invoke]), "403");
+    } else {
+        eprintln!("not root: the refusal of another uid is not exercised in this run");
+    }
+}

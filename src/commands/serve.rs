@@ -78,7 +78,10 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
     }
 
     let watcher = args.watch.then(|| tokio::spawn(watch::watch(pool.clone())));
-    let router = invoke_api::router(pool.clone(), Guard::for_server(addr, &args.allow_origin));
+    let router =
+        invoke_api::router(pool.clone(), Guard::for_server(addr, &args.allow_origin)).layer(
+            axum::middleware::from_fn_with_state(addr, crate::emulator::peer::same_user_only),
+        );
     let signal = Arc::new(Mutex::new(None));
     let seen = signal.clone();
     // One signal stops both servers.
@@ -95,7 +98,11 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
         let router = url_front::router(
             pool.clone(),
             Guard::for_server(http_addr, &args.allow_origin),
-        );
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            http_addr,
+            crate::emulator::peer::same_user_only,
+        ));
         let stopped = stopped.clone();
         tokio::spawn(async move {
             axum::serve(
@@ -106,10 +113,13 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
             .await
         })
     });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(until_stopped(stopped))
-        .await
-        .context("the Invoke API server failed")?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(until_stopped(stopped))
+    .await
+    .context("the Invoke API server failed")?;
     if let Some(server) = http_server {
         server
             .await

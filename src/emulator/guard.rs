@@ -45,9 +45,10 @@ impl Guard {
                 .unwrap_or_default();
             if !is_loopback_host(host) {
                 return Some(format!(
-                    "lambda-rt serve answers only requests addressed to a loopback name (127.0.0.1, \
-                     localhost), not Host `{host}`: a web page could otherwise reach your function \
-                     through its own domain (DNS rebinding); bind another --host to serve other names"
+                    "lambda-rt's local servers answer only requests addressed to a loopback name \
+                     (127.0.0.1, localhost), not Host `{host}`: a web page could otherwise reach \
+                     your function through its own domain (DNS rebinding); bind another --host to \
+                     serve other names"
                 ));
             }
         }
@@ -63,9 +64,9 @@ impl Guard {
                 .any(|a| a == "*" || a.trim_end_matches('/') == origin);
         (!allowed).then(|| {
             format!(
-                "lambda-rt serve refuses requests from web pages (Origin `{origin}`): any page open \
-                 in a browser could otherwise run your function; pass --allow-origin {origin} to \
-                 allow that page"
+                "lambda-rt's local servers refuse requests from web pages (Origin `{origin}`): any \
+                 page open in a browser could otherwise run your function; pass --allow-origin \
+                 {origin} to allow that page"
             )
         })
     }

@@ -9,6 +9,7 @@ pub mod guard;
 pub mod http;
 pub mod invoke_api;
 pub mod leftovers;
+pub mod peer;
 pub mod pool;
 pub mod process;
 pub mod url_front;

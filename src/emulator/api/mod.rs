@@ -64,9 +64,20 @@ impl RuntimeApi {
             print_violations,
             waiting_in_next: std::sync::atomic::AtomicUsize::new(0),
         });
-        let router = router(shared.clone());
+        // Only this user, and only requests addressed to 127.0.0.1 (no DNS rebinding); a runtime
+        // sends neither another Host nor an Origin.
+        let router = router(shared.clone())
+            .layer(axum::middleware::from_fn_with_state(
+                super::guard::Guard::for_server(addr, &[]),
+                super::guard::check,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                addr,
+                super::peer::same_user_only,
+            ));
         let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router).await {
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            if let Err(e) = axum::serve(listener, service).await {
                 tracing::warn!("Runtime API emulator stopped: {e}");
             }
         });
