@@ -391,6 +391,9 @@ fn requests_from_web_pages_and_foreign_hosts_are_refused_and_the_handler_does_no
     let (status, body) = raw_invoke(&server.url, &["Host: attacker.example:9001"]);
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("DNS rebinding"), "{body}");
+    // A link on another site followed by a browser: no Origin, but Sec-Fetch-Site says so.
+    let (status, body) = raw_invoke(&server.url, &[&host, "Sec-Fetch-Site: cross-site"]);
+    assert_eq!(status, 403, "{body}");
     assert!(!marks.exists(), "the handler ran for a refused request");
 
     // A client without an Origin (the AWS CLI, the SDKs) on a loopback name is served.

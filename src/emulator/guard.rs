@@ -52,7 +52,9 @@ impl Guard {
                 ));
             }
         }
-        let origin = headers.get("origin").and_then(|v| v.to_str().ok())?;
+        let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok()) else {
+            return self.cross_site_refusal(headers);
+        };
         let own = [
             format!("http://127.0.0.1:{}", self.port),
             format!("http://localhost:{}", self.port),
@@ -68,6 +70,25 @@ impl Guard {
                  page open in a browser could otherwise run your function; pass --allow-origin \
                  {origin} to allow that page"
             )
+        })
+    }
+}
+
+impl Guard {
+    /// A browser request without an `Origin` (a link followed, an `<img>`, a form's GET) still
+    /// says where it comes from: `Sec-Fetch-Site: cross-site` is another site's page making this
+    /// browser call the function. Refused unless every origin is allowed (`--allow-origin '*'`).
+    /// Clients that are not browsers (curl, the SDKs) send no such header.
+    fn cross_site_refusal(&self, headers: &HeaderMap) -> Option<String> {
+        let site = headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())?;
+        let open = self.allowed_origins.iter().any(|a| a == "*");
+        (site.eq_ignore_ascii_case("cross-site") && !open).then(|| {
+            "lambda-rt's local servers refuse requests another site's page makes a browser send \
+             (Sec-Fetch-Site: cross-site): it could otherwise run your function; pass \
+             --allow-origin '*' to allow every site"
+                .to_string()
         })
     }
 }
@@ -155,6 +176,25 @@ mod tests {
         assert!(guard()
             .refusal(&headers(&[("host", "127.0.0.1:9001"), ("origin", "null")]))
             .is_some());
+    }
+
+    #[test]
+    fn a_cross_site_request_without_an_origin_is_refused() {
+        let refused = guard().refusal(&headers(&[
+            ("host", "127.0.0.1:9001"),
+            ("sec-fetch-site", "cross-site"),
+        ]));
+        assert!(refused.unwrap().contains("Sec-Fetch-Site: cross-site"));
+        for site in ["same-origin", "none"] {
+            let h = headers(&[("host", "127.0.0.1:9001"), ("sec-fetch-site", site)]);
+            assert_eq!(guard().refusal(&h), None, "{site}");
+        }
+        let open = Guard {
+            allowed_origins: vec!["*".into()],
+            ..guard()
+        };
+        let h = headers(&[("host", "127.0.0.1:9001"), ("sec-fetch-site", "cross-site")]);
+        assert_eq!(open.refusal(&h), None);
     }
 
     #[test]
