@@ -425,6 +425,18 @@ async fn every_staging_call_names_the_expected_bucket_owner() {
         &["create", "--s3-bucket", BUCKET],
     );
     assert_exit(&out, 0);
+    // The staged zip is encrypted at rest, whatever the bucket's default.
+    let staged = s3
+        .head_object()
+        .bucket(BUCKET)
+        .key("bash-runtime/function.zip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        staged.server_side_encryption(),
+        Some(&aws_sdk_s3::types::ServerSideEncryption::Aes256)
+    );
     let out = lambda_rt(
         project.path(),
         &aws.env(),

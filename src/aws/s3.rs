@@ -19,7 +19,7 @@ use std::cell::RefCell;
 use anyhow::{anyhow, Result};
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ServerSideEncryption};
 use aws_sdk_s3::Client;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -167,6 +167,8 @@ impl<'a> Stager<'a> {
             .key(key)
             .content_type("application/zip")
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            // Encrypted at rest with S3's own keys, whatever the bucket's default.
+            .server_side_encryption(ServerSideEncryption::Aes256)
             .metadata(SHA_METADATA, &package.code_sha256)
             .metadata(owner::OWNER_TAG_KEY, owner::OWNER_TAG_VALUE)
             .body(ByteStream::from(package.bytes.clone()))
