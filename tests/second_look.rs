@@ -404,10 +404,11 @@ async fn a_create_that_half_happens_says_so_and_a_re_run_finishes_it() {
 }
 
 /// A policy attached by hand, an inline policy and a widened trust policy on lambda-rt's role are
-/// drift; `update` puts the role back and a second run writes nothing.
+/// drift; `update` puts the role back and a second run writes nothing. Through the realism proxy:
+/// the role's policy lists come one item per page, functions are Pending and InProgress.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_role_lambda_rt_manages_is_part_of_the_desired_state() {
-    let aws = Aws::start();
+    let aws = Aws::realistic();
     let project = Project::new();
     assert_exit(&lambda_rt(project.path(), &aws.env(), &["create"]), 0);
     let iam = aws.iam().await;
@@ -498,10 +499,11 @@ async fn the_role_lambda_rt_manages_is_part_of_the_desired_state() {
 }
 
 /// `update --adopt` of a function made with its own role keeps that role (the project names none)
-/// and never points it at a role that does not exist; later runs keep it too.
+/// and never points it at a role that does not exist; later runs keep it too. Through the realism
+/// proxy, so the named role made by `update` is refused by Lambda until IAM has propagated it.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_adopted_function_keeps_its_own_role() {
-    let aws = Aws::start();
+    let aws = Aws::realistic();
     let project = Project::new();
     let iam = aws.iam().await;
     let manual = iam

@@ -159,10 +159,11 @@ fn what_a_killed_local_run_leaves_is_cleared_at_the_next_start() {
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// `curl` run as another user (nobody), answering with the HTTP status.
-fn curl_as_nobody(args: &[&str]) -> String {
+/// The HTTP status `curl ARGS` gets, run as this user or as another one (nobody, uid 65534).
+fn curl_status(args: &[&str], as_nobody: bool) -> String {
     use std::os::unix::process::CommandExt;
-    let output = std::process::Command::new("curl")
+    let mut command = std::process::Command::new("curl");
+    command
         .args([
             "-s",
             "-o",
@@ -172,11 +173,11 @@ fn curl_as_nobody(args: &[&str]) -> String {
             "--max-time",
             "5",
         ])
-        .args(args)
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .expect("curl as uid 65534");
+        .args(args);
+    if as_nobody {
+        command.uid(65534).gid(65534);
+    }
+    let output = command.output().expect("failed to run curl");
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -199,22 +200,8 @@ async fn other_users_and_other_hosts_are_refused_by_the_local_servers() {
     let (_serve, url) = serve(project.path(), &[], &[]);
     let invoke = format!("{url}/2015-03-31/functions/bash-runtime/invocations");
 
-    let this_user = |args: &[&str]| {
-        let output = std::process::Command::new("curl")
-            .args([
-                "-s",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code}",
-                "--max-time",
-                "5",
-            ])
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
+    let this_user = |args: &[&str]| curl_status(args, false);
+    let nobody = |args: &[&str]| curl_status(args, true);
     assert_eq!(this_user(&["-H", "Host: evil.example", &next]), "403");
     assert_eq!(
         this_user(&[
@@ -230,16 +217,13 @@ async fn other_users_and_other_hosts_are_refused_by_the_local_servers() {
     );
     assert_eq!(this_user(&["-X", "POST", "-d", "{}", &invoke]), "200");
     if running_as_root() {
-        assert_eq!(curl_as_nobody(&[&next]), "403");
+        assert_eq!(nobody(&[&next]), "403");
         let error = format!(
             "http://{}/2018-06-01/runtime/invocation/some-id/response",
             api.addr
         );
-        assert_eq!(
-            curl_as_nobody(&["-X", "POST", "-d", "forged", &error]),
-            "403"
-        );
-        assert_eq!(curl_as_nobody(&["-X", "POST", "-d", "{}", &invoke]), "403");
+        assert_eq!(nobody(&["-X", "POST", "-d", "forged", &error]), "403");
+        assert_eq!(nobody(&["-X", "POST", "-d", "{}", &invoke]), "403");
     } else {
         eprintln!("not root: the refusal of another uid is not exercised in this run");
     }

@@ -85,23 +85,15 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
     let mut kept_role = None;
     if let Some(remote) = &remote {
         let known_role = found.as_ref().and_then(Option::as_ref).map(|f| &f.role);
-        let ownership = ownership::ownership(clients, remote, known_role).await?;
+        let claim =
+            ownership::claim_for_change(ctx, &lambda, remote, known_role, options.adopt, dry_run)
+                .await?;
         // An adopted function keeps the role it has unless the project names one:
         // `<function>-role` was never made for it.
-        let keep_role = ownership::keeps_its_role(settings, remote, ownership, options.adopt);
-        if keep_role {
+        if claim.keeps_its_role {
             kept_role = remote.config.role().map(str::to_string);
         }
-        claimed = ownership::claim(
-            &lambda,
-            remote,
-            ownership,
-            options.adopt,
-            "change",
-            dry_run,
-            keep_role,
-        )
-        .await?;
+        claimed = claim.note;
     }
 
     // 3. A new function's zip is built and staged before the role is made. What it leaves out by

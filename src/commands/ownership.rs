@@ -4,6 +4,7 @@
 
 use anyhow::Result;
 
+use super::context::Context;
 use crate::aws::clients::Clients;
 use crate::aws::function_state::Remote;
 use crate::aws::iam::{self, role_name_of};
@@ -50,6 +51,34 @@ pub async fn ownership(
     })
 }
 
+/// What [`claim_for_change`] found.
+pub struct Claimed {
+    /// For the function's report line, when something was (or would be) tagged.
+    pub note: Option<&'static str>,
+    /// The function keeps its own role ([`keeps_its_role`]).
+    pub keeps_its_role: bool,
+}
+
+/// The step `create`, `update` and `publish-layer` take before changing an existing function:
+/// whose it is ([`ownership`]; `known_role` as there), whether it keeps its own role, and the
+/// claim ([`claim`]).
+pub async fn claim_for_change(
+    ctx: &Context,
+    lambda: &Lambda<'_>,
+    remote: &Remote,
+    known_role: Option<&iam::RemoteRole>,
+    adopt: bool,
+    dry_run: bool,
+) -> Result<Claimed> {
+    let ownership = ownership(ctx.clients().await?, remote, known_role).await?;
+    let keeps_its_role = keeps_its_role(&ctx.settings, remote, ownership, adopt);
+    let note = claim(lambda, remote, ownership, adopt, dry_run, keeps_its_role).await?;
+    Ok(Claimed {
+        note,
+        keeps_its_role,
+    })
+}
+
 /// Makes sure lambda-rt may write to the function: a foreign one is refused (nothing written)
 /// unless `adopt`, which tags it; a legacy one is tagged on the way. Returns a note for the report
 /// when something was (or, in a dry run, would be) tagged.
@@ -58,7 +87,6 @@ pub async fn claim(
     remote: &Remote,
     ownership: Ownership,
     adopt: bool,
-    verb: &'static str,
     dry_run: bool,
     keep_role: bool,
 ) -> Result<Option<&'static str>> {
@@ -68,7 +96,7 @@ pub async fn claim(
         (Ownership::Foreign, false) => {
             return Err(NotOurs {
                 function: name.to_string(),
-                verb,
+                verb: "change",
             }
             .into())
         }

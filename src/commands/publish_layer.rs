@@ -111,18 +111,9 @@ pub async fn publish(
     let function = function.map(|remote| remote.config);
     let mut claimed = None;
     if let (Some(remote), true) = (&function_remote, code.is_some()) {
-        let ownership = ownership::ownership(clients, remote, None).await?;
-        let keep_role = ownership::keeps_its_role(settings, remote, ownership, options.adopt);
-        claimed = ownership::claim(
-            &lambda,
-            remote,
-            ownership,
-            options.adopt,
-            "change",
-            dry_run,
-            keep_role,
-        )
-        .await?;
+        claimed = ownership::claim_for_change(ctx, &lambda, remote, None, options.adopt, dry_run)
+            .await?
+            .note;
     }
     if code.is_some() {
         let Some(remote) = &function else {
@@ -333,18 +324,9 @@ pub async fn detach(ctx: &Context, code: &FunctionCode, options: DetachOptions) 
             "failed to detach layer `{name}`: function `{function_name}` does not exist"
         ));
     };
-    let ownership = ownership::ownership(clients, &found, None).await?;
-    let keep_role = ownership::keeps_its_role(settings, &found, ownership, options.adopt);
-    let claimed = ownership::claim(
-        &lambda,
-        &found,
-        ownership,
-        options.adopt,
-        "change",
-        dry_run,
-        keep_role,
-    )
-    .await?;
+    let claimed = ownership::claim_for_change(ctx, &lambda, &found, None, options.adopt, dry_run)
+        .await?
+        .note;
     let remote = found.config;
     let before = layer_arns(&remote);
     let attached = attached_runtime_layer(&remote, name);

@@ -46,20 +46,13 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         ));
     };
     let remote_role = remote.config.role().unwrap_or_default();
-    let ownership = ownership::ownership(clients, &remote, None).await?;
     // An adopted function keeps the role it has unless the project names one: `<function>-role`
     // was never made for it.
-    let keeps_its_role = ownership::keeps_its_role(settings, &remote, ownership, options.adopt);
-    let claimed = ownership::claim(
-        &lambda,
-        &remote,
-        ownership,
-        options.adopt,
-        "change",
-        options.dry_run,
+    let ownership::Claimed {
+        note: claimed,
         keeps_its_role,
-    )
-    .await?;
+    } = ownership::claim_for_change(ctx, &lambda, &remote, None, options.adopt, options.dry_run)
+        .await?;
     let mut resources = Vec::new();
     let (role_arn, role_age, role_fixes) = match (&settings.role, role_state) {
         (RoleChoice::Existing(arn), _) => (arn.clone(), None, Vec::new()),
