@@ -216,10 +216,10 @@ async fn publish_attach_republish_share_prune_detach_and_delete() {
         vec!["lambda-rt-account-111122223333", "someone-elses-grant"]
     );
     // Sharing with every account says, once, that the version is now public.
-    let out = run(&["publish-layer", "--share-with", "*"]);
+    let out = run(&["publish-layer", "--share-with", "*", "--public"]);
     assert_exit(&out, 0);
     assert_stderr_has(&out, "version 2 is public: every AWS account can use it");
-    let out = run(&["publish-layer", "--share-with", "*"]);
+    let out = run(&["publish-layer", "--share-with", "*", "--public"]);
     assert_stderr_lacks(&out, "is public");
 
     // A third version with --keep 1: only the newest remains.
@@ -375,6 +375,24 @@ async fn bad_input_is_refused_before_any_change() {
             2,
             "organization id",
         ),
+        // Public only when asked twice.
+        (
+            vec!["publish-layer", "--share-with", "*"],
+            2,
+            "Add --public to confirm",
+        ),
+        (
+            vec![
+                "publish-layer",
+                "--share-with",
+                "111122223333",
+                "--share-with",
+                "*",
+            ],
+            2,
+            "makes the layer public",
+        ),
+        (vec!["publish-layer", "--public"], 2, "--share-with"),
         (
             vec!["publish-layer", "--layer-name", "bad name"],
             2,

@@ -13,13 +13,18 @@ pub struct PublishLayerArgs {
     pub no_attach: bool,
 
     /// Put bootstrap back into the function's code, then remove the layer from the function
-    #[arg(long, conflicts_with_all = ["no_attach", "share_with", "keep"])]
+    #[arg(long, conflicts_with_all = ["no_attach", "share_with", "public", "keep"])]
     pub detach: bool,
 
     /// Let an account id, every account (*), or an organization (o-...) use the version
     /// (repeatable)
     #[arg(long, value_name = "PRINCIPAL", value_parser = SharePrincipal::parse)]
     pub share_with: Vec<SharePrincipal>,
+
+    /// Confirm that `--share-with '*'` may make the layer public (every AWS account can use and
+    /// read it); without it, sharing with `*` is refused
+    #[arg(long, requires = "share_with")]
+    pub public: bool,
 
     /// Delete versions older than the newest N (never the attached one)
     #[arg(long, value_name = "N", value_parser = parse_keep)]

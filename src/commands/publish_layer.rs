@@ -21,6 +21,7 @@ use crate::aws::lambda::Lambda;
 use crate::aws::layer::{self, attached_runtime_layer, layer_arns, LayerVersion};
 use crate::aws::s3;
 use crate::cli::publish_layer::PublishLayerArgs;
+use crate::error::UsageError;
 use crate::output::{Action, Change, LayerSummary, Report, ResourceReport};
 use crate::package::{self, FunctionCode, Package};
 use crate::project;
@@ -30,9 +31,25 @@ use crate::share::SharePrincipal;
 /// Lambda's limit on the number of layers of one function.
 pub const MAX_LAYERS_PER_FUNCTION: usize = 5;
 
+/// A layer is made public only when the user says so twice: `--share-with '*'` alone could be a
+/// shell glob gone wrong or a copied example, and the grant lets every AWS account read the code.
+fn require_public_choice(args: &PublishLayerArgs) -> Result<()> {
+    if args.share_with.contains(&SharePrincipal::Everyone) && !args.public {
+        return Err(UsageError(
+            "--share-with '*' makes the layer public: every AWS account could use it and read its \
+             contents. Add --public to confirm, or share with an account id (111122223333) or an \
+             organization id (o-…) instead"
+                .to_string(),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 pub async fn run(ctx: &Context, args: &PublishLayerArgs) -> Result<i32> {
     let settings = &ctx.settings;
     settings.require_named_function("publish-layer")?;
+    require_public_choice(args)?;
     let attach = !args.no_attach;
     // Everything local is checked and zipped before the first AWS call.
     let code = if attach || args.detach {
