@@ -316,6 +316,14 @@ impl Ui {
         }
     }
 
+    /// Prints a line on stderr that matters in either output format (stdout carries the JSON; not
+    /// with --quiet).
+    pub fn notice(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("{message}");
+        }
+    }
+
     /// Prints a warning line on stderr (in either output format: stdout carries the JSON; not
     /// with --quiet).
     pub fn warn(&self, message: &str) {

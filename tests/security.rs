@@ -228,3 +228,59 @@ async fn other_users_and_other_hosts_are_refused_by_the_local_servers() {
         eprintln!("not root: the refusal of another uid is not exercised in this run");
     }
 }
+
+/// Where signed requests go, when a project file chose it, is named before the first request;
+/// a project file naming a plain-http endpoint on another machine is refused before any.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_project_file_choosing_where_requests_go_is_named_first() {
+    let aws = Aws::start();
+    let project = Project::new();
+    project.write(
+        "lambda-rt.toml",
+        &format!(
+            "function-name = \"named\"\nendpoint-url = \"{}\"\ns3-bucket = \"stage-here\"\n",
+            aws.proxy.url
+        ),
+    );
+    let env: Vec<(String, String)> = aws
+        .env()
+        .into_iter()
+        .filter(|(k, _)| k != "AWS_ENDPOINT_URL")
+        .collect();
+    aws.start_counting();
+    let out = lambda_rt(project.path(), &env, &["status"]);
+    assert!(
+        aws.counted().total() > 0,
+        "the file's endpoint was not used"
+    );
+    let first = stderr(&out).lines().next().unwrap_or_default().to_string();
+    assert_eq!(
+        first,
+        format!(
+            "from lambda-rt.toml: s3-bucket = \"stage-here\", endpoint-url = \"{}\"",
+            aws.proxy.url
+        )
+    );
+    // The same choice on the command line is the user's own: nothing to point out.
+    std::fs::write(
+        project.path().join("lambda-rt.toml"),
+        "function-name = \"named\"\n",
+    )
+    .unwrap();
+    let out = lambda_rt(
+        project.path(),
+        &env,
+        &["status", "--endpoint-url", &aws.proxy.url],
+    );
+    assert_stderr_lacks(&out, "from lambda-rt.toml");
+
+    aws.start_counting();
+    project.write(
+        "lambda-rt.toml",
+        "function-name = \"named\"\nendpoint-url = \"http://attacker.example:8080\"\n",
+    );
+    let out = lambda_rt(project.path(), &aws.env(), &["status"]);
+    assert_exit(&out, 2);
+    assert_stderr_has(&out, "unencrypted to another machine");
+    aws.assert_no_requests("a plain-http endpoint from the project file");
+}

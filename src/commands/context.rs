@@ -50,10 +50,18 @@ impl Context {
         Ok(())
     }
 
-    /// The AWS clients, loaded on the first call.
+    /// The AWS clients, loaded on the first call. Before the first request, the run names what
+    /// the project file chose about where requests go (profile, endpoint, staging bucket).
     pub async fn clients(&self) -> Result<&Clients> {
         self.clients
-            .get_or_try_init(|| Clients::load(&self.settings.aws))
+            .get_or_try_init(|| async {
+                let chosen = &self.settings.aws.chosen_by_project_file;
+                if !chosen.is_empty() {
+                    self.ui
+                        .notice(&format!("from lambda-rt.toml: {}", chosen.join(", ")));
+                }
+                Clients::load(&self.settings.aws).await
+            })
             .await
     }
 

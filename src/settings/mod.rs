@@ -66,6 +66,10 @@ pub struct AwsSettings {
     pub max_attempts: Option<u32>,
     /// Time per attempt (`None`: [`crate::aws::clients::DEFAULT_READ_TIMEOUT`]).
     pub read_timeout: Option<std::time::Duration>,
+    /// The choices `lambda-rt.toml` made about where signed requests go (`profile = "x"`,
+    /// `endpoint-url = "…"`, `s3-bucket = "…"`): a cloned project can make them, so each run
+    /// names them before its first request.
+    pub chosen_by_project_file: Vec<String>,
 }
 
 /// What the function looks like in Lambda: everything CreateFunction and
@@ -243,14 +247,21 @@ impl Settings {
                 _ => path,
             });
 
+        let mut chosen_by_project_file = Vec::new();
+        let mut note_file_choice = |key: &str, picked: &Option<(String, Origin)>| {
+            if let Some((value, Origin::File { .. })) = picked {
+                chosen_by_project_file.push(format!("{key} = {value:?}"));
+            }
+        };
         let bucket = pick_string("s3_bucket", &input.staging.s3_bucket, &f.s3_bucket);
+        note_file_choice("s3-bucket", &bucket);
         let prefix = pick_string("s3_key", &input.staging.s3_key, &f.s3_key);
         let s3 = match (bucket, prefix) {
             (None, None) => None,
             (None, Some((prefix, origin))) => {
                 return Err(UsageError(format!(
                     "the S3 key prefix `{prefix}` (from {origin}) needs a staging bucket: give it \
-                     with --s3-bucket, or `s3_bucket` in lambda-rt.toml"
+                     with --s3-bucket, or `s3-bucket` in lambda-rt.toml"
                 ))
                 .into())
             }
@@ -272,10 +283,14 @@ impl Settings {
         if let Some((url, origin)) = &endpoint_url {
             validate::endpoint_url(url, origin)?;
         }
+        let profile = pick_string("profile", &input.aws.profile, &f.profile);
+        note_file_choice("profile", &profile);
+        note_file_choice("endpoint-url", &endpoint_url);
         let aws = AwsSettings {
             region: pick_string("region", &input.aws.region, &f.region).map(|(v, _)| v),
-            profile: pick_string("profile", &input.aws.profile, &f.profile).map(|(v, _)| v),
+            profile: profile.map(|(v, _)| v),
             endpoint_url: endpoint_url.map(|(v, _)| v),
+            chosen_by_project_file,
             max_attempts: input.aws.max_attempts,
             read_timeout: input
                 .aws

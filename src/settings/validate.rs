@@ -195,7 +195,36 @@ pub fn endpoint_url(url: &str, origin: &Origin) -> Result<()> {
             "invalid endpoint URL `{url}` (from {origin}): it must start with http:// or https://"
         )
         },
+    )?;
+    // Over plain http the signed requests, session token included, can be read on the way. A
+    // project file (perhaps in a repository just cloned) may name only https or this machine;
+    // the user's own flag or environment may name anything.
+    let plain_to_another_machine = url
+        .strip_prefix("http://")
+        .is_some_and(|rest| !is_loopback_authority(rest.split('/').next().unwrap_or_default()));
+    require(
+        !(plain_to_another_machine && matches!(origin, Origin::File { .. })),
+        || {
+            format!(
+                "endpoint URL `{url}` (from {origin}) would send your signed AWS requests, session \
+                 token included, unencrypted to another machine: a project file may name only an \
+                 https:// endpoint or this machine (localhost, 127.0.0.1, [::1]). If you mean it, \
+                 give it yourself with --endpoint-url"
+            )
+        },
     )
+}
+
+/// Whether `host[:port]` names this machine.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Parses `KEY=VALUE` pairs; the value may itself contain `=`.
@@ -272,6 +301,39 @@ pub fn environment(environment: &BTreeMap<String, String>, origin: &Origin) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_project_file_may_not_send_requests_in_the_clear_to_another_machine() {
+        let file = Origin::File {
+            line: 3,
+            column: 16,
+        };
+        let flag = Origin::Flag("--endpoint-url".into());
+        for fine in [
+            "https://lambda.example.com",
+            "http://localhost:5000",
+            "http://127.0.0.1:5000/",
+            "http://127.8.0.1",
+            "http://[::1]:5000",
+        ] {
+            assert!(endpoint_url(fine, &file).is_ok(), "{fine}");
+        }
+        for remote in [
+            "http://attacker.example",
+            "http://10.0.0.1:80/",
+            "http://[fe80::1]",
+        ] {
+            let error = endpoint_url(remote, &file).unwrap_err().to_string();
+            assert!(error.contains("lambda-rt.toml:3:16"), "{error}");
+            assert!(
+                error.contains("give it yourself with --endpoint-url"),
+                "{error}"
+            );
+            assert!(endpoint_url(remote, &flag).is_ok(), "{remote}");
+            let env = Origin::Env("LAMBDA_RT_ENDPOINT_URL".into());
+            assert!(endpoint_url(remote, &env).is_ok(), "{remote}");
+        }
+    }
 
     #[test]
     fn limits_aws_would_enforce_are_checked_here() {
