@@ -25,6 +25,20 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub concurrency: usize,
 
+    /// Most invocations waiting for a runtime; beyond them a request gets 429
+    /// TooManyRequestsException, as Lambda throttles (0: refuse whenever every runtime is busy)
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub max_queue: usize,
+
+    /// Most open connections per listener; more clients wait until one closes
+    #[arg(long, default_value_t = crate::emulator::server::DEFAULT_MAX_CONNECTIONS, value_name = "N", value_parser = parse_connections)]
+    pub max_connections: usize,
+
+    /// Seconds a client may take to send a request's line and headers before its connection is
+    /// closed
+    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub header_timeout: std::time::Duration,
+
     /// Rebuild the environment when runtime/ or function/ change
     #[arg(long)]
     pub watch: bool,
@@ -40,4 +54,20 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub settings: LocalArgs,
+}
+
+fn parse_seconds(value: &str) -> Result<std::time::Duration, String> {
+    match value.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds <= 3600.0 => {
+            Ok(std::time::Duration::from_secs_f64(seconds))
+        }
+        _ => Err("expected a number of seconds above 0 and at most 3600, e.g. 10 or 0.5".into()),
+    }
+}
+
+fn parse_connections(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if (1..=4096).contains(&n) => Ok(n),
+        _ => Err("expected a whole number of connections from 1 to 4096".into()),
+    }
 }

@@ -16,6 +16,7 @@ use super::context::Context;
 use crate::cli::serve::ServeArgs;
 use crate::emulator::guard::Guard;
 use crate::emulator::pool::Pool;
+use crate::emulator::server::{self, Limits};
 use crate::emulator::{invoke_api, url_front, watch};
 use crate::project;
 
@@ -26,7 +27,11 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
     if args.concurrency == 0 {
         return Err(crate::error::UsageError("--concurrency must be at least 1".into()).into());
     }
-    let pool = Arc::new(Pool::new(settings, args.concurrency)?);
+    let pool = Arc::new(Pool::new(settings, args.concurrency, args.max_queue)?);
+    let limits = Limits {
+        max_connections: args.max_connections,
+        header_timeout: args.header_timeout,
+    };
     let listeners = async {
         let api = listen(&args.host, args.port, "--port").await?;
         let http = match args.http {
@@ -104,27 +109,16 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
             crate::emulator::peer::same_user_only,
         ));
         let stopped = stopped.clone();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(until_stopped(stopped))
-            .await
-        })
+        tokio::spawn(server::serve(
+            listener,
+            router,
+            limits,
+            until_stopped(stopped),
+        ))
     });
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(until_stopped(stopped))
-    .await
-    .context("the Invoke API server failed")?;
+    server::serve(listener, router, limits, until_stopped(stopped)).await;
     if let Some(server) = http_server {
-        server
-            .await
-            .context("the HTTP server stopped abnormally")?
-            .context("the HTTP server failed")?;
+        server.await.context("the HTTP server stopped abnormally")?;
     }
     if let Some(watcher) = watcher {
         watcher.abort();

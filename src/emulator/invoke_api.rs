@@ -48,6 +48,26 @@ fn aws_error(status: StatusCode, error_type: &str, message: &str) -> Response {
         .into_response()
 }
 
+/// What Lambda answers an invocation beyond the function's concurrency: 429
+/// TooManyRequestsException, reason ConcurrentInvocationLimitExceeded (the SDKs retry it).
+fn throttled() -> Response {
+    let body = serde_json::json!({
+        "Reason": "ConcurrentInvocationLimitExceeded",
+        "Type": "User",
+        "message": "Rate Exceeded. (serve: every runtime is busy and the queue is full; see \
+                    --concurrency and --max-queue)",
+    });
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            ("content-type", "application/json"),
+            ("x-amzn-errortype", "TooManyRequestsException"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
 /// Accepts the function's name, its ARN, or a partial ARN, as Lambda does.
 fn names_this_function(requested: &str, name: &str) -> bool {
     let requested = requested.split(':').collect::<Vec<_>>();
@@ -74,7 +94,12 @@ async fn invoke(
             ),
         );
     }
-    let Ok(payload) = axum::body::to_bytes(body, MAX_EVENT_BYTES).await else {
+    // Admitted before the body is read, so that refused requests never hold their event.
+    let Some(admitted) = pool.admit() else {
+        super::server::discard_body(body, MAX_EVENT_BYTES).await;
+        return throttled();
+    };
+    let Some(payload) = super::server::read_body(body, MAX_EVENT_BYTES).await else {
         return aws_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestTooLargeException",
@@ -104,6 +129,7 @@ async fn invoke(
         "Event" => {
             tokio::spawn(async move {
                 let _ = run_one(&pool, payload, client_context, false).await;
+                drop(admitted);
             });
             return StatusCode::ACCEPTED.into_response();
         }

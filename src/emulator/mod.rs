@@ -12,6 +12,7 @@ pub mod leftovers;
 pub mod peer;
 pub mod pool;
 pub mod process;
+pub mod server;
 pub mod url_front;
 pub mod watch;
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use axum::body::Bytes;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
 use super::api::StreamPart;
 use super::{Environment, Worker};
@@ -19,6 +19,9 @@ pub struct Pool {
     pub settings: Settings,
     /// At most `concurrency` invocations (and so runtime processes) at a time.
     slots: Semaphore,
+    /// At most `concurrency` running and `max_queue` waiting invocations: each holds its event in
+    /// memory (up to 6 MB), so beyond that a request is refused (429), as Lambda throttles.
+    admission: Arc<Semaphore>,
     state: Mutex<PoolState>,
 }
 
@@ -34,11 +37,12 @@ struct PoolState {
 }
 
 impl Pool {
-    pub fn new(settings: Settings, concurrency: usize) -> Result<Self> {
+    pub fn new(settings: Settings, concurrency: usize, max_queue: usize) -> Result<Self> {
         let environment = Arc::new(Environment::prepare(&settings)?);
         Ok(Pool {
             settings,
             slots: Semaphore::new(concurrency),
+            admission: Arc::new(Semaphore::new(concurrency + max_queue)),
             state: Mutex::new(PoolState {
                 environment,
                 broken: None,
@@ -47,6 +51,12 @@ impl Pool {
                 groups: HashMap::new(),
             }),
         })
+    }
+
+    /// A place for one more invocation, running or queued; `None` when they are all taken. Held
+    /// from before the request's body is read until its invocation ends.
+    pub fn admit(&self) -> Option<OwnedSemaphorePermit> {
+        self.admission.clone().try_acquire_owned().ok()
     }
 
     /// An idle warm runtime of the current generation that is still running, or a new one. A

@@ -13,27 +13,68 @@ use nix::unistd::Pid;
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 
-/// Everything the runtime wrote to stdout and stderr, in arrival order.
+/// Everything the runtime wrote to stdout and stderr, in arrival order; or, when bounded, the
+/// last of it. Offsets count every byte ever written, so an offset taken before an event stays
+/// valid after older output was dropped.
 #[derive(Debug, Clone, Default)]
-pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+pub struct LogBuffer(Arc<Mutex<LogBytes>>);
+
+#[derive(Debug, Default)]
+struct LogBytes {
+    /// Bytes dropped from the front.
+    dropped: usize,
+    bytes: Vec<u8>,
+    /// Keep at least the last this many bytes (and at most twice as many); `None`: keep all.
+    keep: Option<usize>,
+}
+
+/// What a warm runtime's buffer keeps under `serve`: its output is echoed live to stderr, and the
+/// buffer only feeds a log tail (Lambda returns at most 4 KB of it), so a runtime that serves
+/// thousands of events does not hold everything they printed.
+pub const WARM_LOG_KEEP_BYTES: usize = 64 * 1024;
 
 impl LogBuffer {
+    /// A buffer that keeps only about the last `keep` bytes.
+    pub fn bounded(keep: usize) -> Self {
+        LogBuffer(Arc::new(Mutex::new(LogBytes {
+            keep: Some(keep),
+            ..LogBytes::default()
+        })))
+    }
+
+    /// Bytes written so far, dropped ones included.
     pub fn len(&self) -> usize {
-        self.0.lock().unwrap().len()
+        let log = self.0.lock().unwrap();
+        log.dropped + log.bytes.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// The text written since byte offset `from`.
+    /// Bytes held now (at most about twice the bound).
+    pub fn held(&self) -> usize {
+        self.0.lock().unwrap().bytes.len()
+    }
+
+    /// The text written since byte offset `from` (what is still held of it).
     pub fn since(&self, from: usize) -> String {
-        let bytes = self.0.lock().unwrap();
-        String::from_utf8_lossy(&bytes[from.min(bytes.len())..]).into_owned()
+        let log = self.0.lock().unwrap();
+        let start = from.saturating_sub(log.dropped).min(log.bytes.len());
+        String::from_utf8_lossy(&log.bytes[start..]).into_owned()
     }
 
     pub fn push(&self, bytes: &[u8]) {
-        self.0.lock().unwrap().extend_from_slice(bytes);
+        let mut log = self.0.lock().unwrap();
+        log.bytes.extend_from_slice(bytes);
+        // Dropping in halves keeps the cost of a push constant on average.
+        if let Some(keep) = log.keep {
+            if log.bytes.len() > 2 * keep {
+                let drop = log.bytes.len() - keep;
+                log.bytes.drain(..drop);
+                log.dropped += drop;
+            }
+        }
     }
 }
 
@@ -48,7 +89,8 @@ pub struct RuntimeProcess {
 
 impl RuntimeProcess {
     /// Starts `bootstrap` in `cwd` with exactly `env` (nothing inherited from lambda-rt's own
-    /// environment, as in Lambda). With `echo`, output is also copied to lambda-rt's stderr.
+    /// environment, as in Lambda). With `echo` (a warm runtime of `serve`), output is also copied
+    /// to lambda-rt's stderr, and the log buffer keeps only its last [`WARM_LOG_KEEP_BYTES`].
     pub fn spawn(
         bootstrap: &Path,
         cwd: &Path,
@@ -79,7 +121,11 @@ impl RuntimeProcess {
             .spawn()
             .with_context(|| format!("failed to start `{}`", bootstrap.display()))?;
         let pgid = Pid::from_raw(child.id().context("the runtime exited at once")? as i32);
-        let log = LogBuffer::default();
+        let log = if echo {
+            LogBuffer::bounded(WARM_LOG_KEEP_BYTES)
+        } else {
+            LogBuffer::default()
+        };
         let mut readers = Vec::new();
         if let Some(stdout) = child.stdout.take() {
             readers.push(tokio::spawn(copy_into(stdout, log.clone(), echo)));
@@ -205,5 +251,32 @@ async fn copy_into(mut pipe: impl AsyncReadExt + Unpin, log: LogBuffer, echo: bo
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogBuffer;
+
+    #[test]
+    fn a_bounded_log_keeps_the_last_bytes_and_offsets_stay_valid() {
+        let log = LogBuffer::bounded(10);
+        for i in 0..1000 {
+            log.push(format!("{:03}\n", i % 1000).as_bytes());
+        }
+        assert_eq!(log.len(), 4000);
+        assert!(log.held() <= 20, "{}", log.held());
+        let before_last = log.len();
+        log.push(b"last\n");
+        assert_eq!(log.since(before_last), "last\n");
+        // An offset older than what is held gives what is held.
+        assert!(log.since(0).ends_with("999\nlast\n"));
+
+        let unbounded = LogBuffer::default();
+        for _ in 0..1000 {
+            unbounded.push(b"0123456789");
+        }
+        assert_eq!(unbounded.held(), 10_000);
+        assert_eq!(unbounded.since(9_990), "0123456789");
     }
 }

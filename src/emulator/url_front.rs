@@ -34,8 +34,18 @@ async fn http_front(
     request: axum::extract::Request,
 ) -> Response {
     use super::http::{event_of, response_of, HttpRequest};
+    let Some(admitted) = pool.admit() else {
+        super::server::discard_body(request.into_body(), MAX_EVENT_BYTES).await;
+        // As a Function URL answers when the function is throttled.
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("content-type", "application/json")],
+            r#"{"Message":"Rate Exceeded."}"#,
+        )
+            .into_response();
+    };
     let (parts, body) = request.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, MAX_EVENT_BYTES).await else {
+    let Some(body) = super::server::read_body(body, MAX_EVENT_BYTES).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large").into_response();
     };
     let event = event_of(
@@ -58,7 +68,11 @@ async fn http_front(
     let invocation = {
         let pool = pool.clone();
         let event = Bytes::from(event.to_string());
-        tokio::spawn(async move { run_one_to(&pool, event, None, false, Some(sink)).await })
+        tokio::spawn(async move {
+            let result = run_one_to(&pool, event, None, false, Some(sink)).await;
+            drop(admitted);
+            result
+        })
     };
     // A streamed response sends its first part before the invocation ends; a buffered one sends
     // nothing, and the sink closes when the invocation is over.
