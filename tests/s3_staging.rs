@@ -477,3 +477,83 @@ async fn every_staging_call_names_the_expected_bucket_owner() {
         .await
         .is_err());
 }
+
+/// In a bucket that keeps versions, Lambda is told which version of the staged object to take
+/// (the one lambda-rt uploaded or found holding its zip), so a later write to the key cannot be
+/// deployed in its place; in a bucket without versions nothing is named.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_versioned_bucket_pins_the_object_version_lambda_takes() {
+    let aws = Aws::start();
+    let s3 = aws.moto.s3().await;
+    for bucket in ["versioned-staging", "plain-staging"] {
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    s3.put_bucket_versioning()
+        .bucket("versioned-staging")
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let current_version = |key: &'static str| {
+        let s3 = s3.clone();
+        async move {
+            let head = s3
+                .head_object()
+                .bucket("versioned-staging")
+                .key(key)
+                .send()
+                .await
+                .unwrap();
+            serde_json::Value::from(head.version_id().unwrap())
+        }
+    };
+    let project = Project::new();
+    let staged = ["--s3-bucket", "versioned-staging"];
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&staged);
+        lambda_rt(project.path(), &aws.env(), &all)
+    };
+
+    assert_exit(&run(&["create"]), 0);
+    let sent = aws.proxy.bodies("lambda:CreateFunction");
+    assert_eq!(
+        sent.last().unwrap()["Code"]["S3ObjectVersion"],
+        current_version("bash-runtime/function.zip").await
+    );
+    project.write("function/function.sh", "handler () {\n  echo v2\n}\n");
+    assert_exit(&run(&["update"]), 0);
+    let sent = aws.proxy.bodies("lambda:UpdateFunctionCode");
+    assert_eq!(
+        sent.last().unwrap()["S3ObjectVersion"],
+        current_version("bash-runtime/function.zip").await
+    );
+    assert_exit(&run(&["publish-layer"]), 0);
+    let sent = aws.proxy.bodies("lambda:PublishLayerVersion");
+    assert_eq!(
+        sent.last().unwrap()["Content"]["S3ObjectVersion"],
+        current_version("bash-runtime-layer/layer.zip").await
+    );
+
+    let plain = Project::new();
+    let out = lambda_rt(
+        plain.path(),
+        &aws.env(),
+        &[
+            "create",
+            "--function-name",
+            "plain",
+            "--s3-bucket",
+            "plain-staging",
+        ],
+    );
+    assert_exit(&out, 0);
+    let sent = aws.proxy.bodies("lambda:CreateFunction");
+    let code = &sent.last().unwrap()["Code"];
+    assert_eq!(code["S3Bucket"], "plain-staging");
+    assert!(code.get("S3ObjectVersion").is_none(), "{code}");
+}

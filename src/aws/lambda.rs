@@ -267,6 +267,7 @@ impl Lambda<'_> {
                         Some(object) => FunctionCode::builder()
                             .s3_bucket(&object.bucket)
                             .s3_key(&object.key)
+                            .set_s3_object_version(object.version.clone())
                             .build(),
                         None => FunctionCode::builder()
                             .zip_file(Blob::new(upload.package.bytes.clone()))
@@ -333,7 +334,10 @@ impl Lambda<'_> {
                         .architectures(spec.config.architecture.as_str().into())
                         .set_revision_id(revision);
                     match &upload.s3 {
-                        Some(object) => request.s3_bucket(&object.bucket).s3_key(&object.key),
+                        Some(object) => request
+                            .s3_bucket(&object.bucket)
+                            .s3_key(&object.key)
+                            .set_s3_object_version(object.version.clone()),
                         None => request.zip_file(Blob::new(upload.package.bytes.clone())),
                     }
                     .send()

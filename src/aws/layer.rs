@@ -204,6 +204,7 @@ impl Layers<'_> {
                     Some(object) => LayerVersionContentInput::builder()
                         .s3_bucket(&object.bucket)
                         .s3_key(&object.key)
+                        .set_s3_object_version(object.version.clone())
                         .build(),
                     None => LayerVersionContentInput::builder()
                         .zip_file(Blob::new(upload.package.bytes.clone()))

@@ -39,6 +39,9 @@ pub const SHA_METADATA: &str = "code-sha256";
 pub struct S3Object {
     pub bucket: String,
     pub key: String,
+    /// The object's version when the bucket keeps versions: Lambda is told to take exactly this
+    /// one, so an object written to the key after ours cannot be deployed in its place.
+    pub version: Option<String>,
 }
 
 /// A zip on its way to Lambda: inline in the request, or staged in S3.
@@ -146,21 +149,26 @@ impl<'a> Stager<'a> {
     /// object is missing or holds something else. Returns the object and whether it was uploaded.
     pub async fn stage(&self, key: String, package: &Package) -> Result<(S3Object, bool)> {
         let bucket = self.staging.bucket.as_str();
-        let object = S3Object {
-            bucket: bucket.to_string(),
-            key,
-        };
-        let key = object.key.as_str();
-        let current = self.head(key).await?;
+        let current = self.head(&key).await?;
         let stored_sha = current.as_ref().and_then(|head| head.checksum_sha256());
         if stored_sha == Some(package.code_sha256.as_str()) {
-            return Ok((object, false));
+            let version = current.and_then(|head| head.version_id().map(str::to_string));
+            return Ok((
+                S3Object {
+                    bucket: bucket.to_string(),
+                    key,
+                    version,
+                },
+                false,
+            ));
         }
+        let key = key.as_str();
         let _waiting = self.ui.waiting(format!(
             "uploading {} to s3://{bucket}/{key}",
             human_size(package.bytes.len() as u64)
         ));
-        self.client
+        let put = self
+            .client
             .put_object()
             .bucket(bucket)
             .expected_bucket_owner(self.clients.account_id().await?)
@@ -180,6 +188,11 @@ impl<'a> Stager<'a> {
                     e.code(),
                 )
             })?;
+        let object = S3Object {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            version: put.version_id().map(str::to_string),
+        };
         Ok((object, true))
     }
 
