@@ -245,6 +245,8 @@ async fn a_role_lambda_rt_did_not_create_is_used_but_never_changed_or_deleted() 
     let out = lambda_rt(project.path(), &env, &["create"]);
     assert_exit(&out, 0);
     assert_stderr_has(&out, "kept  role `bash-runtime-role`");
+    // It grants nothing beyond what a function needs: no warning.
+    assert_stderr_lacks(&out, "is used as it is");
     let writes = aws.counted().writes();
     assert!(writes.iter().all(|w| !w.starts_with("iam:")), "{writes:?}");
 

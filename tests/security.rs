@@ -284,3 +284,44 @@ async fn a_project_file_choosing_where_requests_go_is_named_first() {
     assert_stderr_has(&out, "unencrypted to another machine");
     aws.assert_no_requests("a plain-http endpoint from the project file");
 }
+
+/// A role of that name which lambda-rt did not create is used as it is, but when it grants more
+/// than writing logs, `create` names what the new function is being given.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_found_role_granting_more_than_logs_is_named_in_a_warning() {
+    let aws = Aws::start();
+    let iam = aws.moto.iam().await;
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    iam.create_role()
+        .role_name("bash-runtime-role")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    iam.attach_role_policy()
+        .role_name("bash-runtime-role")
+        .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name("bash-runtime-role")
+        .policy_name("read-everything")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let project = Project::new();
+    let out = lambda_rt(project.path(), &aws.env(), &["create"]);
+    assert_exit(&out, 0);
+    assert_stderr_has(
+        &out,
+        "warning: role `bash-runtime-role` was not created by lambda-rt and is used as it is: \
+         the function gets what it grants beyond writing logs (AdministratorAccess, inline policy \
+         read-everything)",
+    );
+    // Warned once, when the function is given the role; an update says nothing more.
+    let out = lambda_rt(project.path(), &aws.env(), &["create"]);
+    assert_exit(&out, 0);
+    assert_stderr_lacks(&out, "is used as it is");
+}

@@ -2,7 +2,8 @@
 //! it trusts Lambda alone ([`iam::TRUST_POLICY`]), holds exactly the managed policies the project
 //! asks for (today the basic execution policy) and no inline policy. `status` reports any
 //! difference as drift and `update` and `create` converge it. Roles lambda-rt did not create are
-//! never read for this, nor changed.
+//! never judged nor changed; their policies are read only to warn about what `create` is about
+//! to give the function ([`extra_permissions`]).
 
 use anyhow::Result;
 use aws_sdk_iam::Client;
@@ -20,9 +21,9 @@ pub struct RoleState {
     pub inline: Vec<String>,
 }
 
-/// Reads the role and its two policy lists at once; `None` if the role does not exist. The lists
-/// of a role lambda-rt did not create are not its business: they are left empty, and a failure to
-/// read them (a user allowed only GetRole on it) is ignored.
+/// Reads the role and its two policy lists at once; `None` if the role does not exist. For a role
+/// lambda-rt did not create a failure to read the lists (a user allowed only GetRole on it) is
+/// ignored: they are then empty.
 pub async fn read(iam: &Client, name: &str) -> Result<Option<RoleState>> {
     let (role, attached, inline) = tokio::join!(
         iam::get_role(iam, name),
@@ -35,13 +36,29 @@ pub async fn read(iam: &Client, name: &str) -> Result<Option<RoleState>> {
     let (attached, inline) = if role.is_owned() {
         (attached?, inline?)
     } else {
-        (Vec::new(), Vec::new())
+        (attached.unwrap_or_default(), inline.unwrap_or_default())
     };
     Ok(Some(RoleState {
         role,
         attached,
         inline,
     }))
+}
+
+/// What a role lambda-rt did not create grants beyond `basic` (the basic execution policy): its
+/// other managed policies by name, and its inline policies, for a warning before a new function
+/// is given that role.
+pub fn extra_permissions(state: &RoleState, basic: &str) -> Vec<String> {
+    let managed = state
+        .attached
+        .iter()
+        .filter(|arn| *arn != basic)
+        .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string());
+    let inline = state
+        .inline
+        .iter()
+        .map(|name| format!("inline policy {name}"));
+    managed.chain(inline).collect()
 }
 
 /// One change that brings the role to the desired state.

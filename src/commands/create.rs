@@ -12,7 +12,7 @@ use super::context::{staged_reports, Context};
 use super::deploy::{self, DeployOptions};
 use super::ownership;
 use crate::aws::clients::{partition, Clients};
-use crate::aws::execution_role::{self, RoleState};
+use crate::aws::execution_role;
 use crate::aws::function_spec::FunctionSpec;
 use crate::aws::function_state::{Remote, RolePropagation};
 use crate::aws::iam;
@@ -161,9 +161,20 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
                         (report.arn(Some(arn)), Some(role))
                     }
                 }
-                Some(RoleState { role, .. }) if !role.is_owned() => {
+                Some(state) if !state.role.is_owned() => {
+                    let role = &state.role;
                     if !role.trusts_lambda {
                         return Err(iam::foreign_untrusted(role_name));
+                    }
+                    let extra = execution_role::extra_permissions(&state, &policy_arn);
+                    if !extra.is_empty() && remote.is_none() {
+                        ui.warn(&format!(
+                            "role `{role_name}` was not created by lambda-rt and is used as it \
+                             is: the function gets what it grants beyond writing logs ({}). To \
+                             give it only what it needs, delete that role or name another with \
+                             --role-name",
+                            extra.join(", ")
+                        ));
                     }
                     let report = ResourceReport::new("role", role_name, Action::Kept)
                         .arn(Some(&role.arn))
