@@ -273,3 +273,31 @@ fn the_packaged_crate_carries_every_template_file() {
         "the template! lines were not found in init.rs"
     );
 }
+
+/// `init --force` never writes through a linked directory: a `runtime/` that links elsewhere is
+/// refused before anything is written, and what it points at is untouched.
+#[test]
+fn force_never_writes_through_a_linked_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("bootstrap"), "precious\n").unwrap();
+    let project = dir.path().join("p");
+    std::fs::create_dir(&project).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), project.join("runtime")).unwrap();
+    let out = lambda_rt(
+        dir.path(),
+        &[],
+        &["init", "p", "--function-name", "f", "--force"],
+    );
+    assert_exit(&out, 2);
+    assert_stderr_has(&out, "never writes through links");
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.path().join("bootstrap")).unwrap(),
+        "precious\n"
+    );
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 1);
+    assert!(
+        !project.join("function").exists(),
+        "nothing is written on a refusal"
+    );
+}

@@ -325,3 +325,32 @@ async fn a_found_role_granting_more_than_logs_is_named_in_a_warning() {
     assert_exit(&out, 0);
     assert_stderr_lacks(&out, "is used as it is");
 }
+
+/// A named pipe in `function/` is refused with exit 2 instead of hanging `invoke --local` (reading
+/// it would block until someone writes).
+#[test]
+fn a_named_pipe_in_the_function_is_refused_not_waited_on() {
+    let project = Project::new();
+    let made = std::process::Command::new("mkfifo")
+        .arg(project.path().join("function/pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut child = lambda_rt_command(project.path(), &[], &["invoke", "--local"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr_pipe = child.stderr.take().unwrap();
+    let mut child = Spawned::new(child);
+    let status = child
+        .wait_for_exit(std::time::Duration::from_secs(30))
+        .expect("invoke --local hung on a named pipe");
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut stderr_pipe, &mut err).unwrap();
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("`function/pipe` is a named pipe (FIFO)"),
+        "{err}"
+    );
+}

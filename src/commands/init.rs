@@ -123,6 +123,20 @@ pub fn run(args: &InitArgs, ui: &Ui) -> Result<i32> {
         .into());
     }
 
+    // A directory of the project that is a link (`runtime -> /elsewhere`) would have --force
+    // write outside the project: refused before anything is written.
+    for (path, _, _) in &files {
+        if let Some(link) = linked_directory(dir, path) {
+            return Err(UsageError(format!(
+                "`{}` is a symbolic link: lambda-rt init never writes through links, which could \
+                 point outside the project. Replace it with a directory, or pick another place \
+                 for the project",
+                link.display()
+            ))
+            .into());
+        }
+    }
+
     let mut reports = Vec::new();
     for (path, contents, mode) in &files {
         let target = dir.join(path);
@@ -234,6 +248,19 @@ fn next_steps(dir: &Path, template: Template) -> String {
              invoke --local` runs it here, `lambda-rt create` deploys it"
         ),
     }
+}
+
+/// The first directory between `dir` and its file `relative` that is a symbolic link.
+fn linked_directory(dir: &Path, relative: &str) -> Option<std::path::PathBuf> {
+    let mut current = dir.to_path_buf();
+    let parent = Path::new(relative).parent()?;
+    for component in parent.components() {
+        current.push(component);
+        if current.symlink_metadata().is_ok_and(|m| m.is_symlink()) {
+            return Some(current);
+        }
+    }
+    None
 }
 
 fn write_file(target: &Path, contents: &str, mode: u32) -> Result<()> {

@@ -55,6 +55,17 @@ pub fn collect_dir(dir: &Path, project_dir: &Path) -> Result<Vec<Entry>> {
         let name = zip_name(relative)?;
         let metadata =
             std::fs::metadata(path).with_context(|| format!("failed to read `{}`", shown(path)))?;
+        if !metadata.is_file() {
+            // Reading a named pipe blocks until someone writes to it, and a socket or a device
+            // is not content: neither belongs in a zip.
+            return Err(UsageError(format!(
+                "`{}` is {}, not a regular file: only regular files (and links to them inside the \
+                 project) can be packaged; remove it, or leave it out with .lambdaignore",
+                shown(path),
+                special_kind(&metadata)
+            ))
+            .into());
+        }
         let executable = metadata.permissions().mode() & 0o111 != 0;
         entries.push(Entry {
             name,
@@ -136,6 +147,21 @@ fn shown(path: &Path, project_dir: &Path) -> String {
         .unwrap_or(path)
         .display()
         .to_string()
+}
+
+/// What a file that is neither regular nor a directory is, in words.
+fn special_kind(metadata: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = metadata.file_type();
+    if kind.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "a device"
+    } else {
+        "a special file"
+    }
 }
 
 /// Refuses a link that leads outside the project, nowhere, or round in circles.
@@ -241,6 +267,25 @@ mod tests {
         let err = collect_dir(dir, project).unwrap_err();
         assert!(err.downcast_ref::<UsageError>().is_some(), "{err:#}");
         format!("{err:#}")
+    }
+
+    #[test]
+    fn special_files_are_refused_unless_left_out() {
+        let dir = tree(&[("function/function.sh", "x", 0o644)]);
+        let f = dir.path().join("function");
+        let made = std::process::Command::new("mkfifo")
+            .arg(f.join("pipe"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let message = refusal(&f, dir.path());
+        assert!(
+            message.contains("`function/pipe` is a named pipe (FIFO)"),
+            "{message}"
+        );
+        assert!(message.contains(".lambdaignore"), "{message}");
+        std::fs::write(f.join(".lambdaignore"), "pipe\n").unwrap();
+        assert_eq!(names(&f, dir.path()), vec!["function.sh"]);
     }
 
     #[test]
