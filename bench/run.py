@@ -239,11 +239,13 @@ def deploy_cycle(binary, moto, runs, workdir):
 CALL_SCENARIOS = [
     ("create, from nothing", "create", 2, 3,
      "read role and function to see they are missing; CreateRole, AttachRolePolicy, CreateFunction"),
-    ("create, nothing changed", "create", 3, 0,
-     "role, its policies, the function: one read each to compare"),
-    ("update, nothing changed", "update", 1, 0, "GetFunction holds CodeSha256 and configuration"),
-    ("update, handler edited", "update", 1, 1,
-     "GetFunction, UpdateFunctionCode (its answer says whether to wait)"),
+    ("create, nothing changed", "create", 4, 0,
+     "the role, its two policy lists, the function: one read each to compare"),
+    ("update, nothing changed", "update", 4, 0,
+     "GetFunction holds CodeSha256 and configuration; the role and its two policy lists"),
+    ("update, handler edited", "update", 4, 1,
+     "GetFunction and the role's three reads, UpdateFunctionCode (its answer says whether to "
+     "wait)"),
     ("invoke", "invoke", 0, 0, "Invoke alone (not a write)"),
     ("publish-layer, first", "publish-layer", 2, 3,
      "function and layer versions; PublishLayerVersion, layers, code without bootstrap"),
@@ -674,6 +676,10 @@ def write_report(path, args, data):
                "(the answer to a write says so), so on moto, where every update is done at once, "
                "writes cost no extra read. Reads of one command are sent at once (one round trip).")
     if not noop_ok:
+        out.append(" `create` and `update` read the role lambda-rt manages and both its policy "
+                   "lists beside the function, since the role's policies are part of the desired "
+                   "state (a policy attached or removed by hand is reported and undone): four "
+                   "reads, sent at once, in one round trip.")
         out.append(" `delete` reads the role's three lists in its first round, before it knows "
                    "whether the role goes (listing after GetRole would cost every real delete a "
                    "round trip, see section 3), and the log group of a function that is gone, to "

@@ -96,7 +96,10 @@ fn exit_on_bad_arguments(error: clap::Error) -> ! {
     ) {
         error.exit();
     }
-    let args: Vec<String> = std::env::args().collect();
+    // Lossy: an argument that is not UTF-8 is itself the error being reported (clap refuses it).
+    let args: Vec<String> = std::env::args_os()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
     let from_environment = lambda_rt::cli::blame_environment(&error, &args);
     let rendered = from_environment
         .clone()

@@ -101,8 +101,17 @@ async fn a_function_lambda_rt_did_not_create_is_refused_with_no_write_until_adop
 async fn a_function_of_an_earlier_lambda_rt_is_recognised_by_its_role_and_tagged() {
     let aws = Aws::start();
     let project = Project::new();
-    // An earlier lambda-rt tagged its roles but not its functions.
-    create_by_hand(&aws, &project, &[("managed-by", "lambda-rt")]).await;
+    // An earlier lambda-rt tagged its roles (with the functions using them) but not its
+    // functions.
+    create_by_hand(
+        &aws,
+        &project,
+        &[
+            ("managed-by", "lambda-rt"),
+            ("lambda-rt:function:bash-runtime", ""),
+        ],
+    )
+    .await;
     let out = lambda_rt(
         project.path(),
         &aws.env(),
@@ -114,6 +123,35 @@ async fn a_function_of_an_earlier_lambda_rt_is_recognised_by_its_role_and_tagged
         tags(&aws).await.get("managed-by").map(String::as_str),
         Some("lambda-rt")
     );
+}
+
+/// A hand-made function that happens to use the lambda-rt role of *another* function is not an
+/// earlier lambda-rt's: `update` and `delete` refuse it (exit 4) and write nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_on_another_functions_lambda_rt_role_is_not_ours() {
+    let aws = Aws::start();
+    let project = Project::new();
+    create_by_hand(
+        &aws,
+        &project,
+        &[
+            ("managed-by", "lambda-rt"),
+            ("lambda-rt:function:another-function", ""),
+        ],
+    )
+    .await;
+    for command in ["update", "delete"] {
+        aws.start_counting();
+        let out = lambda_rt(
+            project.path(),
+            &aws.env(),
+            &[command, "--role-name", "made-by-hand-role"],
+        );
+        assert_exit(&out, 4);
+        assert_stderr_has(&out, "not created by lambda-rt");
+        assert_eq!(aws.counted().writes(), Vec::<String>::new(), "{command}");
+    }
+    assert!(tags(&aws).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

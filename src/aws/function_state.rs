@@ -206,6 +206,21 @@ macro_rules! write_error {
 }
 pub(crate) use write_error;
 
+/// [`WriteError`] for a write to what hangs off a function (its URL, permissions, aliases): 409
+/// while the function is Pending or being updated, recognised by the error code, since the SDK
+/// does not model ResourceConflictException for every such operation although Lambda sends it.
+macro_rules! conflict_by_code {
+    ($($error:ty),+) => {
+        $(impl $crate::aws::function_state::WriteError for $error {
+            fn is_conflict(&self) -> bool {
+                aws_sdk_lambda::error::ProvideErrorMetadata::code(self)
+                    == Some("ResourceConflictException")
+            }
+        })+
+    };
+}
+pub(crate) use conflict_by_code;
+
 write_error!(UpdateFunctionCodeError: conflict, stale_revision, not_found);
 write_error!(DeleteFunctionError: conflict, not_found);
 write_error!(TagResourceError: conflict, not_found);

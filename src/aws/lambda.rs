@@ -201,6 +201,24 @@ impl Lambda<'_> {
         result
     }
 
+    /// A write to what hangs off the function (its URL, a permission, an alias) under the same
+    /// rules as [`Lambda::write`]: the function is taken to be ready (no read first), and a 409
+    /// because it is Pending or being updated is waited out and the write sent again.
+    pub(crate) async fn write_when_ready<T, E, Fut>(
+        &self,
+        name: &str,
+        what: &str,
+        send: impl Fn(Option<String>) -> Fut,
+    ) -> Result<T>
+    where
+        E: WriteError,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    {
+        self.write(name, what, &Status::default(), None, send)
+            .await
+            .map_err(|gave_up| self.write_error(name, what, None, gave_up))
+    }
+
     /// The message for a failed write; [`StaleRevision`] when someone else changed the function.
     pub(crate) fn write_error<E: WriteError>(
         &self,

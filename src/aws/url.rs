@@ -9,10 +9,28 @@
 use anyhow::Result;
 use aws_sdk_lambda::types::{Cors, FunctionUrlAuthType, InvokeMode};
 
+use aws_sdk_lambda::operation::add_permission::AddPermissionError;
+use aws_sdk_lambda::operation::create_function_url_config::CreateFunctionUrlConfigError;
+use aws_sdk_lambda::operation::delete_function_url_config::DeleteFunctionUrlConfigError;
+use aws_sdk_lambda::operation::remove_permission::RemovePermissionError;
+use aws_sdk_lambda::operation::update_function_url_config::UpdateFunctionUrlConfigError;
+
 use super::errors::{is_not_found, sdk_failure};
+use super::function_state::conflict_by_code;
 use super::lambda::Lambda;
 use crate::function_url::{UrlAuth, UrlInvokeMode, UrlSpec};
 use crate::output::{Action, Change, ResourceReport};
+
+// Each of these writes waits out a Pending function or an update in progress (409) like a code or
+// configuration write: a re-run right after an interrupted `create --url` meets a Pending
+// function.
+conflict_by_code!(
+    CreateFunctionUrlConfigError,
+    UpdateFunctionUrlConfigError,
+    DeleteFunctionUrlConfigError,
+    AddPermissionError,
+    RemovePermissionError
+);
 
 /// The statement ids of lambda-rt's public-access statements.
 pub const PUBLIC_URL_STATEMENT: &str = "lambda-rt-url-public";
@@ -96,12 +114,13 @@ impl Lambda<'_> {
             (None, None) => {}
             (None, Some(remote)) => {
                 if !dry_run {
-                    self.client
-                        .delete_function_url_config()
-                        .function_name(name)
-                        .send()
-                        .await
-                        .map_err(|e| sdk_failure(format_args!("delete the URL of `{name}`"), &e))?;
+                    self.write_when_ready(name, "delete the URL of function", |_| {
+                        self.client
+                            .delete_function_url_config()
+                            .function_name(name)
+                            .send()
+                    })
+                    .await?;
                 }
                 reports.push(ResourceReport::new(
                     "function url",
@@ -114,19 +133,18 @@ impl Lambda<'_> {
                     None
                 } else {
                     Some(
-                        self.client
-                            .create_function_url_config()
-                            .function_name(name)
-                            .auth_type(auth_type(spec.auth))
-                            .set_cors(cors(spec))
-                            .invoke_mode(invoke_mode(spec.invoke_mode))
-                            .send()
-                            .await
-                            .map_err(|e| {
-                                sdk_failure(format_args!("create the URL of `{name}`"), &e)
-                            })?
-                            .function_url()
-                            .to_string(),
+                        self.write_when_ready(name, "create the URL of function", |_| {
+                            self.client
+                                .create_function_url_config()
+                                .function_name(name)
+                                .auth_type(auth_type(spec.auth))
+                                .set_cors(cors(spec))
+                                .invoke_mode(invoke_mode(spec.invoke_mode))
+                                .send()
+                        })
+                        .await?
+                        .function_url()
+                        .to_string(),
                     )
                 };
                 // The URL itself names it (it is only known once made).
@@ -146,17 +164,16 @@ impl Lambda<'_> {
                     ));
                 } else {
                     if !dry_run {
-                        self.client
-                            .update_function_url_config()
-                            .function_name(name)
-                            .auth_type(auth_type(spec.auth))
-                            .cors(cors(spec).unwrap_or_else(|| Cors::builder().build()))
-                            .invoke_mode(invoke_mode(spec.invoke_mode))
-                            .send()
-                            .await
-                            .map_err(|e| {
-                                sdk_failure(format_args!("update the URL of `{name}`"), &e)
-                            })?;
+                        self.write_when_ready(name, "update the URL of function", |_| {
+                            self.client
+                                .update_function_url_config()
+                                .function_name(name)
+                                .auth_type(auth_type(spec.auth))
+                                .cors(cors(spec).unwrap_or_else(|| Cors::builder().build()))
+                                .invoke_mode(invoke_mode(spec.invoke_mode))
+                                .send()
+                        })
+                        .await?;
                     }
                     reports.push(
                         ResourceReport::new("function url", remote.url.clone(), Action::Updated)
@@ -177,18 +194,15 @@ impl Lambda<'_> {
                 }
                 (false, true) => {
                     if !dry_run {
-                        self.client
-                            .remove_permission()
-                            .function_name(name)
-                            .statement_id(statement)
-                            .send()
-                            .await
-                            .map_err(|e| {
-                                sdk_failure(
-                                    format_args!("remove permission `{statement}` of `{name}`"),
-                                    &e,
-                                )
-                            })?;
+                        let what = format!("remove permission `{statement}` of function");
+                        self.write_when_ready(name, &what, |_| {
+                            self.client
+                                .remove_permission()
+                                .function_name(name)
+                                .statement_id(statement)
+                                .send()
+                        })
+                        .await?;
                     }
                     Action::Deleted
                 }
@@ -205,24 +219,26 @@ impl Lambda<'_> {
     }
 
     async fn add_public_statement(&self, name: &str, statement: &str) -> Result<()> {
-        let request = self
-            .client
-            .add_permission()
-            .function_name(name)
-            .statement_id(statement)
-            .principal("*");
-        let request = if statement == PUBLIC_URL_STATEMENT {
-            request
-                .action("lambda:InvokeFunctionUrl")
-                .function_url_auth_type(FunctionUrlAuthType::None)
-        } else {
-            request
-                .action("lambda:InvokeFunction")
-                .invoked_via_function_url(true)
-        };
-        request.send().await.map_err(|e| {
-            sdk_failure(format_args!("add permission `{statement}` to `{name}`"), &e)
-        })?;
+        let what = format!("add permission `{statement}` to function");
+        self.write_when_ready(name, &what, |_| {
+            let request = self
+                .client
+                .add_permission()
+                .function_name(name)
+                .statement_id(statement)
+                .principal("*");
+            let request = if statement == PUBLIC_URL_STATEMENT {
+                request
+                    .action("lambda:InvokeFunctionUrl")
+                    .function_url_auth_type(FunctionUrlAuthType::None)
+            } else {
+                request
+                    .action("lambda:InvokeFunction")
+                    .invoked_via_function_url(true)
+            };
+            request.send()
+        })
+        .await?;
         Ok(())
     }
 }

@@ -3,18 +3,32 @@
 //! delete old ones. Writes carry the RevisionId they planned from, like every other write.
 
 use anyhow::{anyhow, Result};
+use aws_sdk_lambda::operation::create_alias::CreateAliasError;
 use aws_sdk_lambda::operation::get_alias::GetAliasOutput;
 use aws_sdk_lambda::operation::publish_version::PublishVersionError;
 use aws_sdk_lambda::operation::update_alias::UpdateAliasError;
 use aws_sdk_lambda::types::{AliasConfiguration, FunctionConfiguration};
 
 use super::errors::{is_not_found, sdk_failure};
-use super::function_state::{write_error, Status};
+use super::function_state::{conflict_by_code, write_error, Status, WriteError, WriteFailure};
 use super::lambda::Lambda;
 use super::pages::every_item;
 use crate::output::Action;
 
 write_error!(PublishVersionError: conflict, stale_revision, not_found);
+conflict_by_code!(CreateAliasError);
+
+/// An alias write waits out a Pending function or an update in progress like any other write;
+/// its 412 is about the alias's own RevisionId (someone moved the alias), handled by
+/// [`Lambda::point_alias`].
+impl WriteError for UpdateAliasError {
+    fn is_conflict(&self) -> bool {
+        aws_sdk_lambda::error::ProvideErrorMetadata::code(self) == Some("ResourceConflictException")
+    }
+    fn is_stale_revision(&self) -> bool {
+        self.is_precondition_failed_exception()
+    }
+}
 
 /// A published version, with the aliases that point at it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -108,15 +122,31 @@ impl Lambda<'_> {
     }
 
     /// Publishes `$LATEST` as a version unless the newest version already is it. Returns the
-    /// version and whether it is new.
-    pub async fn publish(&self, name: &str, latest: &FunctionConfiguration) -> Result<(i64, bool)> {
+    /// version and whether it is new. `built` is the CodeSha256 of the code this run deployed:
+    /// when `$LATEST` holds other code (another run deployed in between), nothing is published,
+    /// since the version would hold that run's code while this one reported its own.
+    pub async fn publish(
+        &self,
+        name: &str,
+        latest: &FunctionConfiguration,
+        built: Option<&str>,
+    ) -> Result<(i64, bool)> {
+        let deployed = latest.code_sha256().unwrap_or_default();
+        if let Some(built) = built.filter(|built| *built != deployed) {
+            return Err(anyhow!(
+                "function `{name}` changed under this run: its code is now {deployed}, not {built} \
+                 that this run deployed — another run (or someone) deployed meanwhile — so no \
+                 version was published. Run the command again to deploy and publish this \
+                 project's code"
+            ));
+        }
         let versions = self.versions(name).await?;
         if let Some(newest) = versions.last() {
             if same_as_latest(latest, newest) {
                 return Ok((number_of(newest).unwrap_or_default(), false));
             }
         }
-        let sha = latest.code_sha256().unwrap_or_default().to_string();
+        let sha = built.unwrap_or(deployed).to_string();
         let published = self
             .write(
                 name,
@@ -150,38 +180,40 @@ impl Lambda<'_> {
         let target = version.to_string();
         for _attempt in 0..2 {
             let Some(current) = self.alias(name, alias).await? else {
-                self.client
-                    .create_alias()
-                    .function_name(name)
-                    .name(alias)
-                    .function_version(&target)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_failure(format_args!("create alias `{alias}`"), &e))?;
+                let what = format!("create alias `{alias}` of function");
+                self.write_when_ready(name, &what, |_| {
+                    self.client
+                        .create_alias()
+                        .function_name(name)
+                        .name(alias)
+                        .function_version(&target)
+                        .send()
+                })
+                .await?;
                 return Ok(Action::Created);
             };
             if current.function_version() == Some(target.as_str()) {
                 return Ok(Action::Unchanged);
             }
-            match self
-                .client
-                .update_alias()
-                .function_name(name)
-                .name(alias)
-                .function_version(&target)
-                .set_revision_id(current.revision_id().map(str::to_string))
-                .send()
-                .await
-            {
+            let what = format!("move alias `{alias}` of function");
+            let moved = self
+                .write(name, &what, &Status::default(), None, |_| {
+                    self.client
+                        .update_alias()
+                        .function_name(name)
+                        .name(alias)
+                        .function_version(&target)
+                        .set_revision_id(current.revision_id().map(str::to_string))
+                        .send()
+                })
+                .await;
+            match moved {
                 Ok(_) => return Ok(Action::Updated),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(UpdateAliasError::is_precondition_failed_exception) =>
-                {
+                Err(gave_up) if matches!(gave_up.error, WriteFailure::Stale) => {
                     tracing::info!("alias `{alias}` changed meanwhile: reading it again");
                     continue;
                 }
-                Err(e) => return Err(sdk_failure(format_args!("move alias `{alias}`"), &e)),
+                Err(gave_up) => return Err(self.write_error(name, &what, None, gave_up)),
             }
         }
         Err(anyhow!(

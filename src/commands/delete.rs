@@ -88,7 +88,7 @@ pub async fn delete(ctx: &Context, args: &DeleteArgs) -> Result<Report> {
     let log_group = delete_log_group(clients, name, remote.is_some(), args.keep_logs, dry_run);
     let layer = delete_layer(&layers, settings, versions, args.keep_layer, dry_run);
     let staged = delete_staged(ctx, clients, args.keep_layer, dry_run);
-    let role = apply_role(clients, settings, role_plan, &dependents, dry_run);
+    let role = apply_role(&lambda, clients, settings, role_plan, &dependents, dry_run);
     let (function, log_group, layer, staged, role) =
         tokio::join!(function, log_group, layer, staged, role);
 
@@ -241,6 +241,37 @@ enum RolePlan {
 /// Decides the role's fate: lambda-rt's role goes with its last user. The users named by the
 /// role's tags are checked (at once): a function that is gone, or that uses another role now, no
 /// longer counts. A role from before roles recorded their users counts only this function.
+/// After this delete removed its mark from a shared role: the role read again, and deleted when
+/// no user is left. Two deletes of functions sharing a role each see the other as a user when
+/// they plan; whichever removes the last mark sees none here, so the role never outlives both.
+/// `None` when the role stays.
+async fn delete_if_last(
+    lambda: &Lambda<'_>,
+    clients: &Clients,
+    settings: &Settings,
+    role_name: &str,
+) -> Result<Option<ResourceReport>> {
+    let function = &settings.function_name;
+    let Some(role) = iam::get_role(&clients.iam, role_name).await? else {
+        // The other delete got there first.
+        return Ok(Some(ResourceReport::new("role", role_name, Action::Absent)));
+    };
+    let RolePlan::Delete(role) = plan_role(lambda, settings, Some(role), function).await? else {
+        return Ok(None);
+    };
+    match iam::dependents(&clients.iam, role_name).await {
+        Ok(dependents) => iam::delete_role(&clients.iam, role_name, &dependents).await?,
+        // Deleted by the other delete between the read and the lists.
+        Err(_) if iam::get_role(&clients.iam, role_name).await?.is_none() => {
+            return Ok(Some(ResourceReport::new("role", role_name, Action::Absent)));
+        }
+        Err(error) => return Err(error),
+    }
+    Ok(Some(
+        ResourceReport::new("role", role_name, Action::Deleted).arn(Some(&role.arn)),
+    ))
+}
+
 async fn plan_role(
     lambda: &Lambda<'_>,
     settings: &Settings,
@@ -281,6 +312,7 @@ async fn plan_role(
 }
 
 async fn apply_role(
+    lambda: &Lambda<'_>,
     clients: &Clients,
     settings: &Settings,
     plan: RolePlan,
@@ -303,6 +335,9 @@ async fn apply_role(
                     gone.push(function.clone());
                 }
                 iam::remove_users(&clients.iam, &role.name, &gone).await?;
+                if let Some(report) = delete_if_last(lambda, clients, settings, &role.name).await? {
+                    return Ok(report);
+                }
             }
             let users: Vec<String> = users.iter().map(|u| format!("`{u}`")).collect();
             ResourceReport::new("role", &role.name, Action::Kept)

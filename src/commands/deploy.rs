@@ -116,6 +116,7 @@ pub async fn finish(
             &lambda,
             &ctx.settings,
             &prepared.publish,
+            report.code_sha256.as_deref(),
             function_changed,
             args.dry_run,
             ui,

@@ -1,5 +1,6 @@
 //! Whose a function is, and whether lambda-rt may write to it: lambda-rt's tag says so, or (for
-//! functions made before lambda-rt tagged them) its execution role is a lambda-rt role. A
+//! functions made before lambda-rt tagged them) its execution role is a lambda-rt role whose tags
+//! name this function. A
 //! foreign function is refused ([`NotOurs`], exit 4) unless `--adopt`.
 
 use anyhow::Result;
@@ -28,7 +29,7 @@ pub fn keeps_its_role(
 }
 
 /// Who the function belongs to: lambda-rt's tag says so, or (for functions made before lambda-rt
-/// tagged them) its execution role is a lambda-rt role. Reads the role only for an untagged
+/// tagged them) its execution role is a lambda-rt role that names it as a user. Reads the role only for an untagged
 /// function; `known_role` is used instead when the caller has read it already.
 pub async fn ownership(
     clients: &Clients,
@@ -45,8 +46,14 @@ pub async fn ownership(
         None if role_name.is_empty() => None,
         None => iam::get_role(&clients.iam, role_name).await?,
     };
+    // A lambda-rt role of *another* function says nothing about this one (someone may have
+    // picked it by hand): only a role whose per-function tag names this very function makes it
+    // one an earlier lambda-rt created.
+    let function = remote.config.function_name().unwrap_or_default();
     Ok(match role {
-        Some(role) if role.is_owned() => Ownership::Legacy,
+        Some(role) if role.is_owned() && role.users().iter().any(|user| user == function) => {
+            Ownership::Legacy
+        }
         _ => Ownership::Foreign,
     })
 }

@@ -69,12 +69,14 @@ fn alias_name(alias: &str) -> Result<()> {
 }
 
 /// After `create` or `update`: publishes `$LATEST` unless the newest version already is it,
-/// points the alias at that version, and prunes with `--keep`. `function_changed` says whether
-/// the command changed (or, in a dry run, would change) the function.
+/// points the alias at that version, and prunes with `--keep`. `built` is the CodeSha256 this run
+/// deployed (see [`Lambda::publish`]); `function_changed` says whether the command changed (or, in
+/// a dry run, would change) the function.
 pub async fn publish_after(
     lambda: &Lambda<'_>,
     settings: &Settings,
     options: &PublishOptions,
+    built: Option<&str>,
     function_changed: bool,
     dry_run: bool,
     ui: &Ui,
@@ -110,7 +112,7 @@ pub async fn publish_after(
             None
         }
     } else {
-        let (number, published) = lambda.publish(name, &latest.config).await?;
+        let (number, published) = lambda.publish(name, &latest.config, built).await?;
         let action = if published {
             Action::Created
         } else {

@@ -90,13 +90,25 @@ impl ConfigFile {
     /// unknown keys are usage errors that say where they are.
     pub fn load(project_dir: &Path) -> Result<Self> {
         let path = project_dir.join(CONFIG_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
             Err(e) => {
                 return Err(e).with_context(|| format!("failed to read `{}`", path.display()))
             }
         };
+        // TOML is UTF-8; another encoding is the user's to fix, like a syntax error.
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let (line, column) = line_column(
+                &String::from_utf8_lossy(&e.as_bytes()[..e.utf8_error().valid_up_to()]),
+                usize::MAX,
+            );
+            UsageError(format!(
+                "failed to parse `{}:{line}:{column}`: the file is not UTF-8 text; save it as \
+                 UTF-8",
+                path.display()
+            ))
+        })?;
         Self::parse(text).map_err(|(message, position)| {
             let place = match position {
                 Some((line, column)) => format!("{}:{line}:{column}", path.display()),

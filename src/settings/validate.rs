@@ -83,15 +83,27 @@ pub fn s3_key(key: &str) -> Result<()> {
 }
 
 pub fn role_arn(arn: &str, origin: &Origin) -> Result<()> {
+    // The pattern of Lambda's Role parameter (and IAM's): arn:aws[-partition]:iam::<12 digits>:
+    // role/[path/]name, with IAM's name characters.
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let name_ok = |name: &str| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_/".contains(c))
+    };
     let ok = parts.len() == 6
         && parts[0] == "arn"
+        && parts[1].starts_with("aws")
         && parts[2] == "iam"
-        && parts[5].starts_with("role/")
-        && parts[5].len() > "role/".len();
+        && parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && parts[5].strip_prefix("role/").is_some_and(name_ok);
     require(ok, || {
         format!(
-            "invalid role ARN `{arn}` (from {origin}): expected arn:aws:iam::<account>:role/<name>"
+            "invalid role ARN `{arn}` (from {origin}): expected \
+             arn:aws:iam::<12-digit account id>:role/<name>"
         )
     })
 }
@@ -184,6 +196,18 @@ pub fn timeout(timeout: i64, origin: &Origin) -> Result<()> {
 pub fn description(description: &str, origin: &Origin) -> Result<()> {
     require(description.chars().count() <= 256, || {
         format!("invalid description (from {origin}): Lambda allows at most 256 characters")
+    })?;
+    // A NUL or another control character is an accident (a pasted binary, a shell escape gone
+    // wrong), not a description; tabs and line breaks are text.
+    let control = description
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'));
+    require(control.is_none(), || {
+        format!(
+            "invalid description (from {origin}): it contains the control character U+{:04X}; \
+             a description is plain text",
+            control.map_or(0, u32::from)
+        )
     })
 }
 
@@ -333,6 +357,33 @@ mod tests {
             let env = Origin::Env("LAMBDA_RT_ENDPOINT_URL".into());
             assert!(endpoint_url(remote, &env).is_ok(), "{remote}");
         }
+    }
+
+    #[test]
+    fn role_arns_and_descriptions_aws_would_refuse_are_refused_here() {
+        let flag = Origin::Flag("--role-arn".into());
+        for good in [
+            "arn:aws:iam::123456789012:role/x",
+            "arn:aws-cn:iam::123456789012:role/service-role/my.role@x",
+        ] {
+            assert!(role_arn(good, &flag).is_ok(), "{good}");
+        }
+        for bad in [
+            "arn:aws:iam::123:role/x",
+            "arn:aws:iam::12345678901a:role/x",
+            "arn:aws:iam:us-east-1:123456789012:role/x",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:iam::123456789012:role/with space",
+            "arn:aws:iam::123456789012:user/x",
+        ] {
+            let error = role_arn(bad, &flag).unwrap_err().to_string();
+            assert!(error.contains("12-digit account id"), "{bad}: {error}");
+        }
+        let origin = Origin::Flag("--description".into());
+        assert!(description("two lines\nand\ta tab", &origin).is_ok());
+        let error = description("a\0b", &origin).unwrap_err().to_string();
+        assert!(error.contains("U+0000"), "{error}");
+        assert!(description("bell\u{7}", &origin).is_err());
     }
 
     #[test]

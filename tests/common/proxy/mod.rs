@@ -244,6 +244,24 @@ impl AwsProxy {
         self.state().behind = Some(BehindChange {
             function: function.to_string(),
             body: body.to_string(),
+            code: false,
+            after: "GetFunction",
+            done: false,
+        });
+    }
+
+    /// Right after the next `after` request for `function` is answered (e.g. lambda-rt's own
+    /// UpdateFunctionCode), another writer deploys `zip` as its code.
+    pub fn deploy_code_after(&self, function: &str, after: &'static str, zip: &[u8]) {
+        use base64::Engine;
+        let body = serde_json::json!({
+            "ZipFile": base64::engine::general_purpose::STANDARD.encode(zip),
+        });
+        self.state().behind = Some(BehindChange {
+            function: function.to_string(),
+            body: body.to_string(),
+            code: true,
+            after,
             done: false,
         });
     }

@@ -102,8 +102,12 @@ impl FunctionState {
 /// A change the proxy makes itself, as another writer, right after lambda-rt reads a function.
 pub(super) struct BehindChange {
     pub(super) function: String,
-    /// The UpdateFunctionConfiguration body to send to moto.
+    /// The UpdateFunctionConfiguration (or, with `code`, UpdateFunctionCode) body to send to moto.
     pub(super) body: String,
+    /// The change is to the code rather than the configuration.
+    pub(super) code: bool,
+    /// The request whose successful answer the change follows (`GetFunction`: lambda-rt's read).
+    pub(super) after: &'static str,
     pub(super) done: bool,
 }
 
@@ -284,15 +288,16 @@ pub(super) fn after_forward(request: &Request, response: &mut Response, shared: 
                     state.functions.remove(function);
                 }
             }
-            ("lambda", "GetFunction") if ok => {
-                if let Some(change) = state.behind.as_mut() {
-                    if Some(&change.function) == info.function.as_ref() && !change.done {
-                        change.done = true;
-                        behind = Some((change.function.clone(), change.body.clone()));
-                    }
-                }
-            }
             _ => {}
+        }
+        if let Some(change) = state.behind.as_mut().filter(|_| ok) {
+            if info.action == change.after
+                && Some(&change.function) == info.function.as_ref()
+                && !change.done
+            {
+                change.done = true;
+                behind = Some((change.function.clone(), change.body.clone(), change.code));
+            }
         }
         if info.service == "lambda" && ok {
             rewrite_configurations(response, &mut state, now);
@@ -300,18 +305,23 @@ pub(super) fn after_forward(request: &Request, response: &mut Response, shared: 
     }
     // Another writer changes the function after lambda-rt's read was answered (but before the
     // answer reaches it, so lambda-rt's next write carries a RevisionId that is already stale).
-    if let Some((function, body)) = behind {
+    if let Some((function, body, code)) = behind {
+        let (part, action) = if code {
+            ("code", "UpdateFunctionCode")
+        } else {
+            ("configuration", "UpdateFunctionConfiguration")
+        };
         let change = Request {
             head: vec![
-                format!("PUT /2015-03-31/functions/{function}/configuration HTTP/1.1"),
+                format!("PUT /2015-03-31/functions/{function}/{part} HTTP/1.1"),
                 "Content-Type: application/json".into(),
                 "Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0".into(),
             ],
             body: body.into_bytes(),
             info: RequestInfo {
                 method: "PUT".into(),
-                path: format!("/2015-03-31/functions/{function}/configuration"),
-                action: "UpdateFunctionConfiguration".into(),
+                path: format!("/2015-03-31/functions/{function}/{part}"),
+                action: action.into(),
                 service: "lambda",
                 function: Some(function.clone()),
             },

@@ -1,0 +1,237 @@
+//! Converging after interruptions and concurrent runs (issue 32): writes to what hangs off a
+//! function wait out its states like code writes do, a version never holds another run's code,
+//! and input AWS would refuse (or that is not text) is a usage error. The real binary against moto
+//! behind the realism proxy.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::time::Duration;
+
+use common::proxy::Realism;
+use common::*;
+
+const FUNCTION: &str = "bash-runtime";
+
+/// A re-run that finds the function being updated by someone else (InProgress; a re-run right
+/// after an interrupted `create` finds it Pending, which Lambda refuses alike) waits for it before
+/// writing the URL, its permissions and the alias, instead of failing on the 409.
+#[tokio::test(flavor = "multi_thread")]
+async fn url_permission_and_alias_writes_wait_for_an_update_in_progress() {
+    let aws = Aws::with(Realism {
+        in_progress: Duration::from_millis(800),
+        ..Realism::short()
+    });
+    let project = Project::new();
+    assert_exit(&lambda_rt(project.path(), &aws.env(), &["create"]), 0);
+    // Another writer's update, changing nothing lambda-rt manages: the function is InProgress.
+    aws.lambda()
+        .await
+        .update_function_configuration()
+        .function_name(FUNCTION)
+        .description("")
+        .send()
+        .await
+        .unwrap();
+    let before = aws
+        .proxy
+        .refusals()
+        .get("409 InProgress")
+        .copied()
+        .unwrap_or(0);
+    let out = lambda_rt(
+        project.path(),
+        &aws.env(),
+        &[
+            "create",
+            "--url",
+            "--url-auth",
+            "none",
+            "--publish",
+            "--alias",
+            "live",
+        ],
+    );
+    assert_exit(&out, 0);
+    assert_stderr_has(&out, "unchanged  function");
+    let after = aws
+        .proxy
+        .refusals()
+        .get("409 InProgress")
+        .copied()
+        .unwrap_or(0);
+    assert!(after > before, "no write met the update in progress");
+    let lambda = aws.moto.lambda().await;
+    let url = lambda
+        .get_function_url_config()
+        .function_name(FUNCTION)
+        .send()
+        .await;
+    assert!(url.is_ok(), "{url:?}");
+    let alias = lambda
+        .get_alias()
+        .function_name(FUNCTION)
+        .name("live")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alias.function_version(), Some("1"));
+}
+
+/// Another run deploys other code between this run's code update and its PublishVersion: no
+/// version is published with code this run did not build, the error says what happened, and a
+/// re-run deploys and publishes this project's code.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_version_never_holds_another_runs_code() {
+    let aws = Aws::start();
+    let project = Project::new();
+    assert_exit(&lambda_rt(project.path(), &aws.env(), &["create"]), 0);
+    project.write("function/function.sh", "handler () {\n  echo mine\n}\n");
+    let other = Project::new().with("function/function.sh", "handler () {\n  echo theirs\n}\n");
+    let other_zip =
+        lambda_rt::package::function_zip(&settings_with(other.path(), |_| {}), true).unwrap();
+    aws.proxy
+        .deploy_code_after(FUNCTION, "UpdateFunctionCode", &other_zip.bytes);
+
+    let out = lambda_rt(project.path(), &aws.env(), &["update", "--publish"]);
+    assert!(aws.proxy.changed_behind(), "the other run never deployed");
+    assert_exit(&out, 1);
+    assert_stderr_has(&out, "changed under this run");
+    assert_stderr_has(&out, "no version was published");
+    let lambda = aws.moto.lambda().await;
+    let versions = lambda
+        .list_versions_by_function()
+        .function_name(FUNCTION)
+        .send()
+        .await
+        .unwrap();
+    let published: Vec<_> = versions
+        .versions()
+        .iter()
+        .filter(|v| v.version() != Some("$LATEST"))
+        .collect();
+    assert!(published.is_empty(), "{published:?}");
+
+    let out = lambda_rt(
+        project.path(),
+        &aws.env(),
+        &["update", "--publish", "--output", "json"],
+    );
+    assert_exit(&out, 0);
+    let built = json(&out)["code_sha256"].as_str().unwrap().to_string();
+    let version = lambda
+        .get_function_configuration()
+        .function_name(FUNCTION)
+        .qualifier("1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(version.code_sha256(), Some(built.as_str()));
+    assert_ne!(built, other_zip.code_sha256);
+}
+
+/// Input that is not text, or that AWS would refuse, is a usage error (exit 2) before any request.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_a_usage_error_before_any_request() {
+    let aws = Aws::start();
+    let project = Project::new();
+    aws.start_counting();
+
+    // An argument that is not UTF-8: no panic.
+    let out = lambda_rt_command(project.path(), &aws.env(), &[])
+        .arg("invoke")
+        .arg("--payload")
+        .arg(OsStr::from_bytes(b"\"\xff\xfe\""))
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    assert_stderr_has(&out, "UTF-8");
+
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        // (A NUL cannot be passed as an argument at all; the project file below can hold one.)
+        (
+            vec!["create", "--description", "a\u{7}b"],
+            "control character U+0007",
+        ),
+        (
+            vec!["create", "--role-arn", "arn:aws:iam::123:role/x"],
+            "12-digit account id",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = lambda_rt(project.path(), &aws.env(), &args);
+        assert_exit(&out, 2);
+        assert_stderr_has(&out, needle);
+    }
+
+    std::fs::write(
+        project.path().join("lambda-rt.toml"),
+        "description = \"a\\u0000b\"\n",
+    )
+    .unwrap();
+    let out = lambda_rt(project.path(), &aws.env(), &["create"]);
+    assert_exit(&out, 2);
+    assert_stderr_has(&out, "control character U+0000");
+
+    // A project file that is not UTF-8 says where.
+    std::fs::write(
+        project.path().join("lambda-rt.toml"),
+        b"memory = 256\ndescription = \"caf\xe9\"\n",
+    )
+    .unwrap();
+    let out = lambda_rt(project.path(), &aws.env(), &["create"]);
+    assert_exit(&out, 2);
+    assert_stderr_has(&out, "lambda-rt.toml:2:19`: the file is not UTF-8 text");
+    aws.assert_no_requests("bad input");
+}
+
+/// Two `delete`s of functions sharing a lambda-rt role, at once: each plans while the other's
+/// function still uses the role, so each would keep it; the one that removes the last mark
+/// deletes it. No role is left, ten times out of ten.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_deletes_of_functions_sharing_a_role_leave_no_role() {
+    let aws = Aws::start();
+    let iam = aws.moto.iam().await;
+    let project = Project::new();
+    let env = aws.env();
+    let run_all = |commands: Vec<Vec<String>>| {
+        let children: Vec<Spawned> = commands
+            .iter()
+            .map(|args| {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                Spawned::new(
+                    lambda_rt_command(project.path(), &env, &args)
+                        .stdout(std::process::Stdio::null())
+                        .stderr(std::process::Stdio::null())
+                        .spawn()
+                        .unwrap(),
+                )
+            })
+            .collect();
+        for mut child in children {
+            let status = child
+                .wait_for_exit(Duration::from_secs(60))
+                .expect("lambda-rt did not finish");
+            assert!(status.success(), "{commands:?}");
+        }
+    };
+    for round in 0..10 {
+        let role = format!("shared-{round}");
+        let command = |verb: &str, function: &str| {
+            [verb, "--function-name", function, "--role-name", &role]
+                .map(str::to_string)
+                .to_vec()
+        };
+        let (a, b) = (format!("a-{round}"), format!("b-{round}"));
+        // The first create makes the role; the second joins it.
+        run_all(vec![command("create", &a)]);
+        run_all(vec![command("create", &b)]);
+        run_all(vec![command("delete", &a), command("delete", &b)]);
+        let left = iam.get_role().role_name(&role).send().await;
+        assert!(
+            left.is_err(),
+            "round {round}: role `{role}` was left behind"
+        );
+    }
+}
