@@ -235,3 +235,126 @@ async fn two_deletes_of_functions_sharing_a_role_leave_no_role() {
         );
     }
 }
+
+/// The versions of a layer, oldest first.
+async fn layer_versions(lambda: &aws_sdk_lambda::Client, layer: &str) -> Vec<i64> {
+    let listed = lambda
+        .list_layer_versions()
+        .layer_name(layer)
+        .send()
+        .await
+        .unwrap();
+    let mut versions: Vec<i64> = listed
+        .layer_versions()
+        .iter()
+        .map(|v| v.version())
+        .collect();
+    versions.sort();
+    versions
+}
+
+/// The layer versions function `name` has.
+async fn attached_layers(lambda: &aws_sdk_lambda::Client, name: &str) -> Vec<String> {
+    let config = lambda
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap();
+    config
+        .layers()
+        .iter()
+        .filter_map(|l| l.arn().map(str::to_string))
+        .collect()
+}
+
+/// A version of the same content that an interrupted race left above the attached one is deleted
+/// by the next `publish-layer`, which keeps the older one and the function on it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_duplicate_layer_version_is_removed_by_the_next_publish_layer() {
+    let aws = Aws::start();
+    let project = Project::new();
+    let env = aws.env();
+    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
+    assert_exit(&lambda_rt(project.path(), &env, &["publish-layer"]), 0);
+    // What a second run of the race published: the same zip and lambda-rt's description.
+    let settings = settings_with(project.path(), |_| {});
+    let zip = lambda_rt::package::layer_zip(&settings).unwrap();
+    let lambda = aws.lambda().await;
+    lambda
+        .publish_layer_version()
+        .layer_name("bash-runtime-layer")
+        .description(lambda_rt::aws::layer::description_for(
+            FUNCTION,
+            &zip.code_sha256,
+        ))
+        .content(
+            aws_sdk_lambda::types::LayerVersionContentInput::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(zip.bytes.clone()))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        layer_versions(&lambda, "bash-runtime-layer").await,
+        vec![1, 2]
+    );
+
+    let out = lambda_rt(project.path(), &env, &["publish-layer"]);
+    assert_exit(&out, 0);
+    assert_stderr_has(&out, "bash-runtime-layer:2");
+    assert_stderr_has(&out, "same content as version 1");
+    assert_eq!(layer_versions(&lambda, "bash-runtime-layer").await, vec![1]);
+    let attached = attached_layers(&lambda, FUNCTION).await;
+    assert!(
+        attached[0].ends_with(":bash-runtime-layer:1"),
+        "{attached:?}"
+    );
+    // And a further run changes nothing.
+    aws.start_counting();
+    assert_exit(&lambda_rt(project.path(), &env, &["publish-layer"]), 0);
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+}
+
+/// Two `publish-layer` at once, then a re-run: one layer version of the content, attached.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_publish_layers_at_once_leave_one_version() {
+    let aws = Aws::start();
+    let project = Project::new();
+    let env = aws.env();
+    let lambda = aws.lambda().await;
+    for round in 0..5 {
+        let function = format!("race-{round}");
+        let named = |verb: &str| vec![verb.to_string(), "--function-name".into(), function.clone()];
+        let args = named("create");
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_exit(&lambda_rt(project.path(), &env, &args), 0);
+        let publish = named("publish-layer");
+        let publish: Vec<&str> = publish.iter().map(String::as_str).collect();
+        let children: Vec<Spawned> = (0..2)
+            .map(|_| {
+                Spawned::new(
+                    lambda_rt_command(project.path(), &env, &publish)
+                        .stdout(std::process::Stdio::null())
+                        .stderr(std::process::Stdio::null())
+                        .spawn()
+                        .unwrap(),
+                )
+            })
+            .collect();
+        for mut child in children {
+            let status = child.wait_for_exit(Duration::from_secs(60)).unwrap();
+            assert!(status.success(), "round {round}");
+        }
+        assert_exit(&lambda_rt(project.path(), &env, &publish), 0);
+        let layer = format!("{function}-layer");
+        let versions = layer_versions(&lambda, &layer).await;
+        assert_eq!(versions.len(), 1, "round {round}: {versions:?}");
+        let attached = attached_layers(&lambda, &function).await;
+        assert!(
+            attached[0].ends_with(&format!(":{layer}:{}", versions[0])),
+            "round {round}: {attached:?} {versions:?}"
+        );
+    }
+}

@@ -24,6 +24,16 @@ use aws_sdk_lambda::config::retry::RetryConfig;
 /// Every version lambda-rt publishes says so in its description; `delete` only deletes those.
 pub const PUBLISHED_BY: &str = "published by lambda-rt";
 
+/// Ends the description of a version lambda-rt publishes, before its CodeSha256: a hint, read from
+/// ListLayerVersions at no extra cost, for finding versions of the same content.
+const CODE_MARKER: &str = ", code ";
+
+/// The description of a version lambda-rt publishes for `function` with content `code_sha256`
+/// (at most 177 characters of Lambda's 256).
+pub fn description_for(function: &str, code_sha256: &str) -> String {
+    format!("Custom runtime (runtime/) of function {function}, {PUBLISHED_BY}{CODE_MARKER}{code_sha256}")
+}
+
 /// The runtimes a layer of custom runtime files works with.
 pub const COMPATIBLE_RUNTIMES: [&str; 2] = ["provided.al2023", "provided.al2"];
 
@@ -40,6 +50,15 @@ pub struct LayerVersion {
 impl LayerVersion {
     pub fn published_by_lambda_rt(&self) -> bool {
         self.description.contains(PUBLISHED_BY)
+    }
+
+    /// The CodeSha256 its description states (versions lambda-rt published since it wrote it);
+    /// a hint only: [`Layers::holding`] confirms it with GetLayerVersion.
+    pub fn stated_sha256(&self) -> Option<&str> {
+        self.published_by_lambda_rt()
+            .then(|| self.description.rsplit_once(CODE_MARKER))
+            .flatten()
+            .map(|(_, sha)| sha.trim())
     }
 }
 
@@ -165,6 +184,27 @@ impl Layers<'_> {
             .collect();
         versions.sort_by_key(|v| std::cmp::Reverse(v.version));
         Ok(versions)
+    }
+
+    /// Of `candidates`, the versions lambda-rt published that hold `code_sha256`: those whose
+    /// description says so, confirmed by GetLayerVersion (all at once).
+    pub async fn holding(
+        &self,
+        name: &str,
+        candidates: &[LayerVersion],
+        code_sha256: &str,
+    ) -> Result<Vec<LayerVersion>> {
+        let hinted: Vec<&LayerVersion> = candidates
+            .iter()
+            .filter(|v| v.stated_sha256() == Some(code_sha256))
+            .collect();
+        let read = try_join_all(hinted.iter().map(|v| self.code_sha256(name, v.version))).await?;
+        Ok(hinted
+            .into_iter()
+            .zip(read)
+            .filter(|(_, sha)| sha.as_deref() == Some(code_sha256))
+            .map(|(version, _)| version.clone())
+            .collect())
     }
 
     /// The CodeSha256 of one version (ListLayerVersions does not return it).

@@ -18,7 +18,7 @@ use super::ownership;
 use crate::aws::function_spec::FunctionSpec;
 use crate::aws::function_state::{StaleRevision, Status};
 use crate::aws::lambda::Lambda;
-use crate::aws::layer::{self, attached_runtime_layer, layer_arns, LayerVersion};
+use crate::aws::layer::{self, attached_runtime_layer, layer_arns, LayerVersion, Layers};
 use crate::aws::s3;
 use crate::cli::publish_layer::PublishLayerArgs;
 use crate::error::UsageError;
@@ -103,6 +103,31 @@ pub struct DetachOptions {
     pub adopt: bool,
 }
 
+/// After publishing `version`: an older version of the same content that another run published
+/// since this one read the versions (`planned_from`, the newest then). Versions are numbered in
+/// order, so when `version` directly follows `planned_from` nobody published in between and
+/// nothing is read.
+async fn concurrent_twin(
+    layers: &Layers<'_>,
+    name: &str,
+    planned_from: Option<i64>,
+    version: &LayerVersion,
+    code_sha256: &str,
+) -> Result<Option<LayerVersion>> {
+    let planned_from = planned_from.unwrap_or(0);
+    if version.version == planned_from + 1 {
+        return Ok(None);
+    }
+    let between: Vec<LayerVersion> = layers
+        .versions(name)
+        .await?
+        .into_iter()
+        .filter(|v| v.version > planned_from && v.version < version.version)
+        .collect();
+    let twins = layers.holding(name, &between, code_sha256).await?;
+    Ok(twins.into_iter().min_by_key(|v| v.version))
+}
+
 /// Publishes (or reuses) the layer version; attaches it when `code` is given.
 pub async fn publish(
     ctx: &Context,
@@ -151,27 +176,53 @@ pub async fn publish(
         }
     }
 
-    // 1. Publish only when the bytes changed.
+    // 1. Publish only when the bytes changed. Two runs at once can each publish the same
+    // content; both converge on the lowest-numbered version of it, and the others lambda-rt made
+    // are deleted once the function is attached (`duplicates`).
+    let ours = layer_zip.code_sha256.as_str();
     let reusable = match versions.first() {
         Some(newest) if fits_architecture(newest, settings) => {
             let sha = layers.code_sha256(name, newest.version).await?;
-            (sha.as_deref() == Some(layer_zip.code_sha256.as_str())).then(|| newest.clone())
+            (sha.as_deref() == Some(ours)).then(|| newest.clone())
         }
         _ => None,
     };
+    let mut duplicates: Vec<LayerVersion> = Vec::new();
     let published = reusable.is_none();
     let current: Option<LayerVersion> = match reusable {
-        Some(version) => {
+        Some(newest) => {
+            // Versions right below the newest holding the same content: a race published it
+            // more than once, and an earlier run was interrupted before it cleaned up.
+            let below: Vec<LayerVersion> = versions
+                .iter()
+                .skip(1)
+                .take_while(|v| v.stated_sha256() == Some(ours))
+                .cloned()
+                .collect();
+            let twins = if below.is_empty() {
+                Vec::new()
+            } else {
+                layers.holding(name, &below, ours).await?
+            };
+            let survivor = twins
+                .iter()
+                .min_by_key(|v| v.version)
+                .cloned()
+                .unwrap_or_else(|| newest.clone());
+            duplicates = std::iter::once(newest)
+                .chain(twins)
+                .filter(|v| v.version != survivor.version)
+                .collect();
             let report = ResourceReport::new(
                 "layer version",
-                version_label(name, &version),
+                version_label(name, &survivor),
                 Action::Unchanged,
             )
-            .arn(Some(&version.arn))
+            .arn(Some(&survivor.arn))
             .note("same CodeSha256 as the newest version; reused");
             ui.resource(&report, dry_run);
             resources.push(report);
-            Some(version)
+            Some(survivor)
         }
         None if dry_run => {
             let report =
@@ -181,19 +232,17 @@ pub async fn publish(
             None
         }
         None => {
-            let description = format!(
-                "Custom runtime (runtime/) of function {function_name}, {}",
-                layer::PUBLISHED_BY
-            );
+            let description = layer::description_for(function_name, ours);
             let upload = s3::prepare(stager.as_ref(), |s| s.layer_key(name), layer_zip).await?;
             let _uploading = upload.progress(ui);
+            let planned_from = versions.first().map(|v| v.version);
             let version = layers
                 .publish(
                     name,
                     &upload,
                     settings.function.architecture,
                     &description,
-                    versions.first().map(|v| v.version),
+                    planned_from,
                 )
                 .await?;
             let report = ResourceReport::new(
@@ -204,7 +253,18 @@ pub async fn publish(
             .arn(Some(&version.arn));
             ui.resource(&report, dry_run);
             resources.push(report);
-            Some(version)
+            match concurrent_twin(&layers, name, planned_from, &version, ours).await? {
+                Some(older) => {
+                    ui.info(&format!(
+                        "another publish-layer published the same content as version {} \
+                         meanwhile: using it, and deleting version {}",
+                        older.version, version.version
+                    ));
+                    duplicates.push(version);
+                    Some(older)
+                }
+                None => Some(version),
+            }
         }
     };
 
@@ -269,10 +329,33 @@ pub async fn publish(
         attached_arn = current.as_ref().map(|v| v.arn.clone());
     }
 
+    // 3b. The other versions of the current content, now that the function has the survivor
+    // (one still attached, with --no-attach, stays).
+    for duplicate in &duplicates {
+        let label = version_label(name, duplicate);
+        let report = if Some(&duplicate.arn) == attached_arn.as_ref() {
+            ResourceReport::new("layer version", label, Action::Kept)
+                .note(format!("attached to function `{function_name}`"))
+        } else {
+            if !dry_run {
+                layers.delete_version(name, duplicate.version).await?;
+            }
+            ResourceReport::new("layer version", label, Action::Deleted).note(format!(
+                "same content as version {}, published twice by runs at the same time",
+                current.as_ref().map(|v| v.version).unwrap_or_default()
+            ))
+        };
+        ui.resource(&report, dry_run);
+        resources.push(report);
+    }
+
     // 4. Prune: the newest `keep` versions stay (counting a version a dry run would publish).
     let mut pruned_versions = Vec::new();
     if let Some(keep) = options.keep {
-        let mut newest_first: Vec<LayerVersion> = versions;
+        let mut newest_first: Vec<LayerVersion> = versions
+            .into_iter()
+            .filter(|v| !duplicates.iter().any(|d| d.version == v.version))
+            .collect();
         if published {
             if let Some(version) = &current {
                 newest_first.insert(0, version.clone());
@@ -320,7 +403,8 @@ pub async fn publish(
             layer_version_arn: current.as_ref().map(|v| v.arn.clone()),
             version: current.as_ref().map(|v| v.version),
             code_sha256: layer_zip.code_sha256.clone(),
-            published,
+            // Not when its version turned out to duplicate another run's and was deleted.
+            published: published && duplicates.is_empty(),
             attached,
             pruned_versions,
         }),
