@@ -358,3 +358,43 @@ async fn two_publish_layers_at_once_leave_one_version() {
         );
     }
 }
+
+/// Two `create`s of the same new function at once: both end well (one makes it, the other finds
+/// it made) or the loser says in lambda-rt's words what happened, never a raw AWS conflict.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_creates_at_once_converge_or_explain() {
+    let aws = Aws::with(Realism::short());
+    let project = Project::new();
+    let env = aws.env();
+    for round in 0..3 {
+        let function = format!("twin-{round}");
+        let args = [
+            "create",
+            "--function-name",
+            &function,
+            "--url",
+            "--url-auth",
+            "iam",
+        ];
+        let children: Vec<std::process::Child> = (0..2)
+            .map(|_| {
+                lambda_rt_command(project.path(), &env, &args)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            let err = stderr(&out);
+            assert!(
+                !err.contains("ResourceConflictException") && !err.contains("EntityAlreadyExists"),
+                "round {round}: {err}"
+            );
+            assert_eq!(out.status.code(), Some(0), "round {round}: {err}");
+        }
+        let out = lambda_rt(project.path(), &env, &args);
+        assert_exit(&out, 0);
+    }
+}
