@@ -398,3 +398,61 @@ async fn two_creates_at_once_converge_or_explain() {
         assert_exit(&out, 0);
     }
 }
+
+/// Another run makes the URL (and the public statements) between this run's read and its
+/// writes: Lambda answers 409 (the proxy models it; moto would overwrite), and lambda-rt reads
+/// again and carries on from what is there, instead of failing on the conflict.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_url_made_by_another_run_meanwhile_is_taken_as_found() {
+    let aws = Aws::start();
+    let project = Project::new();
+    let env = aws.env();
+    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
+    aws.proxy.send_after(
+        FUNCTION,
+        "GetFunctionUrlConfig",
+        ("POST", &format!("/2021-10-31/functions/{FUNCTION}/url")),
+        "CreateFunctionUrlConfig",
+        r#"{"AuthType":"AWS_IAM","InvokeMode":"BUFFERED"}"#,
+    );
+    let out = lambda_rt(
+        project.path(),
+        &env,
+        &["create", "--url", "--url-auth", "iam"],
+    );
+    assert!(
+        aws.proxy.changed_behind(),
+        "the other run never made the URL"
+    );
+    assert_exit(&out, 0);
+    assert_stderr_lacks(&out, "ResourceConflictException");
+
+    // The same for a public statement someone else's run just added.
+    aws.proxy.send_after(
+        FUNCTION,
+        "GetPolicy",
+        ("POST", &format!("/2015-03-31/functions/{FUNCTION}/policy")),
+        "AddPermission",
+        r#"{"StatementId":"lambda-rt-url-public","Action":"lambda:InvokeFunctionUrl","Principal":"*","FunctionUrlAuthType":"NONE"}"#,
+    );
+    let out = lambda_rt(
+        project.path(),
+        &env,
+        &["update", "--url", "--url-auth", "none"],
+    );
+    assert!(
+        aws.proxy.changed_behind(),
+        "the other run never added the statement"
+    );
+    assert_exit(&out, 0);
+    assert_stderr_lacks(&out, "ResourceConflictException");
+    // And then nothing is left to do.
+    aws.start_counting();
+    let out = lambda_rt(
+        project.path(),
+        &env,
+        &["update", "--url", "--url-auth", "none"],
+    );
+    assert_exit(&out, 0);
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+}

@@ -178,6 +178,12 @@ pub(crate) trait WriteError:
     fn is_not_found(&self) -> bool {
         false
     }
+    /// A 409 while the function is ready means that what the write makes exists already (a URL,
+    /// a statement id, an alias: another run made it): sending again cannot help, and the caller
+    /// reads what is there instead.
+    fn conflict_means_taken(&self) -> bool {
+        false
+    }
 }
 
 /// [`WriteError`] for an operation whose modeled errors are the usual ones: `conflict` (409
@@ -215,6 +221,17 @@ macro_rules! conflict_by_code {
             fn is_conflict(&self) -> bool {
                 aws_sdk_lambda::error::ProvideErrorMetadata::code(self)
                     == Some("ResourceConflictException")
+            }
+        })+
+    };
+    (taken: $($error:ty),+) => {
+        $(impl $crate::aws::function_state::WriteError for $error {
+            fn is_conflict(&self) -> bool {
+                aws_sdk_lambda::error::ProvideErrorMetadata::code(self)
+                    == Some("ResourceConflictException")
+            }
+            fn conflict_means_taken(&self) -> bool {
+                true
             }
         })+
     };

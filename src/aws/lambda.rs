@@ -182,8 +182,11 @@ impl Lambda<'_> {
                     // the state, wait for it, and send again.
                     conflicts += 1;
                     tracing::debug!("{what} `{name}`: conflict, waiting");
+                    let taken = service.conflict_means_taken();
                     match self.read_status(name).await {
                         Ok(status) if status.is_busy() => *latest.borrow_mut() = status,
+                        // Ready, so the conflict is with what exists: the caller reads it.
+                        Ok(_) if taken => return Attempt::Fail(WriteFailure::Sdk(Box::new(error))),
                         // Ready again already (the conflicting update ended in between).
                         Ok(status) => {
                             *latest.borrow_mut() = status;

@@ -25,12 +25,11 @@ use crate::output::{Action, Change, ResourceReport};
 // configuration write: a re-run right after an interrupted `create --url` meets a Pending
 // function.
 conflict_by_code!(
-    CreateFunctionUrlConfigError,
     UpdateFunctionUrlConfigError,
     DeleteFunctionUrlConfigError,
-    AddPermissionError,
     RemovePermissionError
 );
+conflict_by_code!(taken: CreateFunctionUrlConfigError, AddPermissionError);
 
 /// The statement ids of lambda-rt's public-access statements.
 pub const PUBLIC_URL_STATEMENT: &str = "lambda-rt-url-public";
@@ -128,58 +127,41 @@ impl Lambda<'_> {
                     Action::Deleted,
                 ));
             }
+            (Some(_), None) if dry_run => {
+                reports.push(ResourceReport::new("function url", label, Action::Created));
+            }
             (Some(spec), None) => {
-                let url = if dry_run {
-                    None
-                } else {
-                    Some(
-                        self.write_when_ready(name, "create the URL of function", |_| {
-                            self.client
-                                .create_function_url_config()
-                                .function_name(name)
-                                .auth_type(auth_type(spec.auth))
-                                .set_cors(cors(spec))
-                                .invoke_mode(invoke_mode(spec.invoke_mode))
-                                .send()
-                        })
-                        .await?
-                        .function_url()
-                        .to_string(),
-                    )
-                };
-                // The URL itself names it (it is only known once made).
-                reports.push(ResourceReport::new(
-                    "function url",
-                    url.unwrap_or(label),
-                    Action::Created,
-                ));
+                let created = self
+                    .write_when_ready(name, "create the URL of function", |_| {
+                        self.client
+                            .create_function_url_config()
+                            .function_name(name)
+                            .auth_type(auth_type(spec.auth))
+                            .set_cors(cors(spec))
+                            .invoke_mode(invoke_mode(spec.invoke_mode))
+                            .send()
+                    })
+                    .await;
+                match created {
+                    // The URL itself names it (it is only known once made).
+                    Ok(created) => reports.push(ResourceReport::new(
+                        "function url",
+                        created.function_url(),
+                        Action::Created,
+                    )),
+                    // Another run made it since the read (Lambda answers 409): carry on from
+                    // what is there.
+                    Err(error) => {
+                        let Some(found) = self.url(name).await? else {
+                            return Err(error);
+                        };
+                        let report = self.converge_found_url(name, spec, &found, dry_run).await?;
+                        reports.push(report.note("made meanwhile by another run"));
+                    }
+                }
             }
             (Some(spec), Some(remote)) => {
-                let changes = url_changes(remote, spec);
-                if changes.is_empty() {
-                    reports.push(ResourceReport::new(
-                        "function url",
-                        remote.url.clone(),
-                        Action::Unchanged,
-                    ));
-                } else {
-                    if !dry_run {
-                        self.write_when_ready(name, "update the URL of function", |_| {
-                            self.client
-                                .update_function_url_config()
-                                .function_name(name)
-                                .auth_type(auth_type(spec.auth))
-                                .cors(cors(spec).unwrap_or_else(|| Cors::builder().build()))
-                                .invoke_mode(invoke_mode(spec.invoke_mode))
-                                .send()
-                        })
-                        .await?;
-                    }
-                    reports.push(
-                        ResourceReport::new("function url", remote.url.clone(), Action::Updated)
-                            .changes(changes),
-                    );
-                }
+                reports.push(self.converge_found_url(name, spec, remote, dry_run).await?);
             }
         }
         let public = spec.is_some_and(|s| s.auth == UrlAuth::None);
@@ -218,7 +200,57 @@ impl Lambda<'_> {
         Ok(reports)
     }
 
+    /// An existing URL brought in line with `spec`: updated only where it differs.
+    async fn converge_found_url(
+        &self,
+        name: &str,
+        spec: &UrlSpec,
+        remote: &RemoteUrl,
+        dry_run: bool,
+    ) -> Result<ResourceReport> {
+        let changes = url_changes(remote, spec);
+        if changes.is_empty() {
+            return Ok(ResourceReport::new(
+                "function url",
+                remote.url.clone(),
+                Action::Unchanged,
+            ));
+        }
+        if !dry_run {
+            self.write_when_ready(name, "update the URL of function", |_| {
+                self.client
+                    .update_function_url_config()
+                    .function_name(name)
+                    .auth_type(auth_type(spec.auth))
+                    .cors(cors(spec).unwrap_or_else(|| Cors::builder().build()))
+                    .invoke_mode(invoke_mode(spec.invoke_mode))
+                    .send()
+            })
+            .await?;
+        }
+        Ok(
+            ResourceReport::new("function url", remote.url.clone(), Action::Updated)
+                .changes(changes),
+        )
+    }
+
+    /// Adds one of the public statements. One another run added since the policy was read
+    /// (Lambda answers 409 for a taken statement id) is found and counted as there.
     async fn add_public_statement(&self, name: &str, statement: &str) -> Result<()> {
+        match self.add_statement(name, statement).await {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                let present = self.policy_statements(name).await?;
+                if present.iter().any(|s| s == statement) {
+                    Ok(())
+                } else {
+                    Err(error)
+                }
+            }
+        }
+    }
+
+    async fn add_statement(&self, name: &str, statement: &str) -> Result<()> {
         let what = format!("add permission `{statement}` to function");
         self.write_when_ready(name, &what, |_| {
             let request = self

@@ -16,7 +16,7 @@ use super::pages::every_item;
 use crate::output::Action;
 
 write_error!(PublishVersionError: conflict, stale_revision, not_found);
-conflict_by_code!(CreateAliasError);
+conflict_by_code!(taken: CreateAliasError);
 
 /// An alias write waits out a Pending function or an update in progress like any other write;
 /// its 412 is about the alias's own RevisionId (someone moved the alias), handled by
@@ -181,16 +181,26 @@ impl Lambda<'_> {
         for _attempt in 0..2 {
             let Some(current) = self.alias(name, alias).await? else {
                 let what = format!("create alias `{alias}` of function");
-                self.write_when_ready(name, &what, |_| {
-                    self.client
-                        .create_alias()
-                        .function_name(name)
-                        .name(alias)
-                        .function_version(&target)
-                        .send()
-                })
-                .await?;
-                return Ok(Action::Created);
+                let created = self
+                    .write_when_ready(name, &what, |_| {
+                        self.client
+                            .create_alias()
+                            .function_name(name)
+                            .name(alias)
+                            .function_version(&target)
+                            .send()
+                    })
+                    .await;
+                match created {
+                    Ok(_) => return Ok(Action::Created),
+                    // Another run made it since the read (409): read it and move it if needed.
+                    Err(error) => {
+                        if self.alias(name, alias).await?.is_none() {
+                            return Err(error);
+                        }
+                        continue;
+                    }
+                }
             };
             if current.function_version() == Some(target.as_str()) {
                 return Ok(Action::Unchanged);

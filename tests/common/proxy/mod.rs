@@ -241,13 +241,16 @@ impl AwsProxy {
     /// Right after the next GetFunction of `function` is answered, another writer changes its
     /// configuration with `body` (UpdateFunctionConfiguration JSON), bumping the RevisionId.
     pub fn change_after_next_read(&self, function: &str, body: &str) {
-        self.state().behind = Some(BehindChange {
-            function: function.to_string(),
-            body: body.to_string(),
-            code: false,
-            after: "GetFunction",
-            done: false,
-        });
+        self.send_after(
+            function,
+            "GetFunction",
+            (
+                "PUT",
+                &format!("/2015-03-31/functions/{function}/configuration"),
+            ),
+            "UpdateFunctionConfiguration",
+            body,
+        );
     }
 
     /// Right after the next `after` request for `function` is answered (e.g. lambda-rt's own
@@ -257,10 +260,31 @@ impl AwsProxy {
         let body = serde_json::json!({
             "ZipFile": base64::engine::general_purpose::STANDARD.encode(zip),
         });
+        self.send_after(
+            function,
+            after,
+            ("PUT", &format!("/2015-03-31/functions/{function}/code")),
+            "UpdateFunctionCode",
+            &body.to_string(),
+        );
+    }
+
+    /// Right after the next `after` request for `function` is answered, whatever its status,
+    /// another writer sends `action` (`method` `path`, JSON `body`) to moto.
+    pub fn send_after(
+        &self,
+        function: &str,
+        after: &'static str,
+        (method, path): (&'static str, &str),
+        action: &'static str,
+        body: &str,
+    ) {
         self.state().behind = Some(BehindChange {
             function: function.to_string(),
+            method,
+            path: path.to_string(),
+            action,
             body: body.to_string(),
-            code: true,
             after,
             done: false,
         });
@@ -542,6 +566,9 @@ fn handle(request: &Request, shared: &Arc<Shared>) -> Option<Response> {
         if let Some(missing) = missing_function(request, shared.upstream_port) {
             return Some(missing);
         }
+    }
+    if let Some(conflict) = already_exists(request, shared.upstream_port) {
+        return Some(conflict);
     }
     let mut response = forward(request, shared.upstream_port)?;
     after_forward(request, &mut response, shared);

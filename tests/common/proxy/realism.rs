@@ -102,13 +102,46 @@ impl FunctionState {
 /// A change the proxy makes itself, as another writer, right after lambda-rt reads a function.
 pub(super) struct BehindChange {
     pub(super) function: String,
-    /// The UpdateFunctionConfiguration (or, with `code`, UpdateFunctionCode) body to send to moto.
+    /// The other writer's request: method, path and action name, and its JSON body.
+    pub(super) method: &'static str,
+    pub(super) path: String,
+    pub(super) action: &'static str,
     pub(super) body: String,
-    /// The change is to the code rather than the configuration.
-    pub(super) code: bool,
-    /// The request whose successful answer the change follows (`GetFunction`: lambda-rt's read).
+    /// The request whose answer (any status) the change follows (`GetFunction`: lambda-rt's read).
     pub(super) after: &'static str,
     pub(super) done: bool,
+}
+
+/// Lambda refuses a second CreateFunctionUrlConfig with 409 ResourceConflictException; moto
+/// overwrites the URL, so the proxy asks moto first. (A taken statement id moto refuses itself.)
+pub(super) fn already_exists(request: &Request, upstream_port: u16) -> Option<Response> {
+    if request.info.action != "CreateFunctionUrlConfig" {
+        return None;
+    }
+    let function = request.info.function.as_deref()?;
+    let path = format!("/2021-10-31/functions/{function}/url");
+    let lookup = Request {
+        head: vec![
+            format!("GET {path} HTTP/1.1"),
+            "Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0".into(),
+        ],
+        body: Vec::new(),
+        info: request.info.clone(),
+        query: String::new(),
+    };
+    let found = forward(&lookup, upstream_port)?;
+    // (moto answers this read with 201.)
+    (200..300).contains(&found.status).then(|| {
+        lambda_error(
+            409,
+            "ResourceConflictException",
+            &format!(
+                "Failed to create function url config for [functionArn = \
+                 arn:aws:lambda:us-east-1:123456789012:function:{function}]. Error message: \
+                 FunctionUrlConfig exists for this Lambda function"
+            ),
+        )
+    })
 }
 
 /// Lambda answers an Invoke of a function (or a version or alias of it) that does not exist with
@@ -290,13 +323,19 @@ pub(super) fn after_forward(request: &Request, response: &mut Response, shared: 
             }
             _ => {}
         }
-        if let Some(change) = state.behind.as_mut().filter(|_| ok) {
+        if let Some(change) = state.behind.as_mut() {
             if info.action == change.after
                 && Some(&change.function) == info.function.as_ref()
                 && !change.done
             {
                 change.done = true;
-                behind = Some((change.function.clone(), change.body.clone(), change.code));
+                behind = Some((
+                    change.function.clone(),
+                    change.method,
+                    change.path.clone(),
+                    change.action,
+                    change.body.clone(),
+                ));
             }
         }
         if info.service == "lambda" && ok {
@@ -305,22 +344,17 @@ pub(super) fn after_forward(request: &Request, response: &mut Response, shared: 
     }
     // Another writer changes the function after lambda-rt's read was answered (but before the
     // answer reaches it, so lambda-rt's next write carries a RevisionId that is already stale).
-    if let Some((function, body, code)) = behind {
-        let (part, action) = if code {
-            ("code", "UpdateFunctionCode")
-        } else {
-            ("configuration", "UpdateFunctionConfiguration")
-        };
+    if let Some((function, method, path, action, body)) = behind {
         let change = Request {
             head: vec![
-                format!("PUT /2015-03-31/functions/{function}/{part} HTTP/1.1"),
+                format!("{method} {path} HTTP/1.1"),
                 "Content-Type: application/json".into(),
                 "Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0".into(),
             ],
             body: body.into_bytes(),
             info: RequestInfo {
-                method: "PUT".into(),
-                path: format!("/2015-03-31/functions/{function}/{part}"),
+                method: method.into(),
+                path,
                 action: action.into(),
                 service: "lambda",
                 function: Some(function.clone()),
