@@ -7,12 +7,25 @@ mod common;
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
+use std::process::Output;
 use std::time::Duration;
 
 use common::proxy::Realism;
 use common::*;
 
 const FUNCTION: &str = "bash-runtime";
+
+/// Runs every command of `commands` as its own `lambda-rt` process, all at once (each bounded
+/// like any run); their outputs, in order.
+fn run_at_once(project: &Project, env: &[(String, String)], commands: &[&[&str]]) -> Vec<Output> {
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = commands
+            .iter()
+            .map(|args| scope.spawn(move || lambda_rt(project.path(), env, args)))
+            .collect();
+        runs.into_iter().map(|run| run.join().unwrap()).collect()
+    })
+}
 
 /// A re-run that finds the function being updated by someone else (InProgress; a re-run right
 /// after an interrupted `create` finds it Pending, which Lambda refuses alike) waits for it before
@@ -195,77 +208,23 @@ async fn two_deletes_of_functions_sharing_a_role_leave_no_role() {
     let iam = aws.moto.iam().await;
     let project = Project::new();
     let env = aws.env();
-    let run_all = |commands: Vec<Vec<String>>| {
-        let children: Vec<Spawned> = commands
-            .iter()
-            .map(|args| {
-                let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                Spawned::new(
-                    lambda_rt_command(project.path(), &env, &args)
-                        .stdout(std::process::Stdio::null())
-                        .stderr(std::process::Stdio::null())
-                        .spawn()
-                        .unwrap(),
-                )
-            })
-            .collect();
-        for mut child in children {
-            let status = child
-                .wait_for_exit(Duration::from_secs(60))
-                .expect("lambda-rt did not finish");
-            assert!(status.success(), "{commands:?}");
-        }
-    };
     for round in 0..10 {
         let role = format!("shared-{round}");
-        let command = |verb: &str, function: &str| {
-            [verb, "--function-name", function, "--role-name", &role]
-                .map(str::to_string)
-                .to_vec()
-        };
         let (a, b) = (format!("a-{round}"), format!("b-{round}"));
-        // The first create makes the role; the second joins it.
-        run_all(vec![command("create", &a)]);
-        run_all(vec![command("create", &b)]);
-        run_all(vec![command("delete", &a), command("delete", &b)]);
+        let command = |verb, function| [verb, "--function-name", function, "--role-name", &role];
+        // The first create makes the role; the second joins it; then both go at once.
+        assert_exit(&lambda_rt(project.path(), &env, &command("create", &a)), 0);
+        assert_exit(&lambda_rt(project.path(), &env, &command("create", &b)), 0);
+        let deletes = [&command("delete", &a)[..], &command("delete", &b)[..]];
+        for out in run_at_once(&project, &env, &deletes) {
+            assert_exit(&out, 0);
+        }
         let left = iam.get_role().role_name(&role).send().await;
         assert!(
             left.is_err(),
             "round {round}: role `{role}` was left behind"
         );
     }
-}
-
-/// The versions of a layer, oldest first.
-async fn layer_versions(lambda: &aws_sdk_lambda::Client, layer: &str) -> Vec<i64> {
-    let listed = lambda
-        .list_layer_versions()
-        .layer_name(layer)
-        .send()
-        .await
-        .unwrap();
-    let mut versions: Vec<i64> = listed
-        .layer_versions()
-        .iter()
-        .map(|v| v.version())
-        .collect();
-    versions.sort();
-    versions
-}
-
-/// The layer versions function `name` has.
-async fn attached_layers(lambda: &aws_sdk_lambda::Client, name: &str) -> Vec<String> {
-    let config = lambda
-        .get_function_configuration()
-        .function_name(name)
-        .send()
-        .await
-        .unwrap();
-    config
-        .layers()
-        .iter()
-        .filter_map(|l| l.arn().map(str::to_string))
-        .collect()
 }
 
 /// A version of the same content that an interrupted race left above the attached one is deleted
@@ -332,20 +291,8 @@ async fn two_publish_layers_at_once_leave_one_version() {
         assert_exit(&lambda_rt(project.path(), &env, &args), 0);
         let publish = named("publish-layer");
         let publish: Vec<&str> = publish.iter().map(String::as_str).collect();
-        let children: Vec<Spawned> = (0..2)
-            .map(|_| {
-                Spawned::new(
-                    lambda_rt_command(project.path(), &env, &publish)
-                        .stdout(std::process::Stdio::null())
-                        .stderr(std::process::Stdio::null())
-                        .spawn()
-                        .unwrap(),
-                )
-            })
-            .collect();
-        for mut child in children {
-            let status = child.wait_for_exit(Duration::from_secs(60)).unwrap();
-            assert!(status.success(), "round {round}");
+        for out in run_at_once(&project, &env, &[&publish, &publish]) {
+            assert_exit(&out, 0);
         }
         assert_exit(&lambda_rt(project.path(), &env, &publish), 0);
         let layer = format!("{function}-layer");
@@ -376,23 +323,13 @@ async fn two_creates_at_once_converge_or_explain() {
             "--url-auth",
             "iam",
         ];
-        let children: Vec<std::process::Child> = (0..2)
-            .map(|_| {
-                lambda_rt_command(project.path(), &env, &args)
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        for child in children {
-            let out = child.wait_with_output().unwrap();
+        for out in run_at_once(&project, &env, &[&args, &args]) {
             let err = stderr(&out);
             assert!(
                 !err.contains("ResourceConflictException") && !err.contains("EntityAlreadyExists"),
                 "round {round}: {err}"
             );
-            assert_eq!(out.status.code(), Some(0), "round {round}: {err}");
+            assert_exit(&out, 0);
         }
         let out = lambda_rt(project.path(), &env, &args);
         assert_exit(&out, 0);

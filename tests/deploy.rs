@@ -233,7 +233,7 @@ async fn a_role_lambda_rt_did_not_create_is_used_but_never_changed_or_deleted() 
     let project = Project::new();
     let env = aws.env();
     let iam = aws.moto.iam().await;
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let trust = LAMBDA_TRUST;
     iam.create_role()
         .role_name("bash-runtime-role")
         .assume_role_policy_document(trust)

@@ -19,33 +19,7 @@ fn function_zip(project: &Path, with_bootstrap: bool) -> (String, i64) {
 }
 
 async fn function_layers(lambda: &aws_sdk_lambda::Client) -> Vec<String> {
-    let config = lambda
-        .get_function_configuration()
-        .function_name(FUNCTION)
-        .send()
-        .await
-        .unwrap();
-    config
-        .layers()
-        .iter()
-        .filter_map(|l| l.arn().map(str::to_string))
-        .collect()
-}
-
-async fn layer_versions(lambda: &aws_sdk_lambda::Client, name: &str) -> Vec<i64> {
-    let listed = lambda
-        .list_layer_versions()
-        .layer_name(name)
-        .send()
-        .await
-        .unwrap();
-    let mut versions: Vec<i64> = listed
-        .layer_versions()
-        .iter()
-        .map(|v| v.version())
-        .collect();
-    versions.sort();
-    versions
+    attached_layers(lambda, FUNCTION).await
 }
 
 /// Publishes a layer lambda-rt does not own, straight through the SDK.

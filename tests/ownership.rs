@@ -11,7 +11,7 @@ use common::*;
 
 const FUNCTION: &str = "bash-runtime";
 
-const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+const TRUST: &str = LAMBDA_TRUST;
 
 /// Creates a function the way the console or a script would: no lambda-rt tag, its own role.
 async fn create_by_hand(aws: &Aws, project: &Project, role_tags: &[(&str, &str)]) -> String {

@@ -291,7 +291,7 @@ async fn a_project_file_choosing_where_requests_go_is_named_first() {
 async fn a_found_role_granting_more_than_logs_is_named_in_a_warning() {
     let aws = Aws::start();
     let iam = aws.moto.iam().await;
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let trust = LAMBDA_TRUST;
     iam.create_role()
         .role_name("bash-runtime-role")
         .assume_role_policy_document(trust)

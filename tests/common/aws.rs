@@ -348,3 +348,38 @@ pub async fn create_function_directly(
         .await
         .unwrap();
 }
+
+/// The trust policy of a role Lambda may assume, for roles tests make by hand.
+pub const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// The version numbers of layer `layer`, oldest first.
+pub async fn layer_versions(lambda: &aws_sdk_lambda::Client, layer: &str) -> Vec<i64> {
+    let listed = lambda
+        .list_layer_versions()
+        .layer_name(layer)
+        .send()
+        .await
+        .unwrap();
+    let mut versions: Vec<i64> = listed
+        .layer_versions()
+        .iter()
+        .map(|v| v.version())
+        .collect();
+    versions.sort();
+    versions
+}
+
+/// The layer version ARNs function `name` has, in order.
+pub async fn attached_layers(lambda: &aws_sdk_lambda::Client, name: &str) -> Vec<String> {
+    let config = lambda
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap();
+    config
+        .layers()
+        .iter()
+        .filter_map(|l| l.arn().map(str::to_string))
+        .collect()
+}
