@@ -227,6 +227,107 @@ async fn two_deletes_of_functions_sharing_a_role_leave_no_role() {
     }
 }
 
+/// What another run's `delete` of the last other function sharing a role does to it: detaches its
+/// policies and deletes it, straight in moto (from the proxy's thread, hence its own runtime).
+fn delete_role_now(moto_url: &str, role: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let iam = aws_sdk_iam::Client::new(&sdk_config_for(moto_url).await);
+        let attached = iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .send()
+            .await
+            .unwrap();
+        for policy in attached.attached_policies() {
+            iam.detach_role_policy()
+                .role_name(role)
+                .policy_arn(policy.policy_arn().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        iam.delete_role().role_name(role).send().await.unwrap();
+    });
+}
+
+/// The role `second` shares with `first` is deleted at the moment `race` sets up; `second`'s
+/// create must make it again, say so, and end with the function on a working role.
+async fn create_while_the_shared_role_goes(race: impl FnOnce(&Aws, String)) {
+    let aws = Aws::start();
+    let toml = |function: &str| format!("function-name = \"{function}\"\nrole-name = \"shared\"\n");
+    let first = Project::new().with("lambda-rt.toml", &toml("first"));
+    assert_exit(&lambda_rt(first.path(), &aws.env(), &["create"]), 0);
+    let second = Project::new().with("lambda-rt.toml", &toml("second"));
+    race(&aws, aws.moto.url.clone());
+    let out = lambda_rt(second.path(), &aws.env(), &["create"]);
+    assert_exit(&out, 0);
+    assert_stderr_has(
+        &out,
+        "role `shared` was deleted while this run was using it (another `lambda-rt delete`?): \
+         creating it again",
+    );
+    let iam = aws.moto.iam().await;
+    let role = iam.get_role().role_name("shared").send().await.unwrap();
+    let tags: Vec<&str> = role
+        .role()
+        .unwrap()
+        .tags()
+        .iter()
+        .map(|t| t.key())
+        .collect();
+    assert!(tags.contains(&"lambda-rt:function:second"), "{tags:?}");
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name("shared")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attached.attached_policies().len(), 1, "{attached:?}");
+    let config = aws
+        .moto
+        .lambda()
+        .await
+        .get_function_configuration()
+        .function_name("second")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(config.role(), role.role().map(|r| r.arn()));
+}
+
+/// Deleted after `second` tagged it as its own, before CreateFunction: Lambda refuses the role
+/// ("cannot be assumed", as moto answers for a missing role); the refusal is looked into, not
+/// waited out as IAM propagation (issue 32, point 4).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_create_whose_role_is_deleted_before_create_function_makes_it_again() {
+    create_while_the_shared_role_goes(|aws, url| {
+        aws.proxy
+            .after_answer("TagRole", move || delete_role_now(&url, "shared"));
+    })
+    .await;
+}
+
+/// Deleted right after `second` read it (all three reads answered), so tagging it fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_create_whose_role_is_deleted_after_it_was_read_makes_it_again() {
+    create_while_the_shared_role_goes(|aws, url| {
+        let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        for read in ["GetRole", "ListAttachedRolePolicies", "ListRolePolicies"] {
+            let (answered, url) = (answered.clone(), url.clone());
+            aws.proxy.after_answer(read, move || {
+                if answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 {
+                    delete_role_now(&url, "shared");
+                }
+            });
+        }
+    })
+    .await;
+}
+
 /// A version of the same content that an interrupted race left above the attached one is deleted
 /// by the next `publish-layer`, which keeps the older one and the function on it.
 #[tokio::test(flavor = "multi_thread")]

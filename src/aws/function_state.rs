@@ -137,6 +137,13 @@ impl Status {
 )]
 pub struct StaleRevision(pub String);
 
+/// The role lambda-rt manages for the function was deleted while this run was using it (e.g. by
+/// another run's `delete` of the last other function sharing it): Lambda refuses it as "cannot be
+/// assumed", which no wait for propagation will change. The caller makes it again.
+#[derive(Debug, thiserror::Error)]
+#[error("role `{0}` was deleted while this run was using it")]
+pub struct RoleVanished(pub String);
+
 /// Until when a role handed to Lambda may be refused because IAM has not propagated it yet.
 #[derive(Debug, Clone)]
 pub struct RolePropagation {
@@ -145,6 +152,9 @@ pub struct RolePropagation {
     pub deadline: Instant,
     /// Whether the role is young enough for propagation to explain a refusal.
     pub young: bool,
+    /// Whether lambda-rt manages the role (and may read it): a refused role is then looked up,
+    /// and one that is gone ends the retries with [`RoleVanished`].
+    pub managed: bool,
 }
 
 impl RolePropagation {
@@ -156,6 +166,15 @@ impl RolePropagation {
             role_arn,
             deadline: Instant::now() + left.max(grace),
             young: left > grace,
+            managed: false,
+        }
+    }
+
+    /// The same, for a role lambda-rt manages.
+    pub fn managed(self) -> Self {
+        RolePropagation {
+            managed: true,
+            ..self
         }
     }
 }

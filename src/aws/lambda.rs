@@ -21,7 +21,7 @@
 //!   own, and sent again only when Lambda refused it without running the function (see
 //!   `invoke.rs`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
 
@@ -38,8 +38,10 @@ use super::clients::Clients;
 use super::errors::{is_not_found, sdk_failure};
 use super::function_spec::{environment, ConfigField, FunctionSpec};
 use super::function_state::{
-    status_of, Remote, RolePropagation, StaleRevision, Status, WriteError, WriteFailure,
+    status_of, Remote, RolePropagation, RoleVanished, StaleRevision, Status, WriteError,
+    WriteFailure,
 };
+use super::iam;
 use super::poll::{poll, Attempt, GaveUp, Timing};
 use super::s3::Upload;
 use crate::output::{Action, Ui};
@@ -47,6 +49,8 @@ use crate::output::{Action, Ui};
 /// Lambda operations with the waits and retries they need.
 pub struct Lambda<'a> {
     pub client: &'a Client,
+    /// Only to look up a managed role Lambda refuses (see [`RoleVanished`]).
+    iam: &'a aws_sdk_iam::Client,
     pub timing: Timing,
     pub ui: &'a Ui,
 }
@@ -56,6 +60,7 @@ impl<'a> Lambda<'a> {
     pub fn new(clients: &'a Clients, timing: Timing, ui: &'a Ui) -> Self {
         Lambda {
             client: &clients.lambda,
+            iam: &clients.iam,
             timing,
             ui,
         }
@@ -148,6 +153,7 @@ impl Lambda<'_> {
     {
         let latest = RefCell::new(current.clone());
         let waiting = RefCell::new(None);
+        let refusals = Cell::new(0u32);
         let deadline = role.map(|r| r.deadline).unwrap_or_else(Instant::now);
         let result = poll(self.timing.iam_propagation, deadline, false, |_| async {
             let mut conflicts = 0;
@@ -169,6 +175,16 @@ impl Lambda<'_> {
                     return Attempt::Fail(WriteFailure::Stale);
                 }
                 if let (true, Some(role)) = (service.is_role_refused(), role) {
+                    // Every third refusal, a role lambda-rt manages is looked up: one deleted
+                    // under this run will never propagate.
+                    refusals.set(refusals.get() + 1);
+                    if role.managed && refusals.get() % 3 == 0 {
+                        let role_name = iam::role_name_of(&role.role_arn);
+                        if let Ok(None) = iam::get_role(self.iam, role_name).await {
+                            let vanished = RoleVanished(role_name.to_string());
+                            return Attempt::Fail(WriteFailure::Other(vanished.into()));
+                        }
+                    }
                     if waiting.borrow().is_none() {
                         *waiting.borrow_mut() = Some(self.ui.waiting(format!(
                             "waiting for IAM to propagate role `{}` to Lambda",

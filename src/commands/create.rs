@@ -14,7 +14,7 @@ use super::ownership;
 use crate::aws::clients::{partition, Clients};
 use crate::aws::execution_role;
 use crate::aws::function_spec::FunctionSpec;
-use crate::aws::function_state::{Remote, RolePropagation};
+use crate::aws::function_state::{Remote, RolePropagation, RoleVanished};
 use crate::aws::iam;
 use crate::aws::lambda::Lambda;
 use crate::aws::owner;
@@ -157,7 +157,8 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
                         let arn = iam::create_role(&clients.iam, role_name, name).await?;
                         attach_policy = Some((role_name.clone(), policy_arn));
                         let role =
-                            RolePropagation::for_age(arn.clone(), Default::default(), bound, grace);
+                            RolePropagation::for_age(arn.clone(), Default::default(), bound, grace)
+                                .managed();
                         (report.arn(Some(arn)), Some(role))
                     }
                 }
@@ -180,7 +181,8 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
                         .arn(Some(&role.arn))
                         .note("exists and was not created by lambda-rt; used as is");
                     let propagation =
-                        RolePropagation::for_age(role.arn.clone(), role.age, bound, grace);
+                        RolePropagation::for_age(role.arn.clone(), role.age, bound, grace)
+                            .managed();
                     (report, Some(propagation))
                 }
                 Some(state) => {
@@ -190,6 +192,7 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
                     let fixes = execution_role::plan(&state, std::slice::from_ref(&policy_arn));
                     let mut changes: Vec<Change> = fixes.iter().map(|f| f.change()).collect();
                     let has_user = role.users().iter().any(|u| u == name);
+                    let mut role_age = role.age;
                     if !has_user {
                         changes.push(Change::new("tag", None, Some(owner::role_user_tag(name))));
                     }
@@ -203,8 +206,20 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
                         };
                         // Both writes run to the end, so neither is left unknown.
                         let (attached, tagged) = tokio::join!(attach, tag);
-                        attached?;
-                        tagged?;
+                        let failed = attached.is_err() || tagged.is_err();
+                        if failed && iam::get_role(&clients.iam, role_name).await?.is_none() {
+                            // Deleted since the read (another run's `delete`): made again.
+                            let vanished = RoleVanished(role_name.clone());
+                            ui.notice(&format!(
+                                "{vanished} (another `lambda-rt delete`?): creating it again"
+                            ));
+                            iam::create_role(&clients.iam, role_name, name).await?;
+                            attach_policy = Some((role_name.clone(), policy_arn.clone()));
+                            role_age = std::time::Duration::ZERO;
+                        } else {
+                            attached?;
+                            tagged?;
+                        }
                     }
                     let action = if changes.is_empty() {
                         Action::Unchanged
@@ -215,7 +230,8 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
                         .arn(Some(&role.arn))
                         .changes(changes);
                     let propagation =
-                        RolePropagation::for_age(role.arn.clone(), role.age, bound, grace);
+                        RolePropagation::for_age(role.arn.clone(), role_age, bound, grace)
+                            .managed();
                     (report, Some(propagation))
                 }
             };
@@ -232,7 +248,7 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
             let spec = FunctionSpec::new(settings, role.role_arn.clone());
             let tags = owner::owner_tags();
             let made = format!("function `{name}` was created");
-            let create = lambda.create(&spec, &upload, &role, &tags);
+            let create = create_function(ctx, &lambda, spec, &upload, role, &tags);
             let arn = with_policy_attached(clients, &attach_policy, &made, create).await?;
             let report = ResourceReport::new("function", name, Action::Created).arn(Some(arn));
             (report, upload.package.code_sha256.clone())
@@ -285,6 +301,45 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         layer: None,
         warnings: Vec::new(),
     })
+}
+
+/// CreateFunction. A role lambda-rt manages that is deleted while this run waits for Lambda to
+/// accept it (another run's `delete` took the last other function sharing it, between this run's
+/// read and its CreateFunction) is made again, said so, and CreateFunction sent once more —
+/// instead of waiting out IAM propagation for a role that will never propagate.
+async fn create_function(
+    ctx: &Context,
+    lambda: &Lambda<'_>,
+    spec: FunctionSpec,
+    upload: &Upload<'_>,
+    role: RolePropagation,
+    tags: &std::collections::HashMap<String, String>,
+) -> Result<String> {
+    let error = match lambda.create(&spec, upload, &role, tags).await {
+        Err(error) if error.is::<RoleVanished>() => error,
+        done => return done,
+    };
+    let role_name = iam::role_name_of(&role.role_arn).to_string();
+    ctx.ui.notice(&format!(
+        "{error} (another `lambda-rt delete`?): creating it again"
+    ));
+    let clients = ctx.clients().await?;
+    let arn = iam::create_role(&clients.iam, &role_name, &spec.name).await?;
+    let policy_arn = iam::basic_execution_policy_arn(partition(&clients.region));
+    iam::attach_policy(&clients.iam, &role_name, &policy_arn).await?;
+    let timing = ctx.timing;
+    let role = RolePropagation::for_age(
+        arn.clone(),
+        Default::default(),
+        timing.iam_propagation.max_total,
+        timing.old_role_grace,
+    )
+    .managed();
+    let spec = FunctionSpec {
+        role_arn: arn,
+        ..spec
+    };
+    lambda.create(&spec, upload, &role, tags).await
 }
 
 #[allow(clippy::too_many_arguments)]

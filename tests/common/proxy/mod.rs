@@ -72,7 +72,12 @@ struct State {
     held: bool,
     released: bool,
     behind: Option<BehindChange>,
+    /// Run once, right after the first request of that operation is answered ([`AwsProxy::after_answer`]).
+    hooks: Vec<(&'static str, Hook)>,
 }
+
+/// Another writer's change, run by the proxy at a precise moment.
+type Hook = Box<dyn FnOnce() + Send>;
 
 struct Shared {
     state: Mutex<State>,
@@ -288,6 +293,12 @@ impl AwsProxy {
             after,
             done: false,
         });
+    }
+
+    /// Right after the next `action` request (e.g. `TagRole`) is answered by moto, and before the
+    /// answer reaches lambda-rt, runs `hook`: another writer's change at that precise moment.
+    pub fn after_answer(&self, action: &'static str, hook: impl FnOnce() + Send + 'static) {
+        self.state().hooks.push((action, Box::new(hook)));
     }
 
     /// Whether the concurrent change of [`Self::change_after_next_read`] happened.

@@ -285,6 +285,7 @@ pub(super) fn after_forward(request: &Request, response: &mut Response, shared: 
     let ok = (200..300).contains(&response.status);
     let now = Instant::now();
     let mut behind = None;
+    let mut hook = None;
     {
         let mut state = shared.state.lock().unwrap();
         let realism = state.realism.clone();
@@ -341,6 +342,12 @@ pub(super) fn after_forward(request: &Request, response: &mut Response, shared: 
         if info.service == "lambda" && ok {
             rewrite_configurations(response, &mut state, now);
         }
+        if let Some(i) = state.hooks.iter().position(|(a, _)| *a == info.action) {
+            hook = Some(state.hooks.remove(i).1);
+        }
+    }
+    if let Some(hook) = hook {
+        hook();
     }
     // Another writer changes the function after lambda-rt's read was answered (but before the
     // answer reaches it, so lambda-rt's next write carries a RevisionId that is already stale).
