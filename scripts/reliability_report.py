@@ -23,9 +23,10 @@ def main(path):
     out = ["# Reliability report", ""]
     out.append(
         "Produced by `scripts/reliability.sh` from the counts the tests record while they run "
-        "(tests/faults.rs, tests/deploy.rs, tests/layers.rs) against a real `moto_server` behind "
+        "(tests/faults.rs, tests/deploy.rs, tests/layers.rs, tests/kill_sweep.rs) against a real `moto_server` behind "
         "the test suite's proxy with fault injection (tests/common/proxy/). Re-run that command to reproduce it; "
-        "the normal test suite runs the same tests with 3 fault runs instead of 50."
+        "the normal test suite runs the same tests with 3 fault runs instead of 50 and every 4th "
+        "kill point at test durations."
     )
     out.append("")
 
@@ -90,6 +91,43 @@ def main(path):
         )
     )
     out.append("")
+
+    out += ["## The kill sweep", ""]
+    for sweep in by_kind.get("kill_sweep", []):
+        signals = "SIGKILL and SIGINT at every point" if sweep["every"] == 1 else (
+            f"every {sweep['every']}th point, the signal alternating")
+        out.append(
+            f"Each command is stopped right after its k-th AWS request, for k from 1 to the "
+            f"requests of a clean run ({signals}; tests/kill_sweep.rs), then run again at once. "
+            f"A point converges when that re-run exits 0 and leaves exactly what a clean run "
+            f"leaves (function, code, configuration, tags, versions, aliases, URL, policy "
+            f"statements, role and its policies, layer versions), a further re-run makes 0 writes, "
+            f"and `delete` then leaves nothing. Through the realism proxy: Pending "
+            f"{sweep['pending_ms'] / 1000:g} s, InProgress {sweep['in_progress_ms'] / 1000:g} s, "
+            f"IAM propagation {sweep['iam_propagation_ms'] / 1000:g} s, "
+            f"{'one-item pages' if sweep['one_item_pages'] else 'whole pages'}; "
+            f"{sweep['seconds']} s in all."
+        )
+        out.append("")
+        out.append(
+            table(
+                ["command", "requests (clean run)", "points", "SIGKILL", "SIGINT",
+                 "stopped there", "converged"],
+                [[f"`{r['command']}`", r["requests"], r["points"], r["sigkill"], r["sigint"],
+                  r["stopped"], r["converged"]] for r in sweep["rows"]],
+            )
+        )
+        out.append("")
+        out.append(
+            "\"Stopped there\" counts the points where the command was still running at its "
+            "(k+1)-th request; at the others (waits poll a varying number of times) it ended "
+            "first, and the point checks the re-runs all the same."
+        )
+        out.append("")
+        for row in sweep["rows"]:
+            for failure in row["failures"]:
+                out.append(f"- `{row['command']}`: {failure}")
+        out.append("")
 
     out += ["## Timeouts", ""]
     out.append(
