@@ -56,12 +56,27 @@ async fn logs_since_filter_request_id_follow_and_a_missing_group() {
     let run = |args: &[&str]| lambda_rt(project.path(), &env, args);
     assert_exit(&run(&["create"]), 0);
 
+    // `create` made the log group: empty, said so.
+    let out = run(&["logs"]);
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), "");
+    assert_stderr_has(
+        &out,
+        "no log events yet for function `bash-runtime` since 10m",
+    );
+
+    // Without it (deleted by hand), nothing to read: exit 1.
+    let logs = aws.moto.logs().await;
+    logs.delete_log_group()
+        .log_group_name(GROUP)
+        .send()
+        .await
+        .unwrap();
     let out = run(&["logs"]);
     assert_exit(&out, 1);
     assert_stderr_has(&out, "no logs yet");
     assert_stderr_has(&out, "invoke the function first");
 
-    let logs = aws.moto.logs().await;
     let stream = "2026/12/01/[$LATEST]0123456789abcdef";
     write_events(
         &logs,

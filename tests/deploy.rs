@@ -79,17 +79,19 @@ async fn full_lifecycle_is_idempotent_and_makes_only_needed_calls() {
     );
     assert_eq!(config.role(), Some(role.arn()));
 
-    // create again: reads only (the function, the role and its policies, at once)
+    // create again: reads only (the function, the role and its policies, the log group, at
+    // once)
     aws.start_counting();
     let out = run(&["create"]);
     assert_exit(&out, 0);
     assert_stderr_has(&out, "unchanged  function `bash-runtime`");
+    assert_stderr_has(&out, "unchanged  log group `/aws/lambda/bash-runtime`");
     let counts = aws.counted();
     assert_eq!(counts.writes(), Vec::<String>::new());
-    assert_eq!(counts.total(), 4, "{counts:?}");
+    assert_eq!(counts.total(), 5, "{counts:?}");
 
-    // update with nothing changed: zero writes; the function and lambda-rt's role (with its two
-    // policy lists) read at once, since the role is part of what update converges
+    // update with nothing changed: zero writes; the function, lambda-rt's role (with its two
+    // policy lists) and the log group read at once, since they are part of what update converges
     aws.start_counting();
     assert_exit(&run(&["update"]), 0);
     let counts = aws.counted();
@@ -97,8 +99,8 @@ async fn full_lifecycle_is_idempotent_and_makes_only_needed_calls() {
     assert_eq!(counts.of_service("iam"), 3, "{counts:?}");
     assert_eq!(
         counts.total(),
-        4,
-        "four reads, at once, for a no-op update: {counts:?}"
+        5,
+        "five reads, at once, for a no-op update: {counts:?}"
     );
 
     // edit the handler: exactly one UpdateFunctionCode, no configuration call, no IAM write
@@ -176,13 +178,8 @@ async fn full_lifecycle_is_idempotent_and_makes_only_needed_calls() {
     assert_exit(&out, 0);
     assert_eq!(stdout(&out), r#"{"text":"Hello"}"#);
 
-    // delete: function, log group and role are gone
+    // delete: function, log group (made by create) and role are gone
     let logs = moto.logs().await;
-    logs.create_log_group()
-        .log_group_name("/aws/lambda/bash-runtime")
-        .send()
-        .await
-        .unwrap();
     let out = run(&["delete"]);
     assert_exit(&out, 0);
     let err = stderr(&out);

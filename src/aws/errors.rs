@@ -347,6 +347,7 @@ missing_resource!(is_resource_not_found_exception:
     aws_sdk_lambda::operation::invoke::InvokeError,
     aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError,
     aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsError,
+    aws_sdk_cloudwatchlogs::operation::list_tags_for_resource::ListTagsForResourceError,
 );
 missing_resource!(is_no_such_entity_exception:
     aws_sdk_iam::operation::get_role::GetRoleError,

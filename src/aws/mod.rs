@@ -1,6 +1,6 @@
 //! Talking to AWS, and the only place that calls `.send()`: one file per resource (`lambda.rs` and
 //! `invoke.rs` for functions, `iam.rs` and `execution_role.rs` for roles, `layer.rs`, `url.rs`,
-//! `versions.rs`, `logs.rs`, `s3.rs`), the clients built once (`clients.rs`), how lambda-rt waits
+//! `versions.rs`, `logs.rs` and `log_group.rs`, `s3.rs`), the clients built once (`clients.rs`), how lambda-rt waits
 //! and retries (`poll.rs`), what an error means (`errors.rs`), and what lambda-rt owns
 //! (`owner.rs`).
 
@@ -15,6 +15,7 @@ pub mod iam;
 pub mod invoke;
 pub mod lambda;
 pub mod layer;
+pub mod log_group;
 pub mod logs;
 pub mod owner;
 pub mod pages;

@@ -115,6 +115,17 @@ pub struct ConfigArgs {
     pub description: Option<String>,
 }
 
+/// What the function has in AWS that running it here does not need (so `invoke --local`,
+/// `serve` and `check` do not take these flags).
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Function configuration")]
+pub struct DeployedConfigArgs {
+    /// Days CloudWatch Logs keeps the function's logs (1, 3, 5, 7, 14, 30, 60, 90, …, 3653), or 0
+    /// to keep them forever [default: left as it is; a new log group keeps them forever]
+    #[arg(long, env = "LAMBDA_RT_LOG_RETENTION_DAYS", value_name = "DAYS")]
+    pub log_retention_days: Option<i64>,
+}
+
 /// Files that travel with the runtime.
 #[derive(Debug, Args, Default, Clone)]
 #[command(next_help_heading = "Runtime")]
@@ -167,6 +178,8 @@ pub struct DeployedArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
     #[command(flatten)]
+    pub deployed_config: DeployedConfigArgs,
+    #[command(flatten)]
     pub role: RoleArgs,
     #[command(flatten)]
     pub layer: LayerArgs,
@@ -182,6 +195,7 @@ pub struct SettingsInput {
     pub role: RoleArgs,
     pub layer: LayerArgs,
     pub config: ConfigArgs,
+    pub deployed_config: DeployedConfigArgs,
     pub deno: DenoArgs,
     pub staging: StagingArgs,
     pub aws: AwsArgs,
@@ -209,6 +223,7 @@ impl SettingsInput {
     pub fn deployed(&mut self, args: &DeployedArgs) {
         self.project = args.project.clone();
         self.config = args.config.clone();
+        self.deployed_config = args.deployed_config.clone();
         self.role = args.role.clone();
         self.layer = args.layer.clone();
         self.deno = args.deno.clone();

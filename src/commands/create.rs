@@ -1,10 +1,11 @@
 //! `lambda-rt create`: ensure the execution role and the function. On an existing function it
 //! converges code and configuration exactly like `update`; a second run makes no write call.
 //!
-//! Order, for a new function: the function and the role are read at once; the function's zip is
+//! Order, for a new function: the function, the role and the log group are read at once; the function's zip is
 //! built (and staged in S3) before the role is made, so a project over Lambda's limits or a missing
 //! bucket changes nothing in IAM; then CreateRole, and CreateFunction — retried while IAM
-//! propagates the new role — at the same time as the role's policy is attached.
+//! propagates the new role — at the same time as the role's policy is attached; then the log group
+//! (aws/log_group.rs).
 
 use anyhow::Result;
 
@@ -17,6 +18,7 @@ use crate::aws::function_spec::FunctionSpec;
 use crate::aws::function_state::{Remote, RolePropagation, RoleVanished};
 use crate::aws::iam;
 use crate::aws::lambda::Lambda;
+use crate::aws::log_group;
 use crate::aws::owner;
 use crate::aws::s3::{self, Upload};
 use crate::cli::deploy::DeployArgs;
@@ -68,17 +70,21 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
     let stager = ctx.stager(clients);
     let name = &settings.function_name;
 
-    // 1. The function and the role, read at once.
-    let (remote, found) = match &settings.role {
-        RoleChoice::Managed(role_name) => {
-            let (remote, found) = tokio::try_join!(
-                lambda.get(name),
-                execution_role::read(&clients.iam, role_name)
-            )?;
-            (remote, Some(found))
+    // 1. The function, the role and the log group, read at once.
+    let function_and_role = async {
+        match &settings.role {
+            RoleChoice::Managed(role_name) => {
+                let (remote, found) = tokio::try_join!(
+                    lambda.get(name),
+                    execution_role::read(&clients.iam, role_name)
+                )?;
+                Ok((remote, Some(found)))
+            }
+            RoleChoice::Existing(_) => Ok((lambda.get(name).await?, None)),
         }
-        RoleChoice::Existing(_) => (lambda.get(name).await?, None),
     };
+    let ((remote, found), log_group) =
+        tokio::try_join!(function_and_role, log_group::read(&clients.logs, name))?;
 
     // 2. Someone else's function is left alone, before anything is written.
     let mut claimed = None;
@@ -292,6 +298,12 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
     };
     ui.resource(&report, dry_run);
     resources.push(report);
+
+    // 6. The log group, once the function is there to own it.
+    let retention = settings.log_retention_days;
+    let group = log_group::converge(&clients.logs, name, log_group, retention, dry_run).await?;
+    ui.resource(&group, dry_run);
+    resources.push(group);
     resources.extend(staged_reports(stager.as_ref()));
     Ok(Report {
         command: "create",

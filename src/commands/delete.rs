@@ -20,8 +20,8 @@ use crate::aws::function_state::Remote;
 use crate::aws::iam::{self, RemoteRole};
 use crate::aws::lambda::Lambda;
 use crate::aws::layer::{LayerVersion, Layers};
-use crate::aws::logs;
 use crate::aws::owner::Ownership;
+use crate::aws::{log_group, logs};
 use crate::cli::delete::DeleteArgs;
 use crate::error::NotOurs;
 use crate::output::{Action, Report, ResourceReport};
@@ -143,8 +143,9 @@ async fn delete_function(
     Ok(ResourceReport::new("function", name, action).arn(remote.arn()))
 }
 
-/// The log group goes with a function of lambda-rt's. Without the function there is no telling
-/// whose group it was, so it is kept.
+/// The log group goes with a function of lambda-rt's. Without the function, only a group
+/// lambda-rt tagged (it makes them so) is known to be its own — e.g. after a `delete` interrupted
+/// between the function and its group; any other is kept.
 async fn delete_log_group(
     clients: &Clients,
     name: &str,
@@ -157,12 +158,14 @@ async fn delete_log_group(
         return Ok(ResourceReport::new("log group", group, Action::Kept).note("--keep-logs"));
     }
     if !function_exists {
-        let report = logs::delete_log_group(&clients.logs, name, true).await?;
-        return Ok(match report.action {
-            Action::Absent => report,
-            _ => ResourceReport::new("log group", group, Action::Kept).note(
-                "the function is gone, so lambda-rt cannot tell whose group this is; delete it \
-                 with `aws logs delete-log-group` if it is yours",
+        return Ok(match log_group::read(&clients.logs, name).await? {
+            None => ResourceReport::new("log group", group, Action::Absent),
+            Some(found) if log_group::is_tagged(&clients.logs, &found).await? => {
+                logs::delete_log_group(&clients.logs, name, dry_run).await?
+            }
+            Some(_) => ResourceReport::new("log group", group, Action::Kept).note(
+                "the function is gone and the group carries no lambda-rt tag, so lambda-rt cannot \
+                 tell whose it is; delete it with `aws logs delete-log-group` if it is yours",
             ),
         });
     }

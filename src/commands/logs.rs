@@ -42,7 +42,8 @@ pub async fn run(ctx: &Context, args: &LogsArgs) -> Result<i32> {
                 ctx.require_function_exists().await?;
                 return Err(anyhow!(
                     "no logs yet for function `{name}`: its log group `{}` does not exist \
-                     (Lambda creates it at the first invocation): invoke the function first",
+                     (`lambda-rt update` makes it; Lambda makes it at the first invocation): \
+                     invoke the function first",
                     log_group_name(name)
                 ));
             };
@@ -62,6 +63,19 @@ pub async fn run(ctx: &Context, args: &LogsArgs) -> Result<i32> {
             }
         }
         if !args.follow {
+            // The group exists (lambda-rt makes it with the function) but holds nothing to show.
+            if seen.is_empty() {
+                let what = if pattern.is_some() {
+                    "no log events match"
+                } else {
+                    "no log events yet"
+                };
+                ui.notice(&format!(
+                    "{what} for function `{name}` since {} (try an earlier --since, or invoke \
+                     the function first)",
+                    args.since
+                ));
+            }
             return Ok(crate::error::exit_code::SUCCESS);
         }
         tokio::select! {

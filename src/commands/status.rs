@@ -13,6 +13,7 @@ use crate::aws::execution_role;
 use crate::aws::function_spec::{diff, FunctionSpec};
 use crate::aws::iam::{self, managed_role_arn};
 use crate::aws::layer::attached_runtime_layer;
+use crate::aws::log_group;
 use crate::aws::owner::Ownership;
 use crate::cli::status::StatusArgs;
 use crate::cli::OutputFormat;
@@ -55,15 +56,29 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
         RoleChoice::Managed(role_name) if !keeps_its_role => Some(role_name.as_str()),
         _ => None,
     };
-    let (ownership, versions, stale, url, role_drift) = tokio::try_join!(
+    let (ownership, versions, stale, url, role_drift, log_group) = tokio::try_join!(
         ownership::ownership(clients, &remote, None),
         lambda.versions_with_aliases(name),
         deploy::stale_runtime_note(clients, settings, config),
         lambda.url(name),
         role_drift(clients, managed_role),
+        log_group::read(&clients.logs, name),
     )?;
     let mut drift = diff(config, &spec, package, false).changes;
     drift.extend(role_drift);
+    let group_name = crate::aws::logs::log_group_name(name);
+    drift.extend(
+        log_group::plan(log_group.as_ref(), settings.log_retention_days)
+            .iter()
+            .map(|fix| {
+                let change = fix.change();
+                Change::new(
+                    format!("log group {group_name}: {}", change.field),
+                    change.from,
+                    change.to,
+                )
+            }),
+    );
     if stale.is_some() {
         drift.push(Change::new(
             "runtime layer",
@@ -111,6 +126,10 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
                     "owner": owner,
                 },
                 "versions": versions,
+                "log_group": log_group.as_ref().map(|g| json!({
+                    "name": g.name,
+                    "retention_days": g.retention_days,
+                })),
                 "url": url.as_ref().map(|u| json!({
                     "url": u.url,
                     "auth": u.auth,
@@ -174,6 +193,18 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
             ),
         );
         row("owner", owner.to_string());
+        row(
+            "log group",
+            match &log_group {
+                Some(g) => format!(
+                    "{}, events kept {}",
+                    g.name,
+                    g.retention_days
+                        .map_or("forever".into(), |d| format!("{d} days"))
+                ),
+                None => "none yet".into(),
+            },
+        );
         row(
             "url",
             match &url {

@@ -16,6 +16,7 @@ use crate::aws::execution_role::{self, RoleState};
 use crate::aws::function_spec::FunctionSpec;
 use crate::aws::function_state::RolePropagation;
 use crate::aws::iam::{self, managed_role_arn};
+use crate::aws::log_group;
 use crate::cli::deploy::DeployArgs;
 use crate::output::{Action, Change, Report, ResourceReport};
 use crate::package::FunctionCode;
@@ -36,10 +37,14 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         RoleChoice::Managed(role_name) => Some(role_name.as_str()),
         RoleChoice::Existing(_) => None,
     };
-    // The function and lambda-rt's role, read at once; the function's failure is the one told.
-    let (remote, role_state) =
-        tokio::join!(lambda.get(name), read_managed_role(clients, role_name));
-    let (remote, role_state) = (remote?, role_state?);
+    // The function, lambda-rt's role and the log group, read at once; the function's failure is
+    // the one told.
+    let (remote, role_state, log_group) = tokio::join!(
+        lambda.get(name),
+        read_managed_role(clients, role_name),
+        log_group::read(&clients.logs, name)
+    );
+    let (remote, role_state, log_group) = (remote?, role_state?, log_group?);
     let Some(remote) = remote else {
         return Err(anyhow!(
             "failed to update function `{name}`: it does not exist; run `lambda-rt create` first"
@@ -123,9 +128,11 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
             _ => Ok(()),
         }
     };
-    // All three run to the end whatever happens: a failed role write must not cut a code or
-    // configuration write short and leave it unreported.
-    let (converged, stale, role_fixed) = tokio::join!(converge, stale, fix_role);
+    let retention = settings.log_retention_days;
+    let group = log_group::converge(&clients.logs, name, log_group, retention, options.dry_run);
+    // All four run to the end whatever happens: a failed role or log group write must not cut a
+    // code or configuration write short and leave it unreported.
+    let (converged, stale, role_fixed, group) = tokio::join!(converge, stale, fix_role, group);
     let (mut report, code_sha256) = converged?;
     role_fixed.map_err(|error| {
         error.context(format!(
@@ -143,6 +150,9 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         ui.warn(warning);
     }
     resources.push(report);
+    let group = group?;
+    ui.resource(&group, options.dry_run);
+    resources.push(group);
     resources.extend(staged_reports(stager.as_ref()));
     Ok(Report {
         command: "update",

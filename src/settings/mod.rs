@@ -114,6 +114,9 @@ pub struct Settings {
     /// `None`: zips go to Lambda inline.
     pub s3: Option<S3Staging>,
     pub aws: AwsSettings,
+    /// Days the function's log group keeps events: `None` leaves the retention as it is, 0 means
+    /// forever.
+    pub log_retention_days: Option<i32>,
 }
 
 impl Settings {
@@ -234,6 +237,16 @@ impl Settings {
                 .unwrap_or_else(|| (String::new(), Origin::Default));
         validate::description(&description, &origin)?;
 
+        let log_retention_days = file.pick(
+            input,
+            "log_retention_days",
+            input.deployed_config.log_retention_days.as_ref(),
+            f.log_retention_days.as_ref(),
+        );
+        if let Some((days, origin)) = &log_retention_days {
+            validate::log_retention_days(*days, origin)?;
+        }
+
         let template = f
             .template
             .as_ref()
@@ -321,6 +334,7 @@ impl Settings {
             deno,
             s3,
             aws,
+            log_retention_days: log_retention_days.map(|(days, _)| days as i32),
         })
     }
 

@@ -74,6 +74,7 @@ pub struct FileSettings {
     pub deno: Option<Spanned<PathBuf>>,
     pub s3_bucket: Option<Spanned<String>>,
     pub s3_key: Option<Spanned<String>>,
+    pub log_retention_days: Option<Spanned<i64>>,
 }
 
 /// `lambda-rt.toml` as read from a project (or an empty one when there is none).

@@ -193,6 +193,27 @@ pub fn timeout(timeout: i64, origin: &Origin) -> Result<()> {
     })
 }
 
+/// The retention periods CloudWatch Logs accepts (the `Days` shape of its API model), and 0 for
+/// "never expire" (DeleteRetentionPolicy).
+pub const LOG_RETENTION_DAYS: [i64; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+pub fn log_retention_days(days: i64, origin: &Origin) -> Result<()> {
+    require(days == 0 || LOG_RETENTION_DAYS.contains(&days), || {
+        let nearest = LOG_RETENTION_DAYS
+            .iter()
+            .min_by_key(|d| (**d - days).abs())
+            .unwrap_or(&1);
+        format!(
+            "invalid log retention {days} days (from {origin}): CloudWatch Logs accepts only \
+             1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, \
+             2557, 2922, 3288 or 3653 days (the nearest is {nearest}), or 0 to keep logs forever"
+        )
+    })
+}
+
 pub fn description(description: &str, origin: &Origin) -> Result<()> {
     require(description.chars().count() <= 256, || {
         format!("invalid description (from {origin}): Lambda allows at most 256 characters")

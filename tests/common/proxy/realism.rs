@@ -286,6 +286,10 @@ pub(super) fn after_forward(request: &Request, response: &mut Response, shared: 
     let now = Instant::now();
     let mut behind = None;
     let mut hook = None;
+    let deleted_group = (info.service == "logs" && info.action == "DeleteLogGroup" && ok)
+        .then(|| serde_json::from_slice::<serde_json::Value>(&request.body).ok())
+        .flatten()
+        .and_then(|body| body["logGroupName"].as_str().map(str::to_string));
     {
         let mut state = shared.state.lock().unwrap();
         let realism = state.realism.clone();
@@ -348,6 +352,9 @@ pub(super) fn after_forward(request: &Request, response: &mut Response, shared: 
     }
     if let Some(hook) = hook {
         hook();
+    }
+    if let Some(group) = deleted_group {
+        forget_log_group_tags(request, &group, shared.upstream_port);
     }
     // Another writer changes the function after lambda-rt's read was answered (but before the
     // answer reaches it, so lambda-rt's next write carries a RevisionId that is already stale).
@@ -505,4 +512,51 @@ pub(super) fn lambda_error(status: u16, code: &str, message: &str) -> Response {
             .to_string()
             .into_bytes(),
     )
+}
+
+/// CloudWatch Logs deletes a log group's tags with it; moto keeps them by ARN, so a group made
+/// again under the same name would come back tagged. The proxy removes them after each
+/// DeleteLogGroup (in moto's default account, in the request's region).
+fn forget_log_group_tags(deleted_by: &Request, group: &str, upstream_port: u16) {
+    let authorization = header_in(&deleted_by.head, "authorization").unwrap_or_default();
+    let region = authorization
+        .split("Credential=")
+        .nth(1)
+        .and_then(|credential| credential.split('/').nth(2))
+        .unwrap_or("us-east-1")
+        .to_string();
+    let arn = format!("arn:aws:logs:{region}:123456789012:log-group:{group}");
+    let call = |action: &str, body: serde_json::Value| {
+        let request = Request {
+            head: vec![
+                "POST / HTTP/1.1".into(),
+                "Content-Type: application/x-amz-json-1.1".into(),
+                format!("X-Amz-Target: Logs_20140328.{action}"),
+                format!("Authorization: {authorization}"),
+            ],
+            body: body.to_string().into_bytes(),
+            info: RequestInfo {
+                method: "POST".into(),
+                path: "/".into(),
+                action: action.into(),
+                service: "logs",
+                function: None,
+            },
+            query: String::new(),
+        };
+        forward(&request, upstream_port).and_then(|r| r.json())
+    };
+    let tags = call(
+        "ListTagsForResource",
+        serde_json::json!({ "resourceArn": arn }),
+    );
+    let keys: Vec<String> = tags
+        .and_then(|t| t["tags"].as_object().map(|m| m.keys().cloned().collect()))
+        .unwrap_or_default();
+    if !keys.is_empty() {
+        call(
+            "UntagResource",
+            serde_json::json!({ "resourceArn": arn, "tagKeys": keys }),
+        );
+    }
 }
