@@ -16,6 +16,6 @@ mkdir -p target docs
 export LAMBDA_RT_RELIABILITY_REPORT="$PWD/target/reliability.jsonl"
 rm -f "$LAMBDA_RT_RELIABILITY_REPORT"
 
-scripts/test.sh --test faults --test deploy --test layers --test kill_sweep
+scripts/test.sh --test suite -- faults:: deploy:: layers:: kill_sweep::
 python3 scripts/reliability_report.py "$LAMBDA_RT_RELIABILITY_REPORT" > docs/reliability.md
 echo "wrote docs/reliability.md" >&2

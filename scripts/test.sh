@@ -12,7 +12,7 @@ export DENO="$PWD/.venv/bin/deno"
 # The benchmark helpers, for the benchmarks' smoke test (tests/bench_smoke.rs).
 cargo build --examples --quiet
 
-# With arguments (e.g. `--test faults`), runs only what they select.
+# With arguments (e.g. `--test suite -- faults::`), runs only what they select.
 if [ $# -eq 0 ]; then
   set -- --all-targets --no-fail-fast
 fi

@@ -1,9 +1,7 @@
 //! The model check itself (tests/common/model_check.rs): requests AWS's published models refuse are
 //! found, and valid ones are not. Every other test that talks to AWS runs it when it ends.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn requests_aws_would_refuse_are_found_and_valid_ones_pass() {

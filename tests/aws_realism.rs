@@ -3,12 +3,10 @@
 //! propagation refusals, one-item pages, RevisionIds, Failed and Inactive states, slow Invokes and
 //! concurrent writers, and counts every request. Durations are a few hundred milliseconds.
 
-mod common;
-
 use std::time::Duration;
 
-use common::proxy::{Realism, Reason};
-use common::*;
+use crate::common::proxy::{Realism, Reason};
+use crate::common::*;
 
 const FUNCTION: &str = "bash-runtime";
 
@@ -152,7 +150,9 @@ async fn an_invoke_whose_answer_is_lost_is_not_sent_again_and_says_so() {
 
     // A connection dropped after the request reached Lambda: the same.
     aws.proxy
-        .always(common::proxy::Fault::ResetAfter, |r| r.action == "Invoke");
+        .always(crate::common::proxy::Fault::ResetAfter, |r| {
+            r.action == "Invoke"
+        });
     aws.start_counting();
     let out = run(&aws, &project, &["invoke", "--max-attempts", "5"]);
     assert_exit(&out, 5);

@@ -1,8 +1,6 @@
 //! The benchmark script in smoke mode (one short run of every benchmark, on the debug build), so
 //! it cannot rot. It measures nothing: the real figures come from `bench/run.sh`.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -26,7 +24,7 @@ fn every_benchmark_runs_in_smoke_mode() {
     let report = out_dir.path().join("BENCHMARKS.md");
     let mut command = Command::new("python3");
     command
-        .arg(common::repo_root().join("bench/run.py"))
+        .arg(crate::common::repo_root().join("bench/run.py"))
         .args(["--smoke", "--bin-dir"])
         .arg(bin_dir)
         .arg("--out")

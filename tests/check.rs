@@ -4,11 +4,9 @@
 //! `check` on the case that names their fault; bootstraps Lambda could not run are refused
 //! before any AWS call.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 /// `lambda-rt check ARGS --output json` in `project`: its exit code and report.
 fn check(project: &Path, args: &[&str]) -> (i32, serde_json::Value) {

@@ -3,15 +3,13 @@
 //! and input AWS would refuse (or that is not text) is a usage error. The real binary against moto
 //! behind the realism proxy.
 
-mod common;
-
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::process::Output;
 use std::time::Duration;
 
-use common::proxy::Realism;
-use common::*;
+use crate::common::proxy::Realism;
+use crate::common::*;
 
 const FUNCTION: &str = "bash-runtime";
 

@@ -1,13 +1,11 @@
 //! Living with a function: `logs` (real log events written through the CloudWatch Logs API),
 //! `status` and drift, versions with aliases and rollback, and shell completions.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::*;
+use crate::common::*;
 
 const GROUP: &str = "/aws/lambda/bash-runtime";
 

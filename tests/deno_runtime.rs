@@ -3,14 +3,12 @@
 //! unicode events, the remaining time from the deadline header; and `invoke --local` and `serve`
 //! end to end.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::common::*;
 use axum::body::Bytes;
-use common::*;
 use lambda_rt::emulator::{Environment, Worker};
 use lambda_rt::settings::Settings;
 

@@ -1,9 +1,7 @@
 //! create / update / invoke / delete: the real binary against a real moto_server, counting the calls
 //! moto received.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn full_lifecycle_is_idempotent_and_makes_only_needed_calls() {

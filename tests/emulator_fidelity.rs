@@ -5,13 +5,11 @@
 //! variables and reserved names are refused; `serve` refuses a payload that is not JSON; contract
 //! violations are said on stderr.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
+use crate::common::*;
 use axum::body::Bytes;
-use common::*;
 use lambda_rt::emulator::{Environment, Worker};
 
 /// A project whose `runtime/bootstrap` is `bootstrap` (a bash script) and whose function code is

@@ -4,15 +4,13 @@
 //! The seeded fault cycle runs `LAMBDA_RT_FAULT_RUNS` times (3 in the normal suite;
 //! `scripts/reliability.sh` runs 50 and writes docs/reliability.md from what the tests record).
 
-mod common;
-
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::proxy::{AwsProxy, Fault};
-use common::*;
+use crate::common::proxy::{AwsProxy, Fault};
+use crate::common::*;
 
 const DEFAULT_SEED: u64 = 20_261_121;
 const FAULT_RATE: f64 = 0.2;
@@ -548,7 +546,7 @@ fn interrupt_at(
     env: &[(String, String)],
     args: &[&str],
     signal: nix::sys::signal::Signal,
-    hold: impl Fn(&common::proxy::RequestInfo) -> bool + Send + 'static,
+    hold: impl Fn(&crate::common::proxy::RequestInfo) -> bool + Send + 'static,
 ) -> (Duration, String) {
     proxy.hold(hold);
     let mut child = lambda_rt_command(project, env, &with_retry_flags(args))
@@ -564,7 +562,7 @@ fn interrupt_at(
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     let signalled = Instant::now();
     nix::sys::signal::kill(pid, signal).unwrap();
-    let gone = common::proxy::wait_until(Duration::from_secs(20), || {
+    let gone = crate::common::proxy::wait_until(Duration::from_secs(20), || {
         matches!(child.try_wait(), Ok(Some(_)))
     });
     let stop_time = signalled.elapsed();
@@ -591,7 +589,7 @@ fn interrupt_at(
 async fn an_interrupted_command_exits_130_at_each_step_and_the_next_run_converges() {
     use nix::sys::signal::Signal;
     // Pending long enough for the wait after CreateFunction to be where the signal lands.
-    let aws = Aws::with(common::proxy::Realism {
+    let aws = Aws::with(crate::common::proxy::Realism {
         pending: Duration::from_millis(500),
         ..Default::default()
     });
@@ -602,9 +600,9 @@ async fn an_interrupted_command_exits_130_at_each_step_and_the_next_run_converge
 
     let function_path = "/2015-03-31/functions/bash-runtime";
     let get_function =
-        move |r: &common::proxy::RequestInfo| r.method == "GET" && r.path == function_path;
+        move |r: &crate::common::proxy::RequestInfo| r.method == "GET" && r.path == function_path;
     // (point, command, signal, which request is held when the signal arrives)
-    type Hold = Box<dyn Fn(&common::proxy::RequestInfo) -> bool + Send>;
+    type Hold = Box<dyn Fn(&crate::common::proxy::RequestInfo) -> bool + Send>;
     let points: Vec<(&str, &str, Signal, Hold)> = vec![
         (
             "after the role exists",

@@ -2,12 +2,10 @@
 //! changed, quiet and honest messages, and one JSON contract for every `--output json` document
 //! (checked against docs/output.schema.json).
 
-mod common;
-
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn outside_a_project_nothing_happens_unless_the_function_is_named() {

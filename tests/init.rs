@@ -1,12 +1,10 @@
 //! `lambda-rt init`: the files and modes of both templates, refusing to overwrite without
 //! `--force`, and that a fresh bash project runs as it is.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777

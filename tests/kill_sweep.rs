@@ -10,16 +10,14 @@
 //! signals at Lambda's own durations (Pending 2 s, InProgress 1.5 s) and writes the table into
 //! docs/reliability.md.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::proxy::{AwsProxy, Realism};
-use common::*;
+use crate::common::proxy::{AwsProxy, Realism};
+use crate::common::*;
 use nix::sys::signal::Signal;
 
 /// One command swept, from the state its setup commands leave.

@@ -1,11 +1,9 @@
 //! publish-layer (and the layer-aware parts of create, update and delete): the real binary against a
 //! real moto_server, counting the calls moto received.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use lambda_rt::package;
 
 const FUNCTION: &str = "bash-runtime";

@@ -2,13 +2,11 @@
 //! API emulator, and `invoke --local` end to end: results, errors, timeouts, crashes and Ctrl-C
 //! leave no process behind.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
+use crate::common::*;
 use axum::body::Bytes;
-use common::*;
 use lambda_rt::emulator::{Environment, Worker};
 use lambda_rt::settings::Settings;
 

@@ -3,10 +3,8 @@
 //! function is gone when the tag proves it was lambda-rt's (issues 27 and 32). The real binary
 //! against moto behind the realism proxy (one-item pages for every list).
 
-mod common;
-
-use common::proxy::Realism;
-use common::*;
+use crate::common::proxy::Realism;
+use crate::common::*;
 
 const FUNCTION: &str = "bash-runtime";
 const GROUP: &str = "/aws/lambda/bash-runtime";

@@ -2,12 +2,10 @@
 //! request), a shared role goes with its last function, and a project cannot smuggle files from
 //! outside into a zip. The real binary against moto behind the counting proxy.
 
-mod common;
-
 use std::io::Cursor;
 use std::os::unix::fs::{symlink, PermissionsExt};
 
-use common::*;
+use crate::common::*;
 
 const FUNCTION: &str = "bash-runtime";
 

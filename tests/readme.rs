@@ -6,14 +6,12 @@
 //! output the block must print. Only the lines listed in [`NOT_RUN`] are left out, each with the
 //! reason; a block under a heading this file does not know fails the test until it is added.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 /// README lines the test does not run, and why.
 const NOT_RUN: &[(&str, &str)] = &[

@@ -1,11 +1,9 @@
 //! Deploying through S3 (`--s3-bucket`) and the Deno layer: the real binary against a real
 //! moto_server (which implements S3), counting the calls through the proxy in front of it.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use lambda_rt::package;
 
 const BUCKET: &str = "lambda-rt-staging";

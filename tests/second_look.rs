@@ -1,12 +1,10 @@
 //! What a newcomer's second look found (issue 25): profiles that do not exist, AWS options before
 //! the subcommand, and a reader that goes away mid-output.
 
-mod common;
-
 use std::io::Read;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 /// `env` with the AWS config file replaced by one holding `config`.
 fn with_config(
@@ -374,9 +372,10 @@ async fn remote_commands_say_what_to_do_and_print_results_where_scripts_read_the
 async fn a_create_that_half_happens_says_so_and_a_re_run_finishes_it() {
     let aws = Aws::start();
     let project = Project::new();
-    aws.proxy.always(common::proxy::Fault::ServerError, |r| {
-        r.service == "iam" && r.action == "AttachRolePolicy"
-    });
+    aws.proxy
+        .always(crate::common::proxy::Fault::ServerError, |r| {
+            r.service == "iam" && r.action == "AttachRolePolicy"
+        });
     let out = lambda_rt(
         project.path(),
         &aws.env(),
@@ -444,9 +443,10 @@ async fn the_role_lambda_rt_manages_is_part_of_the_desired_state() {
         assert!(report.contains(drift), "{drift}: {report}");
     }
     // A role write that fails does not cut the function's update short, and says so.
-    aws.proxy.always(common::proxy::Fault::ServerError, |r| {
-        r.action == "DetachRolePolicy"
-    });
+    aws.proxy
+        .always(crate::common::proxy::Fault::ServerError, |r| {
+            r.action == "DetachRolePolicy"
+        });
     let out = lambda_rt(
         project.path(),
         &aws.env(),

@@ -1,8 +1,6 @@
 //! What other users of the machine can reach (issue 26): the local environment's files.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// The temporary directory holding the function's code and layer is its user's alone.
 #[test]

@@ -1,13 +1,11 @@
 //! `lambda-rt serve`: the Lambda Invoke API locally, exercised with real HTTP clients and the AWS CLI.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use base64::Engine;
-use common::*;
 
 const HANDLER: &str = r#"
 serve_handler () {

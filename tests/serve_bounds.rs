@@ -2,14 +2,12 @@
 //! open connections are capped, invocations beyond the running and queued ones get 429, and the
 //! server's memory stays under the bound the README documents while under all of it at once.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 /// The README's bound for serve's own memory with the default --concurrency 1 and --max-queue 10.
 const DOCUMENTED_PEAK_MB: u64 = 120;

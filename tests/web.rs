@@ -2,9 +2,7 @@
 //! locally, driven by a real HTTP client, with the event compared field by field with the
 //! Function URL format.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// Handlers for `serve --http`, in bash with python3 for the JSON work.
 const HANDLERS: &str = r#"

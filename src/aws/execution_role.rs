@@ -1,6 +1,7 @@
 //! A role lambda-rt manages is part of the project's desired state, like the function's memory:
 //! it trusts Lambda alone ([`iam::TRUST_POLICY`]), holds exactly the managed policies the project
-//! asks for (today the basic execution policy) and no inline policy. `status` reports any
+//! asks for (the basic execution policy and the project's `policies`, [`wanted_policies`]) and no
+//! inline policy. `status` reports any
 //! difference as drift and `update` and `create` converge it. Roles lambda-rt did not create are
 //! never judged nor changed; their policies are read only to warn about what `create` is about
 //! to give the function ([`extra_permissions`]).
@@ -9,8 +10,9 @@ use anyhow::Result;
 use aws_sdk_iam::Client;
 use futures_util::future::join_all;
 
-use super::errors::sdk_failure;
+use super::errors::{is_not_found, sdk_failure};
 use super::iam::{self, RemoteRole};
+use crate::error::UsageError;
 use crate::output::Change;
 
 /// A role of lambda-rt's as read: the role, its managed policies (ARNs) and its inline ones.
@@ -59,6 +61,78 @@ pub fn extra_permissions(state: &RoleState, basic: &str) -> Vec<String> {
         .iter()
         .map(|name| format!("inline policy {name}"));
     managed.chain(inline).collect()
+}
+
+/// The managed policies (ARNs) a role of lambda-rt's holds: the basic execution policy, then the
+/// project's `policies` in their order (a name is an AWS managed policy's), each once.
+pub fn wanted_policies(partition: &str, project: &[String]) -> Vec<String> {
+    let mut wanted = vec![iam::basic_execution_policy_arn(partition)];
+    for entry in project {
+        let arn = if entry.starts_with("arn:") {
+            entry.clone()
+        } else {
+            format!("arn:{partition}:iam::aws:policy/{entry}")
+        };
+        if !wanted.contains(&arn) {
+            wanted.push(arn);
+        }
+    }
+    wanted
+}
+
+/// Asks IAM whether each policy about to be attached exists, all at once, so that a mistyped name
+/// is a usage error (exit 2) before anything is written rather than a failure halfway.
+pub async fn require_policies_exist(iam: &Client, arns: &[&String]) -> Result<()> {
+    let found = join_all(arns.iter().map(|arn| async move {
+        match iam.get_policy().policy_arn(*arn).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(sdk_failure(format_args!("read policy `{arn}`"), &e)),
+        }
+    }))
+    .await;
+    for (arn, found) in arns.iter().zip(found) {
+        if !found? {
+            return Err(UsageError(format!(
+                "policy `{arn}` does not exist: check its name in `policies` (an AWS managed \
+                 policy's name, e.g. AmazonS3ReadOnlyAccess, or the ARN of one in your account); \
+                 nothing was changed"
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Before anything is written: the project's policies can go on the role (a role lambda-rt did
+/// not create is never changed) and those it does not hold yet exist (all of them, for a role still
+/// to be made; `found` is the role as read).
+pub async fn check_project_policies(
+    iam: &Client,
+    role_name: &str,
+    found: Option<&RoleState>,
+    wanted: &[String],
+) -> Result<()> {
+    let project = &wanted[1.min(wanted.len())..];
+    if project.is_empty() {
+        return Ok(());
+    }
+    if found.is_some_and(|state| !state.role.is_owned()) {
+        return Err(UsageError(format!(
+            "role `{role_name}` was not created by lambda-rt, which never changes such a role, so \
+             it cannot attach the project's `policies` to it: attach them yourself, or name a role \
+             for lambda-rt to make with --role-name"
+        ))
+        .into());
+    }
+    let missing: Vec<&String> = project
+        .iter()
+        .filter(|arn| found.map_or(true, |state| !state.attached.contains(arn)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    require_policies_exist(iam, &missing).await
 }
 
 /// One change that brings the role to the desired state.

@@ -3,11 +3,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_lambda::types::{Environment, FunctionConfiguration};
+use aws_sdk_lambda::types::{
+    ApplicationLogLevel, Environment, EphemeralStorage, FunctionConfiguration, LogFormat,
+    LoggingConfig, SystemLogLevel, TracingConfig, TracingMode,
+};
 
 use crate::output::Change;
 use crate::package::Package;
-use crate::settings::{FunctionConfig, Settings};
+use crate::settings::{FunctionConfig, Logging, Settings, DEFAULT_EPHEMERAL_STORAGE_MB};
 
 /// What the function should look like.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,10 +40,13 @@ pub enum ConfigField {
     Timeout,
     Environment,
     Description,
+    EphemeralStorage,
+    Tracing,
+    Logging,
 }
 
 impl ConfigField {
-    pub const ALL: [ConfigField; 7] = [
+    pub const ALL: [ConfigField; 10] = [
         ConfigField::Role,
         ConfigField::Handler,
         ConfigField::Runtime,
@@ -48,7 +54,38 @@ impl ConfigField {
         ConfigField::Timeout,
         ConfigField::Environment,
         ConfigField::Description,
+        ConfigField::EphemeralStorage,
+        ConfigField::Tracing,
+        ConfigField::Logging,
     ];
+}
+
+/// How a log format reads in a report: `Text`, or `JSON (application INFO, system WARN)`.
+pub fn logging_label(logging: &Logging) -> String {
+    match logging {
+        Logging::Text => "Text".into(),
+        Logging::Json {
+            application_level,
+            system_level,
+        } => format!("JSON (application {application_level}, system {system_level})"),
+    }
+}
+
+/// The function's log format as Lambda reports it (none: Text, Lambda's default).
+fn remote_logging(remote: &FunctionConfiguration) -> Logging {
+    match remote.logging_config() {
+        Some(config) if config.log_format() == Some(&LogFormat::Json) => Logging::Json {
+            application_level: config
+                .application_log_level()
+                .map_or("INFO", |l| l.as_str())
+                .to_string(),
+            system_level: config
+                .system_log_level()
+                .map_or("INFO", |l| l.as_str())
+                .to_string(),
+        },
+        _ => Logging::Text,
+    }
 }
 
 /// What `update` has to change on an existing function.
@@ -147,6 +184,34 @@ pub fn diff(
         spec.config.description.clone(),
         false,
     );
+    field(
+        ConfigField::EphemeralStorage,
+        "ephemeral storage",
+        remote
+            .ephemeral_storage()
+            .map_or(DEFAULT_EPHEMERAL_STORAGE_MB, |e| e.size())
+            .to_string(),
+        spec.config.ephemeral_storage_mb.to_string(),
+        true,
+    );
+    field(
+        ConfigField::Tracing,
+        "tracing",
+        remote
+            .tracing_config()
+            .and_then(|t| t.mode())
+            .map_or("PassThrough", |m| m.as_str())
+            .into(),
+        spec.config.tracing.clone(),
+        true,
+    );
+    field(
+        ConfigField::Logging,
+        "log format",
+        logging_label(&remote_logging(remote)),
+        logging_label(&spec.config.logging),
+        true,
+    );
     let remote_env: BTreeMap<String, String> = remote
         .environment()
         .and_then(|e| e.variables())
@@ -199,6 +264,33 @@ pub(crate) fn environment(variables: &BTreeMap<String, String>) -> Environment {
         .build()
 }
 
+pub(crate) fn ephemeral_storage(config: &FunctionConfig) -> EphemeralStorage {
+    EphemeralStorage::builder()
+        .size(config.ephemeral_storage_mb)
+        .build()
+        .expect("the size is set")
+}
+
+pub(crate) fn tracing(config: &FunctionConfig) -> TracingConfig {
+    TracingConfig::builder()
+        .mode(TracingMode::from(config.tracing.as_str()))
+        .build()
+}
+
+pub(crate) fn logging(config: &FunctionConfig) -> LoggingConfig {
+    match &config.logging {
+        Logging::Text => LoggingConfig::builder().log_format(LogFormat::Text).build(),
+        Logging::Json {
+            application_level,
+            system_level,
+        } => LoggingConfig::builder()
+            .log_format(LogFormat::Json)
+            .application_log_level(ApplicationLogLevel::from(application_level.as_str()))
+            .system_log_level(SystemLogLevel::from(system_level.as_str()))
+            .build(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +322,9 @@ mod tests {
                     ("CHANGED".to_string(), "b".to_string()),
                 ]),
                 description: String::new(),
+                ephemeral_storage_mb: DEFAULT_EPHEMERAL_STORAGE_MB,
+                tracing: "PassThrough".into(),
+                logging: Logging::Text,
             },
         };
         let package = crate::package::Package {

@@ -259,6 +259,13 @@ pub async fn attach_policy(iam: &Client, name: &str, policy_arn: &str) -> Result
     Ok(())
 }
 
+/// Attaches every policy of `arns`, at once, each to its end; the first failure is the error.
+pub async fn attach_policies(iam: &Client, name: &str, arns: &[String]) -> Result<()> {
+    let attached =
+        futures_util::future::join_all(arns.iter().map(|arn| attach_policy(iam, name, arn))).await;
+    attached.into_iter().collect()
+}
+
 /// Records that `function` uses the role.
 pub async fn add_user(iam: &Client, name: &str, function: &str) -> Result<()> {
     iam.tag_role()

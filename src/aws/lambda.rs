@@ -36,7 +36,9 @@ use tokio::time::Instant;
 
 use super::clients::Clients;
 use super::errors::{is_not_found, sdk_failure};
-use super::function_spec::{environment, ConfigField, FunctionSpec};
+use super::function_spec::{
+    environment, ephemeral_storage, logging, tracing, ConfigField, FunctionSpec,
+};
 use super::function_state::{
     status_of, Remote, RolePropagation, RoleVanished, StaleRevision, Status, WriteError,
     WriteFailure,
@@ -299,6 +301,9 @@ impl Lambda<'_> {
                     .timeout(spec.config.timeout_seconds)
                     .description(&spec.config.description)
                     .environment(environment(&spec.config.environment))
+                    .ephemeral_storage(ephemeral_storage(&spec.config))
+                    .tracing_config(tracing(&spec.config))
+                    .logging_config(logging(&spec.config))
                     .set_tags(Some(tags.clone()))
                     .code(match &upload.s3 {
                         Some(object) => FunctionCode::builder()
@@ -418,6 +423,11 @@ impl Lambda<'_> {
                             request.environment(environment(&spec.config.environment))
                         }
                         ConfigField::Description => request.description(&spec.config.description),
+                        ConfigField::EphemeralStorage => {
+                            request.ephemeral_storage(ephemeral_storage(&spec.config))
+                        }
+                        ConfigField::Tracing => request.tracing_config(tracing(&spec.config)),
+                        ConfigField::Logging => request.logging_config(logging(&spec.config)),
                     };
                 }
                 request

@@ -124,6 +124,39 @@ pub struct DeployedConfigArgs {
     /// to keep them forever [default: left as it is; a new log group keeps them forever]
     #[arg(long, env = "LAMBDA_RT_LOG_RETENTION_DAYS", value_name = "DAYS")]
     pub log_retention_days: Option<i64>,
+
+    /// /tmp size in MB, 512-10240 [default: 512]
+    #[arg(long, env = "LAMBDA_RT_EPHEMERAL_STORAGE", value_name = "MB")]
+    pub ephemeral_storage: Option<i64>,
+
+    /// X-Ray tracing: active or passthrough [default: passthrough]
+    #[arg(long, env = "LAMBDA_RT_TRACING", value_name = "MODE")]
+    pub tracing: Option<String>,
+
+    /// Log format: text, or json for structured logs with levels [default: text]
+    #[arg(long, env = "LAMBDA_RT_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<String>,
+
+    /// With --log-format json: the lowest level of the function's own log lines Lambda keeps
+    /// (trace, debug, info, warn, error, fatal) [default: info]
+    #[arg(long, env = "LAMBDA_RT_APPLICATION_LOG_LEVEL", value_name = "LEVEL")]
+    pub application_log_level: Option<String>,
+
+    /// With --log-format json: the lowest level of Lambda's own log lines it keeps (debug, info,
+    /// warn) [default: info]
+    #[arg(long, env = "LAMBDA_RT_SYSTEM_LOG_LEVEL", value_name = "LEVEL")]
+    pub system_log_level: Option<String>,
+
+    /// A policy for the role lambda-rt manages, beside AWSLambdaBasicExecutionRole: an AWS managed
+    /// policy's name (AmazonS3ReadOnlyAccess) or a policy ARN (repeatable; replaces `policies` of
+    /// lambda-rt.toml)
+    #[arg(
+        long,
+        env = "LAMBDA_RT_POLICY",
+        value_name = "NAME|ARN",
+        help_heading = "Role"
+    )]
+    pub policy: Vec<String>,
 }
 
 /// Files that travel with the runtime.

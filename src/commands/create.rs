@@ -38,14 +38,14 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<i32> {
 /// re-run finishes the job.
 async fn with_policy_attached<T>(
     clients: &Clients,
-    attach_policy: &Option<(String, String)>,
+    attach_policy: &Option<(String, Vec<String>)>,
     made: &str,
     write: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
     let attach = async {
         match attach_policy {
-            Some((role_name, policy_arn)) => {
-                iam::attach_policy(&clients.iam, role_name, policy_arn).await
+            Some((role_name, policies)) => {
+                iam::attach_policies(&clients.iam, role_name, policies).await
             }
             None => Ok(()),
         }
@@ -85,6 +85,19 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
     };
     let ((remote, found), log_group) =
         tokio::try_join!(function_and_role, log_group::read(&clients.logs, name))?;
+
+    // The project's policies can go on the role and exist, before anything is written.
+    let wanted_policies =
+        execution_role::wanted_policies(partition(&clients.region), &settings.policies);
+    if let (RoleChoice::Managed(role_name), Some(found)) = (&settings.role, &found) {
+        execution_role::check_project_policies(
+            &clients.iam,
+            role_name,
+            found.as_ref(),
+            &wanted_policies,
+        )
+        .await?;
+    }
 
     // 2. Someone else's function is left alone, before anything is written.
     let mut claimed = None;
@@ -155,13 +168,17 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
             let policy_arn = iam::basic_execution_policy_arn(partition(&clients.region));
             let (report, role) = match found {
                 None => {
+                    let attach = wanted_policies
+                        .iter()
+                        .cloned()
+                        .map(execution_role::RoleFix::Attach);
                     let report = ResourceReport::new("role", role_name, Action::Created)
-                        .changes(vec![Change::named("attach AWSLambdaBasicExecutionRole")]);
+                        .changes(attach.map(|fix| fix.change()).collect());
                     if dry_run {
                         (report, None)
                     } else {
                         let arn = iam::create_role(&clients.iam, role_name, name).await?;
-                        attach_policy = Some((role_name.clone(), policy_arn));
+                        attach_policy = Some((role_name.clone(), wanted_policies.clone()));
                         let role =
                             RolePropagation::for_age(arn.clone(), Default::default(), bound, grace)
                                 .managed();
@@ -195,7 +212,7 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
                     // Ours: converge it (e.g. after a run that stopped right after CreateRole, or
                     // a policy attached or removed by hand).
                     let role = &state.role;
-                    let fixes = execution_role::plan(&state, std::slice::from_ref(&policy_arn));
+                    let fixes = execution_role::plan(&state, &wanted_policies);
                     let mut changes: Vec<Change> = fixes.iter().map(|f| f.change()).collect();
                     let has_user = role.users().iter().any(|u| u == name);
                     let mut role_age = role.age;
@@ -220,7 +237,7 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
                                 "{vanished} (another `lambda-rt delete`?): creating it again"
                             ));
                             iam::create_role(&clients.iam, role_name, name).await?;
-                            attach_policy = Some((role_name.clone(), policy_arn.clone()));
+                            attach_policy = Some((role_name.clone(), wanted_policies.clone()));
                             role_age = std::time::Duration::ZERO;
                         } else {
                             attached?;
@@ -337,8 +354,9 @@ async fn create_function(
     ));
     let clients = ctx.clients().await?;
     let arn = iam::create_role(&clients.iam, &role_name, &spec.name).await?;
-    let policy_arn = iam::basic_execution_policy_arn(partition(&clients.region));
-    iam::attach_policy(&clients.iam, &role_name, &policy_arn).await?;
+    let policies =
+        execution_role::wanted_policies(partition(&clients.region), &ctx.settings.policies);
+    iam::attach_policies(&clients.iam, &role_name, &policies).await?;
     let timing = ctx.timing;
     let role = RolePropagation::for_age(
         arn.clone(),

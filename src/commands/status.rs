@@ -11,7 +11,7 @@ use super::{deploy, ownership};
 use crate::aws::clients::{partition, Clients};
 use crate::aws::execution_role;
 use crate::aws::function_spec::{diff, FunctionSpec};
-use crate::aws::iam::{self, managed_role_arn};
+use crate::aws::iam::managed_role_arn;
 use crate::aws::layer::attached_runtime_layer;
 use crate::aws::log_group;
 use crate::aws::owner::Ownership;
@@ -61,7 +61,7 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
         lambda.versions_with_aliases(name),
         deploy::stale_runtime_note(clients, settings, config),
         lambda.url(name),
-        role_drift(clients, managed_role),
+        role_drift(clients, managed_role, &settings.policies),
         log_group::read(&clients.logs, name),
     )?;
     let mut drift = diff(config, &spec, package, false).changes;
@@ -261,7 +261,11 @@ fn print_status(name: &str, drift: &[Change], fields: serde_json::Value) -> Resu
 
 /// How lambda-rt's role differs from what the project wants (see `aws/execution_role.rs`): each
 /// difference as a change named after the role. A role someone else made is not judged.
-async fn role_drift(clients: &Clients, role_name: Option<&str>) -> Result<Vec<Change>> {
+async fn role_drift(
+    clients: &Clients,
+    role_name: Option<&str>,
+    policies: &[String],
+) -> Result<Vec<Change>> {
     let Some(role_name) = role_name else {
         return Ok(Vec::new());
     };
@@ -273,7 +277,7 @@ async fn role_drift(clients: &Clients, role_name: Option<&str>) -> Result<Vec<Ch
     if !state.role.is_owned() {
         return Ok(Vec::new());
     }
-    let wanted = [iam::basic_execution_policy_arn(partition(&clients.region))];
+    let wanted = execution_role::wanted_policies(partition(&clients.region), policies);
     Ok(execution_role::plan(&state, &wanted)
         .iter()
         .map(|fix| Change::named(format!("role {role_name}: {}", fix.change())))

@@ -12,13 +12,13 @@ use super::context::{staged_reports, Context};
 use super::deploy::{self, DeployOptions};
 use super::ownership;
 use crate::aws::clients::{partition, Clients};
-use crate::aws::execution_role::{self, RoleState};
+use crate::aws::execution_role::{self, RoleFix, RoleState};
 use crate::aws::function_spec::FunctionSpec;
 use crate::aws::function_state::RolePropagation;
 use crate::aws::iam::{self, managed_role_arn};
 use crate::aws::log_group;
 use crate::cli::deploy::DeployArgs;
-use crate::output::{Action, Change, Report, ResourceReport};
+use crate::output::{Action, Report, ResourceReport};
 use crate::package::FunctionCode;
 use crate::settings::RoleChoice;
 
@@ -50,6 +50,18 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
             "failed to update function `{name}`: it does not exist; run `lambda-rt create` first"
         ));
     };
+    // The project's policies can go on the role and exist, before anything is written.
+    let wanted_policies =
+        execution_role::wanted_policies(partition(&clients.region), &settings.policies);
+    if let Some(role_name) = role_name {
+        execution_role::check_project_policies(
+            &clients.iam,
+            role_name,
+            role_state.as_ref(),
+            &wanted_policies,
+        )
+        .await?;
+    }
     let remote_role = remote.config.role().unwrap_or_default();
     // An adopted function keeps the role it has unless the project names one: `<function>-role`
     // was never made for it.
@@ -65,14 +77,14 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         (RoleChoice::Managed(role_name), None) => {
             // The project's role is gone (deleted by hand) or was never made (an adopted
             // function): make it before the function is pointed at it.
+            let attach = wanted_policies.iter().cloned().map(RoleFix::Attach);
             let report = ResourceReport::new("role", role_name, Action::Created)
-                .changes(vec![Change::named("attach AWSLambdaBasicExecutionRole")]);
+                .changes(attach.map(|fix| fix.change()).collect());
             let arn = if options.dry_run {
                 managed_role_arn(remote_role, role_name)
             } else {
                 let arn = iam::create_role(&clients.iam, role_name, name).await?;
-                let policy = iam::basic_execution_policy_arn(partition(&clients.region));
-                iam::attach_policy(&clients.iam, role_name, &policy).await?;
+                iam::attach_policies(&clients.iam, role_name, &wanted_policies).await?;
                 arn
             };
             ui.resource(&report, options.dry_run);
@@ -80,9 +92,8 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
             (arn, Some(Duration::ZERO), Vec::new())
         }
         (RoleChoice::Managed(role_name), Some(state)) => {
-            let policy = iam::basic_execution_policy_arn(partition(&clients.region));
             let fixes = if state.role.is_owned() {
-                execution_role::plan(&state, &[policy])
+                execution_role::plan(&state, &wanted_policies)
             } else {
                 Vec::new()
             };

@@ -26,6 +26,8 @@ pub const DEFAULT_HANDLER: &str = "function.handler";
 pub const DEFAULT_RUNTIME: &str = "provided.al2023";
 pub const DEFAULT_MEMORY_MB: i32 = 128;
 pub const DEFAULT_TIMEOUT_SECONDS: i32 = 3;
+/// Lambda's default /tmp size.
+pub const DEFAULT_EPHEMERAL_STORAGE_MB: i32 = 512;
 
 /// Where deployment zips are staged in S3 instead of being sent inline (needed above 50 MB).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +87,22 @@ pub struct FunctionConfig {
     pub timeout_seconds: i32,
     pub environment: BTreeMap<String, String>,
     pub description: String,
+    /// /tmp, in MB.
+    pub ephemeral_storage_mb: i32,
+    /// X-Ray: `Active` or `PassThrough`, as Lambda spells them.
+    pub tracing: String,
+    /// `Text`, or `Json` with the two levels Lambda keeps (as Lambda spells them).
+    pub logging: Logging,
+}
+
+/// How Lambda formats and filters the function's logs (its LoggingConfig).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Logging {
+    Text,
+    Json {
+        application_level: String,
+        system_level: String,
+    },
 }
 
 /// Everything a command needs to know, validated.
@@ -117,6 +135,9 @@ pub struct Settings {
     /// Days the function's log group keeps events: `None` leaves the retention as it is, 0 means
     /// forever.
     pub log_retention_days: Option<i32>,
+    /// Policies for the role lambda-rt manages beside the basic execution policy, as given (names
+    /// or ARNs; `aws::execution_role::wanted_policies` makes them ARNs).
+    pub policies: Vec<String>,
 }
 
 impl Settings {
@@ -247,6 +268,31 @@ impl Settings {
             validate::log_retention_days(*days, origin)?;
         }
 
+        let (policies, origin) = if !input.deployed_config.policy.is_empty() {
+            let origin = Origin::of_arg("policy", input);
+            (input.deployed_config.policy.clone(), origin)
+        } else {
+            match &f.policies {
+                Some(list) => (list.get_ref().clone(), file.origin(list.span())),
+                None => (Vec::new(), Origin::Default),
+            }
+        };
+        for policy in &policies {
+            validate::policy(policy, &origin)?;
+        }
+        if !policies.is_empty() {
+            if let RoleChoice::Existing(arn) = &role {
+                return Err(UsageError(format!(
+                    "`policies` (from {origin}) go on the role lambda-rt manages, but the function \
+                     uses role `{arn}` (role-arn), which lambda-rt never changes: attach them to \
+                     that role yourself, or leave role-arn out so that lambda-rt makes the role"
+                ))
+                .into());
+            }
+        }
+
+        let function_extras = function_extras(input, file)?;
+
         let template = f
             .template
             .as_ref()
@@ -329,12 +375,16 @@ impl Settings {
                 timeout_seconds: timeout as i32,
                 environment,
                 description,
+                ephemeral_storage_mb: function_extras.0,
+                tracing: function_extras.1,
+                logging: function_extras.2,
             },
             template,
             deno,
             s3,
             aws,
             log_retention_days: log_retention_days.map(|(days, _)| days as i32),
+            policies,
         })
     }
 
@@ -358,6 +408,72 @@ impl Settings {
 }
 
 /// A project directory with an empty `function/function.sh`, for tests.
+/// `ephemeral-storage`, `tracing` and the log format with its levels, checked, in Lambda's spelling.
+fn function_extras(input: &SettingsInput, file: &ConfigFile) -> Result<(i32, String, Logging)> {
+    let (f, args) = (&file.settings, &input.deployed_config);
+    let pick = |id: &str, arg: &Option<String>, from_file: &Option<toml::Spanned<String>>| {
+        file.pick(input, id, arg.as_ref(), from_file.as_ref())
+    };
+    let (storage, origin) = file
+        .pick(
+            input,
+            "ephemeral_storage",
+            args.ephemeral_storage.as_ref(),
+            f.ephemeral_storage.as_ref(),
+        )
+        .unwrap_or((DEFAULT_EPHEMERAL_STORAGE_MB.into(), Origin::Default));
+    validate::ephemeral_storage(storage, &origin)?;
+    let tracing = match pick("tracing", &args.tracing, &f.tracing) {
+        None => "PassThrough".to_string(),
+        Some((mode, origin)) => {
+            validate::one_of(&mode, &origin, "tracing", &["active", "passthrough"])?
+        }
+    };
+    let format = pick("log_format", &args.log_format, &f.log_format);
+    let application = pick(
+        "application_log_level",
+        &args.application_log_level,
+        &f.application_log_level,
+    );
+    let system = pick(
+        "system_log_level",
+        &args.system_log_level,
+        &f.system_log_level,
+    );
+    let json = match &format {
+        None => false,
+        Some((format, origin)) => {
+            validate::one_of(format, origin, "log format", &["text", "json"])? == "Json"
+        }
+    };
+    let logging = if json {
+        let level = |picked: Option<(String, Origin)>, what: &str, levels: &[&str]| match picked {
+            None => Ok("INFO".to_string()),
+            Some((level, origin)) => {
+                validate::one_of(&level, &origin, what, levels).map(|l| l.to_ascii_uppercase())
+            }
+        };
+        Logging::Json {
+            application_level: level(
+                application,
+                "application log level",
+                &["trace", "debug", "info", "warn", "error", "fatal"],
+            )?,
+            system_level: level(system, "system log level", &["debug", "info", "warn"])?,
+        }
+    } else {
+        if let Some((_, origin)) = application.or(system) {
+            return Err(UsageError(format!(
+                "log levels (from {origin}) need JSON logs: set log-format = \"json\" (Lambda \
+                 filters by level only in JSON format)"
+            ))
+            .into());
+        }
+        Logging::Text
+    };
+    Ok((storage as i32, tracing, logging))
+}
+
 #[cfg(test)]
 pub(crate) fn bash_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

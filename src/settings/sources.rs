@@ -75,6 +75,12 @@ pub struct FileSettings {
     pub s3_bucket: Option<Spanned<String>>,
     pub s3_key: Option<Spanned<String>>,
     pub log_retention_days: Option<Spanned<i64>>,
+    pub policies: Option<Spanned<Vec<String>>>,
+    pub ephemeral_storage: Option<Spanned<i64>>,
+    pub tracing: Option<Spanned<String>>,
+    pub log_format: Option<Spanned<String>>,
+    pub application_log_level: Option<Spanned<String>>,
+    pub system_log_level: Option<Spanned<String>>,
 }
 
 /// `lambda-rt.toml` as read from a project (or an empty one when there is none).

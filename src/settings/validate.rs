@@ -214,6 +214,67 @@ pub fn log_retention_days(days: i64, origin: &Origin) -> Result<()> {
     })
 }
 
+/// A policy for the role lambda-rt manages: an AWS managed policy's name, with its path if it has
+/// one (`AmazonS3ReadOnlyAccess`, `service-role/AWSLambdaVPCAccessExecutionRole`), or a policy ARN
+/// (IAM's policy name characters, at most 128 of them). Whether it exists is asked of IAM before
+/// anything is written.
+pub fn policy(entry: &str, origin: &Origin) -> Result<()> {
+    let segment_ok = |segment: &str| {
+        (1..=128).contains(&segment.len())
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c))
+    };
+    let path_ok = |path: &str| path.split('/').all(segment_ok);
+    let ok = match entry.strip_prefix("arn:") {
+        Some(_) => {
+            let parts: Vec<&str> = entry.splitn(6, ':').collect();
+            parts.len() == 6
+                && parts[1].starts_with("aws")
+                && parts[2] == "iam"
+                && parts[3].is_empty()
+                && (parts[4] == "aws"
+                    || (parts[4].len() == 12 && parts[4].chars().all(|c| c.is_ascii_digit())))
+                && parts[5].strip_prefix("policy/").is_some_and(path_ok)
+        }
+        None => path_ok(entry),
+    };
+    require(ok, || {
+        format!(
+            "invalid policy `{entry}` (from {origin}): give an AWS managed policy's name, e.g. \
+             AmazonS3ReadOnlyAccess, or a policy's ARN, e.g. \
+             arn:aws:iam::123456789012:policy/nightly-import"
+        )
+    })
+}
+
+pub fn ephemeral_storage(mb: i64, origin: &Origin) -> Result<()> {
+    require((512..=10240).contains(&mb), || {
+        format!(
+            "invalid ephemeral storage {mb} MB (from {origin}): Lambda gives /tmp 512 to 10240 MB"
+        )
+    })
+}
+
+/// `value` (any case) is one of `allowed` (lower case); Lambda's spelling of it: `PassThrough`,
+/// `Active`, `Json`, `Text`, or the value in capitals for log levels (the caller's choice).
+pub fn one_of(value: &str, origin: &Origin, what: &str, allowed: &[&str]) -> Result<String> {
+    let lower = value.to_ascii_lowercase();
+    if !allowed.contains(&lower.as_str()) {
+        return Err(usage(format!(
+            "invalid {what} `{value}` (from {origin}): use {}",
+            allowed.join(", ")
+        )));
+    }
+    Ok(match lower.as_str() {
+        "passthrough" => "PassThrough".into(),
+        "active" => "Active".into(),
+        "json" => "Json".into(),
+        "text" => "Text".into(),
+        _ => lower,
+    })
+}
+
 pub fn description(description: &str, origin: &Origin) -> Result<()> {
     require(description.chars().count() <= 256, || {
         format!("invalid description (from {origin}): Lambda allows at most 256 characters")

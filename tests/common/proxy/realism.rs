@@ -74,6 +74,29 @@ pub(super) struct FunctionState {
     pub(super) fail_next_update: Option<Reason>,
     pub(super) update_failed: Option<Reason>,
     pub(super) inactive: bool,
+    /// Configuration moto does not keep (it ignores these in UpdateFunctionConfiguration, and
+    /// LoggingConfig altogether), as last sent; shown in every read, as Lambda does.
+    pub(super) kept: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What [`FunctionState::kept`] holds.
+const KEPT_BY_THE_PROXY: [&str; 3] = ["EphemeralStorage", "TracingConfig", "LoggingConfig"];
+
+/// The fields of [`KEPT_BY_THE_PROXY`] a CreateFunction or UpdateFunctionConfiguration sent.
+fn kept_fields(request: &Request, function: &str) -> Vec<(String, serde_json::Value)> {
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(&request.body) else {
+        return Vec::new();
+    };
+    KEPT_BY_THE_PROXY
+        .iter()
+        .filter_map(|key| {
+            let mut value = body.get(*key)?.clone();
+            if *key == "LoggingConfig" && value.get("LogGroup").is_none() {
+                value["LogGroup"] = format!("/aws/lambda/{function}").into();
+            }
+            Some((key.to_string(), value))
+        })
+        .collect()
 }
 
 impl FunctionState {
@@ -304,10 +327,12 @@ pub(super) fn after_forward(request: &Request, response: &mut Response, shared: 
                     .json()
                     .and_then(|v| v["FunctionName"].as_str().map(str::to_string))
                 {
+                    let kept = kept_fields(request, &name).into_iter().collect();
                     let entry = state.functions.entry(name).or_default();
                     *entry = FunctionState {
                         pending_until: Some(now + realism.pending),
                         revision: entry.revision + 1,
+                        kept,
                         ..Default::default()
                     };
                 }
@@ -319,6 +344,7 @@ pub(super) fn after_forward(request: &Request, response: &mut Response, shared: 
                     entry.update_failed = None;
                     entry.revision += 1;
                     entry.settle(now);
+                    entry.kept.extend(kept_fields(request, function));
                 }
             }
             ("lambda", "DeleteFunction") if ok => {
@@ -400,6 +426,9 @@ pub(super) fn rewrite_configurations(response: &mut Response, state: &mut State,
         let map = config
             .as_object_mut()
             .expect("a configuration is an object");
+        for (key, value) in &entry.kept {
+            map.insert(key.clone(), value.clone());
+        }
         for key in [
             "State",
             "StateReason",

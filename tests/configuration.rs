@@ -1,0 +1,160 @@
+//! The rest of the function's configuration (issue 27): /tmp size, X-Ray tracing, and the log
+//! format with its levels — sent at creation, converged with only the fields that differ, drift
+//! reported, bad values refused before any request. moto forgets these in
+//! UpdateFunctionConfiguration (and LoggingConfig altogether); the realism proxy keeps them as
+//! Lambda does, so every read here goes through it.
+
+use crate::common::proxy::Realism;
+use crate::common::*;
+
+const FUNCTION: &str = "bash-runtime";
+
+/// `(ephemeral storage, tracing mode, log format, application level, system level)` as Lambda
+/// reports them.
+async fn configuration(aws: &Aws) -> (i32, String, String, String, String) {
+    let config = aws
+        .lambda()
+        .await
+        .get_function_configuration()
+        .function_name(FUNCTION)
+        .send()
+        .await
+        .unwrap();
+    let logging = config
+        .logging_config()
+        .cloned()
+        .unwrap_or_else(|| aws_sdk_lambda::types::LoggingConfig::builder().build());
+    (
+        config.ephemeral_storage().map_or(0, |e| e.size()),
+        config
+            .tracing_config()
+            .and_then(|t| t.mode())
+            .map_or("", |m| m.as_str())
+            .to_string(),
+        logging.log_format().map_or("", |f| f.as_str()).to_string(),
+        logging
+            .application_log_level()
+            .map_or("", |l| l.as_str())
+            .to_string(),
+        logging
+            .system_log_level()
+            .map_or("", |l| l.as_str())
+            .to_string(),
+    )
+}
+
+fn expected(storage: i32, tracing: &str, app: &str) -> (i32, String, String, String, String) {
+    (
+        storage,
+        tracing.into(),
+        "JSON".into(),
+        app.into(),
+        "INFO".into(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn storage_tracing_and_log_format_are_sent_converged_and_drift_is_reported() {
+    let aws = Aws::with(Realism::short());
+    let project = Project::new().with(
+        "lambda-rt.toml",
+        "ephemeral-storage = 2048\ntracing = \"active\"\nlog-format = \"json\"\n\
+         application-log-level = \"debug\"\n",
+    );
+    let env = aws.env();
+    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
+    assert_eq!(configuration(&aws).await, expected(2048, "Active", "DEBUG"));
+
+    aws.start_counting();
+    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+
+    // One setting changed: one UpdateFunctionConfiguration carrying only it.
+    project.write(
+        "lambda-rt.toml",
+        "ephemeral-storage = 4096\ntracing = \"active\"\nlog-format = \"json\"\n\
+         application-log-level = \"debug\"\n",
+    );
+    aws.start_counting();
+    let out = lambda_rt(project.path(), &env, &["update"]);
+    assert_exit(&out, 0);
+    assert_stderr_has(&out, "ephemeral storage 2048 → 4096");
+    assert_eq!(
+        aws.counted().writes(),
+        vec!["lambda:UpdateFunctionConfiguration"]
+    );
+    let sent = aws.proxy.bodies("lambda:UpdateFunctionConfiguration");
+    let last = sent.last().unwrap().as_object().unwrap();
+    let keys: Vec<&str> = last.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["EphemeralStorage", "RevisionId"], "{last:?}");
+    assert_eq!(configuration(&aws).await, expected(4096, "Active", "DEBUG"));
+
+    // Changed by hand: drift, and `update` puts it back.
+    // (after the proxy's InProgress of 200 ms, which would refuse this write with a 409)
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    aws.lambda()
+        .await
+        .update_function_configuration()
+        .function_name(FUNCTION)
+        .tracing_config(
+            aws_sdk_lambda::types::TracingConfig::builder()
+                .mode(aws_sdk_lambda::types::TracingMode::PassThrough)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = lambda_rt(project.path(), &env, &["status"]);
+    assert_exit(&status, 6);
+    assert!(
+        stdout(&status).contains("tracing PassThrough → Active"),
+        "{}",
+        stdout(&status)
+    );
+    assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
+    assert_eq!(configuration(&aws).await, expected(4096, "Active", "DEBUG"));
+
+    // Back to the defaults when the settings go: /tmp 512, PassThrough, Text.
+    project.write("lambda-rt.toml", "");
+    assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
+    let (storage, tracing, format, ..) = configuration(&aws).await;
+    assert_eq!(
+        (storage, tracing.as_str(), format.as_str()),
+        (512, "PassThrough", "Text")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn values_lambda_refuses_are_usage_errors_before_any_request() {
+    let aws = Aws::start();
+    let project = Project::new();
+    aws.start_counting();
+    for (args, message) in [
+        (
+            vec!["create", "--ephemeral-storage", "100"],
+            "invalid ephemeral storage 100 MB (from --ephemeral-storage): Lambda gives /tmp 512 to 10240 MB",
+        ),
+        (
+            vec!["create", "--tracing", "loud"],
+            "invalid tracing `loud` (from --tracing): use active, passthrough",
+        ),
+        (
+            vec!["create", "--log-format", "xml"],
+            "invalid log format `xml` (from --log-format): use text, json",
+        ),
+        (
+            vec!["create", "--application-log-level", "debug"],
+            "log levels (from --application-log-level) need JSON logs",
+        ),
+        (
+            vec!["create", "--log-format", "json", "--system-log-level", "trace"],
+            "invalid system log level `trace` (from --system-log-level): use debug, info, warn",
+        ),
+    ] {
+        let out = lambda_rt(project.path(), &aws.env(), &args);
+        assert_exit(&out, 2);
+        assert_stderr_has(&out, message);
+        record_bad_input(&args, &out);
+    }
+    aws.assert_no_requests("refused configuration values");
+}

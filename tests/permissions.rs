@@ -1,0 +1,195 @@
+//! A role that can do real work (issue 27): the project's `policies` go on the role lambda-rt
+//! manages beside the basic execution policy, exactly those — one removed from the project is
+//! detached, one attached by hand is drift that `update` removes — and a policy that does not exist
+//! or cannot go on the role is refused before anything is written. The real binary against moto
+//! (with AWS's managed policies loaded) behind the realism proxy's one-item pages.
+
+use crate::common::proxy::Realism;
+use crate::common::*;
+
+const ROLE: &str = "bash-runtime-role";
+const BASIC: &str = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+const S3_READ: &str = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
+
+/// The managed policies attached to `role`, sorted.
+async fn attached(aws: &Aws, role: &str) -> Vec<String> {
+    let listed = aws
+        .moto
+        .iam()
+        .await
+        .list_attached_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    let mut arns: Vec<String> = listed
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect();
+    arns.sort();
+    arns
+}
+
+/// A customer managed policy in moto's account; its ARN.
+async fn customer_policy(aws: &Aws, name: &str) -> String {
+    let document = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:PutItem","Resource":"*"}]}"#;
+    let created = aws
+        .moto
+        .iam()
+        .await
+        .create_policy()
+        .policy_name(name)
+        .policy_document(document)
+        .send()
+        .await
+        .unwrap();
+    created.policy().unwrap().arn().unwrap().to_string()
+}
+
+fn sorted(arns: &[&str]) -> Vec<String> {
+    let mut arns: Vec<String> = arns.iter().map(|a| a.to_string()).collect();
+    arns.sort();
+    arns
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_role_holds_exactly_the_projects_policies() {
+    let aws = Aws::with(Realism {
+        one_item_pages: true,
+        ..Default::default()
+    });
+    let table_writer = customer_policy(&aws, "table-writer").await;
+    let project = Project::new().with(
+        "lambda-rt.toml",
+        &format!("policies = [\"AmazonS3ReadOnlyAccess\", \"{table_writer}\"]\n"),
+    );
+    let env = aws.env();
+    let out = lambda_rt(project.path(), &env, &["create"]);
+    assert_exit(&out, 0);
+    assert_stderr_has(&out, "attach AmazonS3ReadOnlyAccess");
+    assert_eq!(
+        attached(&aws, ROLE).await,
+        sorted(&[BASIC, S3_READ, &table_writer])
+    );
+
+    aws.start_counting();
+    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+
+    // One removed from the project: only it is detached.
+    project.write(
+        "lambda-rt.toml",
+        &format!("policies = [\"{table_writer}\"]\n"),
+    );
+    aws.start_counting();
+    assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
+    assert_eq!(aws.counted().writes(), vec!["iam:DetachRolePolicy"]);
+    assert_eq!(attached(&aws, ROLE).await, sorted(&[BASIC, &table_writer]));
+
+    // One attached by hand: drift, then detached by `update`.
+    aws.moto
+        .iam()
+        .await
+        .attach_role_policy()
+        .role_name(ROLE)
+        .policy_arn(S3_READ)
+        .send()
+        .await
+        .unwrap();
+    let status = lambda_rt(project.path(), &env, &["status"]);
+    assert_exit(&status, 6);
+    assert!(
+        stdout(&status).contains("detach AmazonS3ReadOnlyAccess (attached outside lambda-rt)"),
+        "{}",
+        stdout(&status)
+    );
+    assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
+    assert_eq!(attached(&aws, ROLE).await, sorted(&[BASIC, &table_writer]));
+    assert_exit(&lambda_rt(project.path(), &env, &["status"]), 0);
+
+    // `delete` takes the role; the customer's policy stays.
+    assert_exit(&lambda_rt(project.path(), &env, &["delete"]), 0);
+    let iam = aws.moto.iam().await;
+    assert!(iam.get_role().role_name(ROLE).send().await.is_err());
+    assert!(iam
+        .get_policy()
+        .policy_arn(&table_writer)
+        .send()
+        .await
+        .is_ok());
+}
+
+/// A policy IAM does not know: exit 2, named, nothing written (not even the role).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_policy_that_does_not_exist_is_refused_before_any_write() {
+    let aws = Aws::start();
+    let project = Project::new().with("lambda-rt.toml", "policies = [\"AmazonS3ReadOnlyAcess\"]\n");
+    aws.start_counting();
+    let out = lambda_rt(project.path(), &aws.env(), &["create"]);
+    assert_exit(&out, 2);
+    assert_stderr_has(
+        &out,
+        "policy `arn:aws:iam::aws:policy/AmazonS3ReadOnlyAcess` does not exist",
+    );
+    record_bad_input(&["create (policies = [\"AmazonS3ReadOnlyAcess\"])"], &out);
+    let counts = aws.counted();
+    assert_eq!(counts.writes(), Vec::<String>::new());
+    assert_eq!(counts.get("iam:GetPolicy"), 1, "{counts:?}");
+}
+
+/// Shapes no policy has, and policies for a role lambda-rt does not own: exit 2 before any request
+/// (or, for a role found to be someone else's, before any write).
+#[tokio::test(flavor = "multi_thread")]
+async fn policies_that_cannot_go_on_the_role_are_refused() {
+    let aws = Aws::start();
+    let project = Project::new();
+    let env = aws.env();
+    aws.start_counting();
+    for (args, message) in [
+        (
+            vec!["create", "--policy", "bad name!"],
+            "invalid policy `bad name!` (from --policy)",
+        ),
+        (
+            vec!["create", "--policy", "arn:aws:iam::123:policy/x"],
+            "invalid policy `arn:aws:iam::123:policy/x` (from --policy)",
+        ),
+        (
+            vec![
+                "create",
+                "--policy",
+                "AmazonS3ReadOnlyAccess",
+                "--role-arn",
+                "arn:aws:iam::123456789012:role/mine",
+            ],
+            "which lambda-rt never changes",
+        ),
+    ] {
+        let out = lambda_rt(project.path(), &env, &args);
+        assert_exit(&out, 2);
+        assert_stderr_has(&out, message);
+        record_bad_input(&args, &out);
+    }
+    aws.assert_no_requests("refused policies");
+
+    // A same-named role someone else made.
+    aws.moto
+        .iam()
+        .await
+        .create_role()
+        .role_name(ROLE)
+        .assume_role_policy_document(LAMBDA_TRUST)
+        .send()
+        .await
+        .unwrap();
+    aws.start_counting();
+    let out = lambda_rt(
+        project.path(),
+        &env,
+        &["create", "--policy", "AmazonS3ReadOnlyAccess"],
+    );
+    assert_exit(&out, 2);
+    assert_stderr_has(&out, "was not created by lambda-rt");
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+}
