@@ -158,3 +158,97 @@ async fn values_lambda_refuses_are_usage_errors_before_any_request() {
     }
     aws.assert_no_requests("refused configuration values");
 }
+
+/// The function's reserved concurrency as GetFunction reports it (through the proxy).
+async fn reserved(aws: &Aws) -> Option<i32> {
+    let function = aws
+        .lambda()
+        .await
+        .get_function()
+        .function_name(FUNCTION)
+        .send()
+        .await
+        .unwrap();
+    function
+        .concurrency()
+        .and_then(|c| c.reserved_concurrent_executions())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reserved_concurrency_is_set_converged_and_removed() {
+    let aws = Aws::with(Realism::short());
+    let project = Project::new().with("lambda-rt.toml", "reserved-concurrency = 5\n");
+    let env = aws.env();
+    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
+    assert_eq!(reserved(&aws).await, Some(5));
+    aws.start_counting();
+    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+
+    // Changed by hand: drift, then restored.
+    aws.lambda()
+        .await
+        .put_function_concurrency()
+        .function_name(FUNCTION)
+        .reserved_concurrent_executions(7)
+        .send()
+        .await
+        .unwrap();
+    let status = lambda_rt(project.path(), &env, &["status"]);
+    assert_exit(&status, 6);
+    assert!(
+        stdout(&status).contains("reserved concurrency 7 → 5"),
+        "{}",
+        stdout(&status)
+    );
+    aws.start_counting();
+    assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
+    assert_eq!(
+        aws.counted().writes(),
+        vec!["lambda:PutFunctionConcurrency"]
+    );
+    assert_eq!(reserved(&aws).await, Some(5));
+
+    // 0 stops the function, and a re-run still writes nothing.
+    for (setting, wanted, write) in [
+        ("0", Some(0), "lambda:PutFunctionConcurrency"),
+        ("\"none\"", None, "lambda:DeleteFunctionConcurrency"),
+    ] {
+        project.write(
+            "lambda-rt.toml",
+            &format!("reserved-concurrency = {setting}\n"),
+        );
+        aws.start_counting();
+        assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
+        assert_eq!(aws.counted().writes(), vec![write]);
+        assert_eq!(reserved(&aws).await, wanted);
+        aws.start_counting();
+        assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
+        assert_eq!(aws.counted().writes(), Vec::<String>::new());
+    }
+
+    // Not in the project: left as it is.
+    aws.lambda()
+        .await
+        .put_function_concurrency()
+        .function_name(FUNCTION)
+        .reserved_concurrent_executions(3)
+        .send()
+        .await
+        .unwrap();
+    project.write("lambda-rt.toml", "");
+    assert_exit(&lambda_rt(project.path(), &env, &["status"]), 0);
+
+    for bad in ["-1", "lots"] {
+        let args = ["update", "--reserved-concurrency", bad];
+        aws.start_counting();
+        let out = lambda_rt(project.path(), &env, &args);
+        assert_exit(&out, 2);
+        assert_stderr_has(
+            &out,
+            &format!("invalid reserved concurrency `{bad}` (from --reserved-concurrency)"),
+        );
+        record_bad_input(&args, &out);
+        aws.assert_no_requests("a refused reserved concurrency");
+    }
+}

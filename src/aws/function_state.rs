@@ -23,6 +23,8 @@ use tokio::time::Instant;
 pub struct Remote {
     pub config: FunctionConfiguration,
     pub tags: HashMap<String, String>,
+    /// Its reserved concurrency, which GetFunction reports beside the configuration.
+    pub reserved_concurrency: Option<i32>,
 }
 
 impl Remote {

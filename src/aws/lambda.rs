@@ -73,10 +73,16 @@ impl Lambda<'_> {
     /// The function's configuration and tags, `None` if it does not exist.
     pub async fn get(&self, name: &str) -> Result<Option<Remote>> {
         match self.client.get_function().function_name(name).send().await {
-            Ok(output) => Ok(output.configuration.map(|config| Remote {
-                config,
-                tags: output.tags.unwrap_or_default(),
-            })),
+            Ok(output) => {
+                let reserved_concurrency = output
+                    .concurrency()
+                    .and_then(|c| c.reserved_concurrent_executions());
+                Ok(output.configuration.map(|config| Remote {
+                    config,
+                    tags: output.tags.unwrap_or_default(),
+                    reserved_concurrency,
+                }))
+            }
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(sdk_failure(format_args!("read function `{name}`"), &e)),
         }

@@ -122,7 +122,12 @@ pub struct ConfigArgs {
 pub struct DeployedConfigArgs {
     /// Days CloudWatch Logs keeps the function's logs (1, 3, 5, 7, 14, 30, 60, 90, …, 3653), or 0
     /// to keep them forever [default: left as it is; a new log group keeps them forever]
-    #[arg(long, env = "LAMBDA_RT_LOG_RETENTION_DAYS", value_name = "DAYS")]
+    #[arg(
+        long,
+        env = "LAMBDA_RT_LOG_RETENTION_DAYS",
+        value_name = "DAYS",
+        allow_negative_numbers = true
+    )]
     pub log_retention_days: Option<i64>,
 
     /// /tmp size in MB, 512-10240 [default: 512]
@@ -146,6 +151,16 @@ pub struct DeployedConfigArgs {
     /// warn) [default: info]
     #[arg(long, env = "LAMBDA_RT_SYSTEM_LOG_LEVEL", value_name = "LEVEL")]
     pub system_log_level: Option<String>,
+
+    /// Concurrent executions reserved for the function (also the most it runs at once; 0 stops
+    /// it), or `none` to remove the reservation [default: left as it is]
+    #[arg(
+        long,
+        env = "LAMBDA_RT_RESERVED_CONCURRENCY",
+        value_name = "N|none",
+        allow_hyphen_values = true
+    )]
+    pub reserved_concurrency: Option<String>,
 
     /// A policy for the role lambda-rt manages, beside AWSLambdaBasicExecutionRole: an AWS managed
     /// policy's name (AmazonS3ReadOnlyAccess) or a policy ARN (repeatable; replaces `policies` of

@@ -13,6 +13,7 @@ use super::context::{staged_reports, Context};
 use super::deploy::{self, DeployOptions};
 use super::ownership;
 use crate::aws::clients::{partition, Clients};
+use crate::aws::concurrency;
 use crate::aws::execution_role;
 use crate::aws::function_spec::FunctionSpec;
 use crate::aws::function_state::{Remote, RolePropagation, RoleVanished};
@@ -266,6 +267,7 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
     };
 
     // 5. The function.
+    let remote_reserved = remote.as_ref().and_then(|r| r.reserved_concurrency);
     let (report, code_sha256) = match (remote, role, new_function_code) {
         (None, Some(role), Some(upload)) if !dry_run => {
             let spec = FunctionSpec::new(settings, role.role_arn.clone());
@@ -316,11 +318,18 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
     ui.resource(&report, dry_run);
     resources.push(report);
 
-    // 6. The log group, once the function is there to own it.
+    // 6. The log group and the reserved concurrency, once the function is there.
     let retention = settings.log_retention_days;
     let group = log_group::converge(&clients.logs, name, log_group, retention, dry_run).await?;
     ui.resource(&group, dry_run);
     resources.push(group);
+    let wanted = settings.reserved_concurrency;
+    if let Some(report) =
+        concurrency::converge(&lambda, name, remote_reserved, wanted, dry_run).await?
+    {
+        ui.resource(&report, dry_run);
+        resources.push(report);
+    }
     resources.extend(staged_reports(stager.as_ref()));
     Ok(Report {
         command: "create",

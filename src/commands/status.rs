@@ -9,6 +9,7 @@ use serde_json::json;
 use super::context::Context;
 use super::{deploy, ownership};
 use crate::aws::clients::{partition, Clients};
+use crate::aws::concurrency;
 use crate::aws::execution_role;
 use crate::aws::function_spec::{diff, FunctionSpec};
 use crate::aws::iam::managed_role_arn;
@@ -66,6 +67,10 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
     )?;
     let mut drift = diff(config, &spec, package, false).changes;
     drift.extend(role_drift);
+    drift.extend(concurrency::plan(
+        remote.reserved_concurrency,
+        settings.reserved_concurrency,
+    ));
     let group_name = crate::aws::logs::log_group_name(name);
     drift.extend(
         log_group::plan(log_group.as_ref(), settings.log_retention_days)
@@ -119,6 +124,7 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
                     "memory_mb": config.memory_size(),
                     "timeout_seconds": config.timeout(),
                     "role": config.role(),
+                    "reserved_concurrency": remote.reserved_concurrency,
                     "layers": layers,
                     "code_sha256": config.code_sha256(),
                     "code_size": config.code_size(),
@@ -172,6 +178,24 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
                 config.memory_size().unwrap_or_default(),
                 config.timeout().unwrap_or_default(),
                 config.handler().unwrap_or("?")
+            ),
+        );
+        row(
+            "settings",
+            format!(
+                "/tmp {} MB, tracing {}, logs {}, reserved concurrency {}",
+                config.ephemeral_storage().map_or(512, |e| e.size()),
+                config
+                    .tracing_config()
+                    .and_then(|t| t.mode())
+                    .map_or("PassThrough", |m| m.as_str()),
+                config
+                    .logging_config()
+                    .and_then(|l| l.log_format())
+                    .map_or("Text", |f| f.as_str()),
+                remote
+                    .reserved_concurrency
+                    .map_or("none".to_string(), |n| n.to_string()),
             ),
         );
         row("role", config.role().unwrap_or("?").to_string());

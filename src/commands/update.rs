@@ -12,6 +12,7 @@ use super::context::{staged_reports, Context};
 use super::deploy::{self, DeployOptions};
 use super::ownership;
 use crate::aws::clients::{partition, Clients};
+use crate::aws::concurrency;
 use crate::aws::execution_role::{self, RoleFix, RoleState};
 use crate::aws::function_spec::FunctionSpec;
 use crate::aws::function_state::RolePropagation;
@@ -164,6 +165,13 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
     let group = group?;
     ui.resource(&group, options.dry_run);
     resources.push(group);
+    let (reserved, wanted) = (remote.reserved_concurrency, settings.reserved_concurrency);
+    if let Some(report) =
+        concurrency::converge(&lambda, name, reserved, wanted, options.dry_run).await?
+    {
+        ui.resource(&report, options.dry_run);
+        resources.push(report);
+    }
     resources.extend(staged_reports(stager.as_ref()));
     Ok(Report {
         command: "update",

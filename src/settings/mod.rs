@@ -138,6 +138,8 @@ pub struct Settings {
     /// Policies for the role lambda-rt manages beside the basic execution policy, as given (names
     /// or ARNs; `aws::execution_role::wanted_policies` makes them ARNs).
     pub policies: Vec<String>,
+    /// `None`: left as it is; `Some(None)`: no reservation; `Some(Some(n))`: `n` reserved.
+    pub reserved_concurrency: Option<Option<i32>>,
 }
 
 impl Settings {
@@ -292,6 +294,24 @@ impl Settings {
         }
 
         let function_extras = function_extras(input, file)?;
+        let reserved_concurrency = match (
+            &input.deployed_config.reserved_concurrency,
+            &f.reserved_concurrency,
+        ) {
+            (Some(value), _) => Some(validate::reserved_concurrency(
+                value,
+                &Origin::of_arg("reserved_concurrency", input),
+            )?),
+            (None, Some(value)) => {
+                let origin = file.origin(value.span());
+                let text = match value.get_ref() {
+                    toml::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                Some(validate::reserved_concurrency(&text, &origin)?)
+            }
+            (None, None) => None,
+        };
 
         let template = f
             .template
@@ -385,6 +405,7 @@ impl Settings {
             aws,
             log_retention_days: log_retention_days.map(|(days, _)| days as i32),
             policies,
+            reserved_concurrency,
         })
     }
 

@@ -81,6 +81,8 @@ pub struct FileSettings {
     pub log_format: Option<Spanned<String>>,
     pub application_log_level: Option<Spanned<String>>,
     pub system_log_level: Option<Spanned<String>>,
+    /// A number, or "none".
+    pub reserved_concurrency: Option<Spanned<toml::Value>>,
 }
 
 /// `lambda-rt.toml` as read from a project (or an empty one when there is none).

@@ -275,6 +275,20 @@ pub fn one_of(value: &str, origin: &Origin, what: &str, allowed: &[&str]) -> Res
     })
 }
 
+/// A whole number of at least 0, or `none`.
+pub fn reserved_concurrency(value: &str, origin: &Origin) -> Result<Option<i32>> {
+    if value.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    match value.parse::<i32>() {
+        Ok(count) if count >= 0 => Ok(Some(count)),
+        _ => Err(usage(format!(
+            "invalid reserved concurrency `{value}` (from {origin}): give a whole number of at \
+             least 0 (0 stops the function), or `none` to remove the reservation"
+        ))),
+    }
+}
+
 pub fn description(description: &str, origin: &Origin) -> Result<()> {
     require(description.chars().count() <= 256, || {
         format!("invalid description (from {origin}): Lambda allows at most 256 characters")

@@ -77,6 +77,9 @@ pub(super) struct FunctionState {
     /// Configuration moto does not keep (it ignores these in UpdateFunctionConfiguration, and
     /// LoggingConfig altogether), as last sent; shown in every read, as Lambda does.
     pub(super) kept: serde_json::Map<String, serde_json::Value>,
+    /// The reserved concurrency last set through the proxy (`Some(None)`: removed). moto leaves a
+    /// reservation of 0 out of GetFunction; Lambda reports it.
+    pub(super) reserved: Option<Option<i64>>,
 }
 
 /// What [`FunctionState::kept`] holds.
@@ -345,6 +348,34 @@ pub(super) fn after_forward(request: &Request, response: &mut Response, shared: 
                     entry.revision += 1;
                     entry.settle(now);
                     entry.kept.extend(kept_fields(request, function));
+                }
+            }
+            ("lambda", "PutFunctionConcurrency" | "DeleteFunctionConcurrency") if ok => {
+                if let Some(function) = &info.function {
+                    let count = serde_json::from_slice::<serde_json::Value>(&request.body)
+                        .ok()
+                        .and_then(|b| b["ReservedConcurrentExecutions"].as_i64());
+                    let entry = state.functions.entry(function.clone()).or_default();
+                    entry.reserved = Some(count.filter(|_| info.action.starts_with("Put")));
+                }
+            }
+            ("lambda", "GetFunction") if ok => {
+                let reserved = info
+                    .function
+                    .as_ref()
+                    .and_then(|f| state.functions.get(f))
+                    .and_then(|entry| entry.reserved);
+                if let (Some(reserved), Some(mut value)) = (reserved, response.json()) {
+                    match reserved {
+                        Some(count) => {
+                            value["Concurrency"] =
+                                serde_json::json!({ "ReservedConcurrentExecutions": count })
+                        }
+                        None => {
+                            value.as_object_mut().map(|m| m.remove("Concurrency"));
+                        }
+                    }
+                    response.set_json(&value);
                 }
             }
             ("lambda", "DeleteFunction") if ok => {
