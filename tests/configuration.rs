@@ -252,3 +252,108 @@ async fn reserved_concurrency_is_set_converged_and_removed() {
         aws.assert_no_requests("a refused reserved concurrency");
     }
 }
+
+/// The function's tags (through the proxy), sorted.
+async fn tags(aws: &Aws) -> Vec<(String, String)> {
+    let function = aws
+        .lambda()
+        .await
+        .get_function()
+        .function_name(FUNCTION)
+        .send()
+        .await
+        .unwrap();
+    let mut tags: Vec<(String, String)> = function
+        .tags()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    tags.sort();
+    tags
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_projects_tags_are_exactly_the_functions_user_tags() {
+    let aws = Aws::with(Realism::short());
+    let project = Project::new().with("lambda-rt.toml", "[tags]\nteam = \"data\"\ncost = \"1\"\n");
+    let env = aws.env();
+    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
+    let owner = ("managed-by", "lambda-rt");
+    assert_eq!(
+        tags(&aws).await,
+        pairs(&[("cost", "1"), owner, ("team", "data")])
+    );
+    aws.start_counting();
+    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+
+    // One changed, one gone, one added by hand: drift, then exactly the project's.
+    let arn = format!("arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION}");
+    aws.lambda()
+        .await
+        .tag_resource()
+        .resource(&arn)
+        .tags("extra", "x")
+        .send()
+        .await
+        .unwrap();
+    project.write("lambda-rt.toml", "[tags]\ncost = \"2\"\n");
+    let status = lambda_rt(project.path(), &env, &["status"]);
+    assert_exit(&status, 6);
+    for line in [
+        "tag cost 1 → 2",
+        "tag extra: removed x",
+        "tag team: removed data",
+    ] {
+        assert!(
+            stdout(&status).contains(line),
+            "{line}: {}",
+            stdout(&status)
+        );
+    }
+    aws.start_counting();
+    assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
+    let mut writes = aws.counted().writes();
+    writes.sort();
+    assert_eq!(writes, ["lambda:TagResource", "lambda:UntagResource"]);
+    assert_eq!(tags(&aws).await, pairs(&[("cost", "2"), owner]));
+
+    // Without a [tags] table, tags are left as they are.
+    project.write("lambda-rt.toml", "");
+    aws.lambda()
+        .await
+        .tag_resource()
+        .resource(&arn)
+        .tags("extra", "x")
+        .send()
+        .await
+        .unwrap();
+    assert_exit(&lambda_rt(project.path(), &env, &["status"]), 0);
+
+    aws.start_counting();
+    for (tag, message) in [
+        ("managed-by=me", "tag `managed-by` (from --tag) is reserved"),
+        (
+            "lambda-rt:x=1",
+            "tag `lambda-rt:x` (from --tag) is reserved",
+        ),
+        (
+            "noequals",
+            "invalid tag `noequals` (from --tag): expected KEY=VALUE",
+        ),
+    ] {
+        let args = ["update", "--tag", tag];
+        let out = lambda_rt(project.path(), &env, &args);
+        assert_exit(&out, 2);
+        assert_stderr_has(&out, message);
+        record_bad_input(&args, &out);
+    }
+    aws.assert_no_requests("refused tags");
+}

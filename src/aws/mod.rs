@@ -11,6 +11,7 @@ pub mod errors;
 pub mod execution_role;
 pub mod function_spec;
 pub mod function_state;
+pub mod function_tags;
 mod http;
 pub mod iam;
 pub mod invoke;

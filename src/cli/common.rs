@@ -162,6 +162,10 @@ pub struct DeployedConfigArgs {
     )]
     pub reserved_concurrency: Option<String>,
 
+    /// A tag on the function, KEY=VALUE (repeatable; replaces the [tags] table of lambda-rt.toml)
+    #[arg(long = "tag", env = "LAMBDA_RT_TAG", value_name = "KEY=VALUE")]
+    pub tag: Vec<String>,
+
     /// A policy for the role lambda-rt manages, beside AWSLambdaBasicExecutionRole: an AWS managed
     /// policy's name (AmazonS3ReadOnlyAccess) or a policy ARN (repeatable; replaces `policies` of
     /// lambda-rt.toml)

@@ -17,6 +17,7 @@ use crate::aws::concurrency;
 use crate::aws::execution_role;
 use crate::aws::function_spec::FunctionSpec;
 use crate::aws::function_state::{Remote, RolePropagation, RoleVanished};
+use crate::aws::function_tags;
 use crate::aws::iam;
 use crate::aws::lambda::Lambda;
 use crate::aws::log_group;
@@ -268,10 +269,14 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
 
     // 5. The function.
     let remote_reserved = remote.as_ref().and_then(|r| r.reserved_concurrency);
+    let remote_tags = remote
+        .as_ref()
+        .map(|r| (r.arn().unwrap_or_default().to_string(), r.tags.clone()));
     let (report, code_sha256) = match (remote, role, new_function_code) {
         (None, Some(role), Some(upload)) if !dry_run => {
             let spec = FunctionSpec::new(settings, role.role_arn.clone());
-            let tags = owner::owner_tags();
+            let mut tags = owner::owner_tags();
+            tags.extend(settings.tags.clone().unwrap_or_default());
             let made = format!("function `{name}` was created");
             let create = create_function(ctx, &lambda, spec, &upload, role, &tags);
             let arn = with_policy_attached(clients, &attach_policy, &made, create).await?;
@@ -323,6 +328,15 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
     let group = log_group::converge(&clients.logs, name, log_group, retention, dry_run).await?;
     ui.resource(&group, dry_run);
     resources.push(group);
+    if let Some((arn, tags)) = &remote_tags {
+        let wanted = settings.tags.as_ref();
+        if let Some(report) =
+            function_tags::converge(&lambda, name, arn, tags, wanted, dry_run).await?
+        {
+            ui.resource(&report, dry_run);
+            resources.push(report);
+        }
+    }
     let wanted = settings.reserved_concurrency;
     if let Some(report) =
         concurrency::converge(&lambda, name, remote_reserved, wanted, dry_run).await?

@@ -12,6 +12,7 @@ use crate::aws::clients::{partition, Clients};
 use crate::aws::concurrency;
 use crate::aws::execution_role;
 use crate::aws::function_spec::{diff, FunctionSpec};
+use crate::aws::function_tags;
 use crate::aws::iam::managed_role_arn;
 use crate::aws::layer::attached_runtime_layer;
 use crate::aws::log_group;
@@ -67,6 +68,7 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
     )?;
     let mut drift = diff(config, &spec, package, false).changes;
     drift.extend(role_drift);
+    drift.extend(function_tags::plan(&remote.tags, settings.tags.as_ref()).changes(&remote.tags));
     drift.extend(concurrency::plan(
         remote.reserved_concurrency,
         settings.reserved_concurrency,

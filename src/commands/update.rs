@@ -16,6 +16,7 @@ use crate::aws::concurrency;
 use crate::aws::execution_role::{self, RoleFix, RoleState};
 use crate::aws::function_spec::FunctionSpec;
 use crate::aws::function_state::RolePropagation;
+use crate::aws::function_tags;
 use crate::aws::iam::{self, managed_role_arn};
 use crate::aws::log_group;
 use crate::cli::deploy::DeployArgs;
@@ -165,6 +166,13 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
     let group = group?;
     ui.resource(&group, options.dry_run);
     resources.push(group);
+    let (arn, wanted) = (remote.arn().unwrap_or_default(), settings.tags.as_ref());
+    if let Some(report) =
+        function_tags::converge(&lambda, name, arn, &remote.tags, wanted, options.dry_run).await?
+    {
+        ui.resource(&report, options.dry_run);
+        resources.push(report);
+    }
     let (reserved, wanted) = (remote.reserved_concurrency, settings.reserved_concurrency);
     if let Some(report) =
         concurrency::converge(&lambda, name, reserved, wanted, options.dry_run).await?

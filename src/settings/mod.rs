@@ -140,6 +140,8 @@ pub struct Settings {
     pub policies: Vec<String>,
     /// `None`: left as it is; `Some(None)`: no reservation; `Some(Some(n))`: `n` reserved.
     pub reserved_concurrency: Option<Option<i32>>,
+    /// The user's tags on the function (`None`: not managed).
+    pub tags: Option<BTreeMap<String, String>>,
 }
 
 impl Settings {
@@ -294,6 +296,18 @@ impl Settings {
         }
 
         let function_extras = function_extras(input, file)?;
+        let tags = if !input.deployed_config.tag.is_empty() {
+            let origin = Origin::of_arg("tag", input);
+            let tags = validate::parse_tag_pairs(&input.deployed_config.tag, &origin)?;
+            Some((tags, origin))
+        } else {
+            f.tags
+                .as_ref()
+                .map(|table| (table.get_ref().clone(), file.origin(table.span())))
+        };
+        if let Some((tags, origin)) = &tags {
+            validate::tags(tags, origin)?;
+        }
         let reserved_concurrency = match (
             &input.deployed_config.reserved_concurrency,
             &f.reserved_concurrency,
@@ -406,6 +420,7 @@ impl Settings {
             log_retention_days: log_retention_days.map(|(days, _)| days as i32),
             policies,
             reserved_concurrency,
+            tags: tags.map(|(tags, _)| tags),
         })
     }
 

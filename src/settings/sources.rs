@@ -83,6 +83,7 @@ pub struct FileSettings {
     pub system_log_level: Option<Spanned<String>>,
     /// A number, or "none".
     pub reserved_concurrency: Option<Spanned<toml::Value>>,
+    pub tags: Option<Spanned<BTreeMap<String, String>>>,
 }
 
 /// `lambda-rt.toml` as read from a project (or an empty one when there is none).

@@ -289,6 +289,63 @@ pub fn reserved_concurrency(value: &str, origin: &Origin) -> Result<Option<i32>>
     }
 }
 
+/// `--tag KEY=VALUE` pairs; a key given twice keeps the last value.
+pub fn parse_tag_pairs(pairs: &[String], origin: &Origin) -> Result<BTreeMap<String, String>> {
+    let mut tags = BTreeMap::new();
+    for pair in pairs {
+        let Some((key, value)) = pair.split_once('=') else {
+            return Err(usage(format!(
+                "invalid tag `{pair}` (from {origin}): expected KEY=VALUE, e.g. --tag team=data"
+            )));
+        };
+        tags.insert(key.to_string(), value.to_string());
+    }
+    Ok(tags)
+}
+
+/// Lambda's tag rules: at most 50 tags (lambda-rt keeps two for itself), keys of 1 to 128 and
+/// values of at most 256 letters, digits, spaces and `+ - = . _ : / @`; keys lambda-rt or AWS
+/// use are refused.
+pub fn tags(tags: &BTreeMap<String, String>, origin: &Origin) -> Result<()> {
+    let allowed = |text: &str| {
+        text.chars()
+            .all(|c| c.is_alphanumeric() || " +-=._:/@".contains(c))
+    };
+    require(tags.len() <= 48, || {
+        format!(
+            "{} tags (from {origin}): a function takes 50, and lambda-rt keeps 2 for itself",
+            tags.len()
+        )
+    })?;
+    for (key, value) in tags {
+        require(
+            key != "managed-by" && !key.starts_with("lambda-rt:") && !key.starts_with("aws:"),
+            || {
+                format!(
+                    "tag `{key}` (from {origin}) is reserved: `managed-by` and keys starting \
+                     with `lambda-rt:` are lambda-rt's own, `aws:` AWS's; choose another key"
+                )
+            },
+        )?;
+        require(
+            (1..=128).contains(&key.chars().count()) && allowed(key),
+            || {
+                format!(
+                    "invalid tag key `{key}` (from {origin}): use 1 to 128 letters, digits, \
+                     spaces or + - = . _ : / @"
+                )
+            },
+        )?;
+        require(value.chars().count() <= 256 && allowed(value), || {
+            format!(
+                "invalid value of tag `{key}` (from {origin}): use at most 256 letters, digits, \
+                 spaces or + - = . _ : / @"
+            )
+        })?;
+    }
+    Ok(())
+}
+
 pub fn description(description: &str, origin: &Origin) -> Result<()> {
     require(description.chars().count() <= 256, || {
         format!("invalid description (from {origin}): Lambda allows at most 256 characters")
