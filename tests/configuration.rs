@@ -357,3 +357,141 @@ async fn the_projects_tags_are_exactly_the_functions_user_tags() {
     }
     aws.assert_no_requests("refused tags");
 }
+
+/// Publishes layer `name` straight through the Lambda API (someone else's tool layer); the version
+/// ARN.
+async fn tool_layer(aws: &Aws, name: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tool"), "#!/bin/sh\n").unwrap();
+    let zip = lambda_rt::package::build_zip(
+        vec![lambda_rt::package::Entry {
+            name: "bin/tool".into(),
+            source: dir.path().join("tool"),
+            mode: 0o755,
+        }],
+        lambda_rt::package::Limits::default(),
+    )
+    .unwrap();
+    let published = aws
+        .lambda()
+        .await
+        .publish_layer_version()
+        .layer_name(name)
+        .content(
+            aws_sdk_lambda::types::LayerVersionContentInput::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(zip.bytes))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    published.layer_version_arn().unwrap().to_string()
+}
+
+/// The layer versions attached to the function (through the proxy), by `name:version`.
+async fn attached(aws: &Aws) -> Vec<String> {
+    attached_layers(&aws.lambda().await, FUNCTION)
+        .await
+        .iter()
+        .map(|arn| arn.splitn(7, ':').nth(6).unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn extra_layers_come_first_and_the_runtime_layer_stays_last() {
+    let aws = Aws::with(Realism::short());
+    let jq = tool_layer(&aws, "jq").await;
+    let tools = tool_layer(&aws, "tools").await;
+    let project = Project::new().with("lambda-rt.toml", &format!("layers = [\"{jq}\"]\n"));
+    let env = aws.env();
+    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
+    assert_eq!(attached(&aws).await, ["jq:1"]);
+    assert_exit(&lambda_rt(project.path(), &env, &["publish-layer"]), 0);
+    assert_eq!(attached(&aws).await, ["jq:1", "bash-runtime-layer:1"]);
+    aws.start_counting();
+    assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+
+    // Another layer first: one configuration write; the runtime layer keeps its place, last.
+    project.write(
+        "lambda-rt.toml",
+        &format!("layers = [\"{tools}\", \"{jq}\"]\n"),
+    );
+    aws.start_counting();
+    let out = lambda_rt(project.path(), &env, &["update"]);
+    assert_exit(&out, 0);
+    assert_stderr_has(
+        &out,
+        "layers jq:1, bash-runtime-layer:1 → tools:1, jq:1, bash-runtime-layer:1",
+    );
+    assert_eq!(
+        aws.counted().writes(),
+        vec!["lambda:UpdateFunctionConfiguration"]
+    );
+    assert_eq!(
+        attached(&aws).await,
+        ["tools:1", "jq:1", "bash-runtime-layer:1"]
+    );
+
+    // Five listed plus the runtime layer is one too many: refused before any write.
+    let five: Vec<String> = (1..=5)
+        .map(|i| format!("\"arn:aws:lambda:us-east-1:123456789012:layer:l{i}:1\""))
+        .collect();
+    project.write(
+        "lambda-rt.toml",
+        &format!("layers = [{}]\n", five.join(", ")),
+    );
+    aws.start_counting();
+    let out = lambda_rt(project.path(), &env, &["update"]);
+    assert_exit(&out, 2);
+    assert_stderr_has(&out, "6 layers with the runtime layer `bash-runtime-layer`");
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+
+    // `delete` takes the runtime layer's versions and leaves the others' layers.
+    project.write("lambda-rt.toml", "");
+    assert_exit(&lambda_rt(project.path(), &env, &["delete"]), 0);
+    let lambda = aws.lambda().await;
+    assert_eq!(layer_versions(&lambda, "jq").await, [1]);
+    assert_eq!(layer_versions(&lambda, "tools").await, [1]);
+    assert!(layer_versions(&lambda, "bash-runtime-layer")
+        .await
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn layers_that_are_not_layer_versions_are_refused() {
+    let aws = Aws::start();
+    let project = Project::new();
+    aws.start_counting();
+    let six: Vec<String> = (1..=6)
+        .map(|i| format!("arn:aws:lambda:us-east-1:123456789012:layer:l{i}:1"))
+        .collect();
+    let mut six_args = vec!["create"];
+    for arn in &six {
+        six_args.extend(["--layer", arn.as_str()]);
+    }
+    for (args, message) in [
+        (
+            vec!["create", "--layer", "jq"],
+            "invalid layer `jq` (from --layer): give a layer version's ARN",
+        ),
+        (
+            vec![
+                "create",
+                "--layer",
+                "arn:aws:lambda:us-east-1:123456789012:layer:jq",
+            ],
+            "invalid layer `arn:aws:lambda:us-east-1:123456789012:layer:jq` (from --layer)",
+        ),
+        (
+            six_args.clone(),
+            "6 layers (from --layer): Lambda attaches at most 5",
+        ),
+    ] {
+        let out = lambda_rt(project.path(), &aws.env(), &args);
+        assert_exit(&out, 2);
+        assert_stderr_has(&out, message);
+        record_bad_input(&args[..2], &out);
+    }
+    aws.assert_no_requests("refused layers");
+}

@@ -18,6 +18,8 @@ pub struct FunctionSpec {
     pub name: String,
     pub role_arn: String,
     pub config: FunctionConfig,
+    /// The layer `publish-layer` manages: kept, last, when the project lists its other layers.
+    pub runtime_layer_name: String,
 }
 
 impl FunctionSpec {
@@ -26,6 +28,7 @@ impl FunctionSpec {
             name: settings.function_name.clone(),
             role_arn,
             config: settings.function.clone(),
+            runtime_layer_name: settings.layer_name.clone(),
         }
     }
 }
@@ -43,6 +46,9 @@ pub enum ConfigField {
     EphemeralStorage,
     Tracing,
     Logging,
+    /// Only when the project lists its layers; not in [`ConfigField::ALL`], so `--force` never
+    /// clears layers the project does not manage.
+    Layers,
 }
 
 impl ConfigField {
@@ -58,6 +64,18 @@ impl ConfigField {
         ConfigField::Tracing,
         ConfigField::Logging,
     ];
+}
+
+/// Layer version ARNs as `name:version, …` (or `none`).
+fn layer_list(arns: &[String]) -> String {
+    if arns.is_empty() {
+        return "none".into();
+    }
+    let names: Vec<&str> = arns
+        .iter()
+        .map(|arn| arn.splitn(7, ':').nth(6).unwrap_or(arn))
+        .collect();
+    names.join(", ")
 }
 
 /// How a log format reads in a report: `Text`, or `JSON (application INFO, system WARN)`.
@@ -96,6 +114,9 @@ pub struct FunctionDiff {
     pub config: Vec<ConfigField>,
     /// Each difference, for the report.
     pub changes: Vec<Change>,
+    /// With [`ConfigField::Layers`]: the layers to set, the project's then the attached runtime
+    /// layer (last, so that its files — the bootstrap — win over any other layer's).
+    pub layers: Vec<String>,
 }
 
 impl FunctionDiff {
@@ -236,6 +257,26 @@ pub fn diff(
             }
         }
     }
+    if let Some(extras) = &spec.config.extra_layers {
+        let remote_layers: Vec<String> = remote
+            .layers()
+            .iter()
+            .filter_map(|l| l.arn().map(str::to_string))
+            .collect();
+        let runtime = remote_layers
+            .iter()
+            .filter(|arn| arn.split(':').nth(6) == Some(spec.runtime_layer_name.as_str()));
+        let wanted: Vec<String> = extras.iter().chain(runtime).cloned().collect();
+        if wanted != remote_layers || force {
+            diff.config.push(ConfigField::Layers);
+            diff.changes.push(Change::new(
+                "layers",
+                Some(layer_list(&remote_layers)),
+                Some(layer_list(&wanted)),
+            ));
+            diff.layers = wanted;
+        }
+    }
     if force {
         if !diff.code {
             diff.code = true;
@@ -325,7 +366,9 @@ mod tests {
                 ephemeral_storage_mb: DEFAULT_EPHEMERAL_STORAGE_MB,
                 tracing: "PassThrough".into(),
                 logging: Logging::Text,
+                extra_layers: None,
             },
+            runtime_layer_name: "f-layer".into(),
         };
         let package = crate::package::Package {
             bytes: vec![],

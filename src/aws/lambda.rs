@@ -310,6 +310,7 @@ impl Lambda<'_> {
                     .ephemeral_storage(ephemeral_storage(&spec.config))
                     .tracing_config(tracing(&spec.config))
                     .logging_config(logging(&spec.config))
+                    .set_layers(spec.config.extra_layers.clone())
                     .set_tags(Some(tags.clone()))
                     .code(match &upload.s3 {
                         Some(object) => FunctionCode::builder()
@@ -406,6 +407,7 @@ impl Lambda<'_> {
         &self,
         spec: &FunctionSpec,
         fields: &[ConfigField],
+        layers: &[String],
         current: &Status,
         role: Option<&RolePropagation>,
     ) -> Result<Status> {
@@ -434,6 +436,7 @@ impl Lambda<'_> {
                         }
                         ConfigField::Tracing => request.tracing_config(tracing(&spec.config)),
                         ConfigField::Logging => request.logging_config(logging(&spec.config)),
+                        ConfigField::Layers => request.set_layers(Some(layers.to_vec())),
                     };
                 }
                 request

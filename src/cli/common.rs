@@ -162,6 +162,11 @@ pub struct DeployedConfigArgs {
     )]
     pub reserved_concurrency: Option<String>,
 
+    /// A layer version ARN to attach besides the runtime layer, which comes after it (repeatable,
+    /// in order; replaces `layers` of lambda-rt.toml)
+    #[arg(long, env = "LAMBDA_RT_LAYER", value_name = "ARN")]
+    pub layer: Vec<String>,
+
     /// A tag on the function, KEY=VALUE (repeatable; replaces the [tags] table of lambda-rt.toml)
     #[arg(long = "tag", env = "LAMBDA_RT_TAG", value_name = "KEY=VALUE")]
     pub tag: Vec<String>,

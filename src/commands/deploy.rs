@@ -19,7 +19,7 @@ use crate::cli::OutputFormat;
 use crate::output::{Action, Report, ResourceReport};
 use crate::package::FunctionCode;
 use crate::project;
-use crate::settings::Settings;
+use crate::settings::{Settings, MAX_LAYERS};
 
 /// The flags of `create` and `update` that change what they do.
 #[derive(Debug, Clone, Copy, Default)]
@@ -247,6 +247,14 @@ async fn converge_once(
     let runtime_layer = attached_runtime_layer(remote, layer_name);
     let package = code.package(runtime_layer.is_some())?;
     let diff = diff(remote, spec, package, options.force);
+    if diff.layers.len() > MAX_LAYERS {
+        return Err(crate::error::UsageError(format!(
+            "{} layers with the runtime layer `{layer_name}`: Lambda attaches at most {MAX_LAYERS} \
+             to a function; list fewer in `layers`",
+            diff.layers.len()
+        ))
+        .into());
+    }
     let arn = remote.function_arn().map(str::to_string);
     let status = Status::of(remote);
     let mut report = if diff.is_empty() {
@@ -267,7 +275,7 @@ async fn converge_once(
             }
             if !diff.config.is_empty() {
                 lambda
-                    .update_configuration(spec, &diff.config, &status, options.role)
+                    .update_configuration(spec, &diff.config, &diff.layers, &status, options.role)
                     .await?;
             }
         }

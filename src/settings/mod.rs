@@ -19,7 +19,7 @@ use crate::cli::common::SettingsInput;
 use crate::error::UsageError;
 pub use crate::template::Template;
 pub use sources::{ConfigFile, Origin, CONFIG_FILE};
-pub use validate::{MAX_ENVIRONMENT_BYTES, MAX_LAYER_NAME_LEN};
+pub use validate::{MAX_ENVIRONMENT_BYTES, MAX_LAYERS, MAX_LAYER_NAME_LEN};
 
 pub const DEFAULT_FUNCTION_NAME: &str = "bash-runtime";
 pub const DEFAULT_HANDLER: &str = "function.handler";
@@ -93,6 +93,8 @@ pub struct FunctionConfig {
     pub tracing: String,
     /// `Text`, or `Json` with the two levels Lambda keeps (as Lambda spells them).
     pub logging: Logging,
+    /// Layers besides the runtime layer (version ARNs, in order); `None`: not managed.
+    pub extra_layers: Option<Vec<String>>,
 }
 
 /// How Lambda formats and filters the function's logs (its LoggingConfig).
@@ -296,6 +298,18 @@ impl Settings {
         }
 
         let function_extras = function_extras(input, file)?;
+        let extra_layers = if !input.deployed_config.layer.is_empty() {
+            let origin = Origin::of_arg("layer", input);
+            Some((input.deployed_config.layer.clone(), origin))
+        } else {
+            f.layers
+                .as_ref()
+                .map(|list| (list.get_ref().clone(), file.origin(list.span())))
+        };
+        if let Some((layers, origin)) = &extra_layers {
+            validate::extra_layers(layers, origin)?;
+        }
+        let extra_layers = extra_layers.map(|(layers, _)| layers);
         let tags = if !input.deployed_config.tag.is_empty() {
             let origin = Origin::of_arg("tag", input);
             let tags = validate::parse_tag_pairs(&input.deployed_config.tag, &origin)?;
@@ -412,6 +426,7 @@ impl Settings {
                 ephemeral_storage_mb: function_extras.0,
                 tracing: function_extras.1,
                 logging: function_extras.2,
+                extra_layers,
             },
             template,
             deno,

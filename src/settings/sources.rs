@@ -84,6 +84,7 @@ pub struct FileSettings {
     /// A number, or "none".
     pub reserved_concurrency: Option<Spanned<toml::Value>>,
     pub tags: Option<Spanned<BTreeMap<String, String>>>,
+    pub layers: Option<Spanned<Vec<String>>>,
 }
 
 /// `lambda-rt.toml` as read from a project (or an empty one when there is none).

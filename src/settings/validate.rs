@@ -289,6 +289,47 @@ pub fn reserved_concurrency(value: &str, origin: &Origin) -> Result<Option<i32>>
     }
 }
 
+/// Lambda's limit on the layers of a function.
+pub const MAX_LAYERS: usize = 5;
+
+/// Layer version ARNs (`arn:aws:lambda:<region>:<account>:layer:<name>:<version>`), each once, at
+/// most five (the runtime layer, when attached, counts too: checked when it is known).
+pub fn extra_layers(layers: &[String], origin: &Origin) -> Result<()> {
+    require(layers.len() <= MAX_LAYERS, || {
+        format!(
+            "{} layers (from {origin}): Lambda attaches at most {MAX_LAYERS} to a function, the \
+             runtime layer included",
+            layers.len()
+        )
+    })?;
+    for (i, arn) in layers.iter().enumerate() {
+        let parts: Vec<&str> = arn.split(':').collect();
+        let ok = parts.len() == 8
+            && parts[0] == "arn"
+            && parts[1].starts_with("aws")
+            && parts[2] == "lambda"
+            && !parts[3].is_empty()
+            && (parts[4].len() == 12 && parts[4].chars().all(|c| c.is_ascii_digit()))
+            && parts[5] == "layer"
+            && is_name(parts[6], MAX_LAYER_NAME_LEN, "-_")
+            && parts[7].parse::<u64>().is_ok_and(|v| v > 0);
+        require(ok, || {
+            format!(
+                "invalid layer `{arn}` (from {origin}): give a layer version's ARN, e.g. \
+                 arn:aws:lambda:us-east-1:123456789012:layer:jq:3"
+            )
+        })?;
+        let layer = &arn[..arn.rfind(':').unwrap_or(0)];
+        require(
+            !layers[..i]
+                .iter()
+                .any(|a| a.starts_with(&format!("{layer}:"))),
+            || format!("layer `{layer}` is listed twice (from {origin}): keep one version"),
+        )?;
+    }
+    Ok(())
+}
+
 /// `--tag KEY=VALUE` pairs; a key given twice keeps the last value.
 pub fn parse_tag_pairs(pairs: &[String], origin: &Origin) -> Result<BTreeMap<String, String>> {
     let mut tags = BTreeMap::new();
