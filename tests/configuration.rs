@@ -495,3 +495,99 @@ async fn layers_that_are_not_layer_versions_are_refused() {
     }
     aws.assert_no_requests("refused layers");
 }
+
+const VPC_ACCESS: &str = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole";
+
+/// `(subnets, security groups)` of the function (through the proxy); empty lists: no VPC.
+async fn vpc(aws: &Aws) -> (Vec<String>, Vec<String>) {
+    let config = aws
+        .lambda()
+        .await
+        .get_function_configuration()
+        .function_name(FUNCTION)
+        .send()
+        .await
+        .unwrap();
+    config.vpc_config().map_or((Vec::new(), Vec::new()), |v| {
+        (v.subnet_ids().to_vec(), v.security_group_ids().to_vec())
+    })
+}
+
+async fn role_policies(aws: &Aws) -> Vec<String> {
+    let listed = aws
+        .moto
+        .iam()
+        .await
+        .list_attached_role_policies()
+        .role_name("bash-runtime-role")
+        .send()
+        .await
+        .unwrap();
+    listed
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_in_a_vpc_gets_its_role_the_vpc_access_policy() {
+    let aws = Aws::with(Realism::short());
+    let project = Project::new().with(
+        "lambda-rt.toml",
+        "vpc-subnets = [\"subnet-0abc1234\", \"subnet-0def5678\"]\n\
+         vpc-security-groups = [\"sg-0abc1234\"]\n",
+    );
+    let env = aws.env();
+    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
+    let (subnets, groups) = vpc(&aws).await;
+    let mut subnets = subnets;
+    subnets.sort();
+    assert_eq!(subnets, ["subnet-0abc1234", "subnet-0def5678"]);
+    assert_eq!(groups, ["sg-0abc1234"]);
+    assert!(role_policies(&aws).await.contains(&VPC_ACCESS.to_string()));
+    aws.start_counting();
+    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+
+    // Out of the VPC: the configuration and the policy both go.
+    project.write("lambda-rt.toml", "");
+    aws.start_counting();
+    let out = lambda_rt(project.path(), &env, &["update"]);
+    assert_exit(&out, 0);
+    let mut writes = aws.counted().writes();
+    writes.sort();
+    assert_eq!(
+        writes,
+        ["iam:DetachRolePolicy", "lambda:UpdateFunctionConfiguration"]
+    );
+    assert_eq!(vpc(&aws).await, (Vec::new(), Vec::new()));
+    assert!(!role_policies(&aws).await.contains(&VPC_ACCESS.to_string()));
+    aws.start_counting();
+    assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+
+    aws.start_counting();
+    for (args, message) in [
+        (
+            vec!["update", "--vpc-subnet", "subnet-0abc1234"],
+            "a VPC needs both subnets and security groups (only one given, from --vpc-subnet)",
+        ),
+        (
+            vec![
+                "update",
+                "--vpc-subnet",
+                "subnet-xyz",
+                "--vpc-security-group",
+                "sg-0abc1234",
+            ],
+            "invalid subnet `subnet-xyz` (from --vpc-subnet)",
+        ),
+    ] {
+        let out = lambda_rt(project.path(), &env, &args);
+        assert_exit(&out, 2);
+        assert_stderr_has(&out, message);
+        record_bad_input(&args[..2], &out);
+    }
+    aws.assert_no_requests("refused VPC settings");
+}

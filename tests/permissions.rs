@@ -193,3 +193,128 @@ async fn policies_that_cannot_go_on_the_role_are_refused() {
     assert_stderr_has(&out, "was not created by lambda-rt");
     assert_eq!(aws.counted().writes(), Vec::<String>::new());
 }
+
+const READ_BUCKET: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::nightly/*"}]}"#;
+
+/// The role's inline policies: name and document (decoded), sorted by name.
+async fn inline(aws: &Aws) -> Vec<(String, serde_json::Value)> {
+    let iam = aws.moto.iam().await;
+    let names = iam
+        .list_role_policies()
+        .role_name(ROLE)
+        .send()
+        .await
+        .unwrap();
+    let mut policies = Vec::new();
+    for name in names.policy_names() {
+        let policy = iam
+            .get_role_policy()
+            .role_name(ROLE)
+            .policy_name(name)
+            .send()
+            .await
+            .unwrap();
+        let document = urlencoding::decode(policy.policy_document()).unwrap();
+        policies.push((name.clone(), serde_json::from_str(&document).unwrap()));
+    }
+    policies.sort_by(|a, b| a.0.cmp(&b.0));
+    policies
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_policy_file_is_the_roles_one_inline_policy() {
+    let aws = Aws::with(Realism {
+        one_item_pages: true,
+        ..Default::default()
+    });
+    let project = Project::new()
+        .with("lambda-rt.toml", "policy-file = \"policy.json\"\n")
+        .with("policy.json", READ_BUCKET);
+    let env = aws.env();
+    let out = lambda_rt(project.path(), &env, &["create"]);
+    assert_exit(&out, 0);
+    let wanted: serde_json::Value = serde_json::from_str(READ_BUCKET).unwrap();
+    assert_eq!(
+        inline(&aws).await,
+        [("lambda-rt-policy-file".to_string(), wanted.clone())]
+    );
+    aws.start_counting();
+    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+
+    // An edit is one PutRolePolicy; an inline policy put by hand is drift and goes.
+    let edited = READ_BUCKET.replace("nightly/*", "nightly/in/*");
+    project.write("policy.json", &edited);
+    aws.moto
+        .iam()
+        .await
+        .put_role_policy()
+        .role_name(ROLE)
+        .policy_name("by-hand")
+        .policy_document(READ_BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let status = lambda_rt(project.path(), &env, &["status"]);
+    assert_exit(&status, 6);
+    for line in [
+        "put inline policy lambda-rt-policy-file (policy-file)",
+        "delete inline policy by-hand (put outside lambda-rt)",
+    ] {
+        assert!(
+            stdout(&status).contains(line),
+            "{line}: {}",
+            stdout(&status)
+        );
+    }
+    aws.start_counting();
+    assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
+    let mut writes = aws.counted().writes();
+    writes.sort();
+    assert_eq!(writes, ["iam:DeleteRolePolicy", "iam:PutRolePolicy"]);
+    let edited: serde_json::Value = serde_json::from_str(&edited).unwrap();
+    assert_eq!(
+        inline(&aws).await,
+        [("lambda-rt-policy-file".to_string(), edited)]
+    );
+
+    // Without the file in the project, the policy goes.
+    project.write("lambda-rt.toml", "");
+    aws.start_counting();
+    assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
+    assert_eq!(aws.counted().writes(), vec!["iam:DeleteRolePolicy"]);
+    assert!(inline(&aws).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_policy_file_that_is_not_a_policy_is_refused_before_any_request() {
+    let aws = Aws::start();
+    let project = Project::new()
+        .with("not-json.json", "{\"Statement\": [")
+        .with(
+            "no-effect.json",
+            r#"{"Statement": [{"Action": "s3:*", "Resource": "*"}]}"#,
+        );
+    aws.start_counting();
+    for (file, message) in [
+        (
+            "not-json.json",
+            "the policy file `not-json.json` (from --policy-file) is not JSON",
+        ),
+        (
+            "no-effect.json",
+            "is not an IAM policy: it needs a `Statement`",
+        ),
+        (
+            "missing.json",
+            "cannot read the policy file `missing.json` (from --policy-file)",
+        ),
+    ] {
+        let args = ["create", "--policy-file", file];
+        let out = lambda_rt(project.path(), &aws.env(), &args);
+        assert_exit(&out, 2);
+        assert_stderr_has(&out, message);
+        record_bad_input(&args, &out);
+    }
+    aws.assert_no_requests("refused policy files");
+}

@@ -352,6 +352,7 @@ missing_resource!(is_resource_not_found_exception:
 missing_resource!(is_no_such_entity_exception:
     aws_sdk_iam::operation::get_role::GetRoleError,
     aws_sdk_iam::operation::get_policy::GetPolicyError,
+    aws_sdk_iam::operation::get_role_policy::GetRolePolicyError,
     aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesError,
     aws_sdk_iam::operation::list_role_policies::ListRolePoliciesError,
     aws_sdk_iam::operation::list_instance_profiles_for_role::ListInstanceProfilesForRoleError,

@@ -21,7 +21,12 @@ pub struct RoleState {
     pub role: RemoteRole,
     pub attached: Vec<String>,
     pub inline: Vec<String>,
+    /// The document of the inline policy lambda-rt puts from `policy-file`, when the role has it.
+    pub project_inline: Option<serde_json::Value>,
 }
+
+/// The name of the inline policy that holds the project's `policy-file`.
+pub const PROJECT_INLINE_POLICY: &str = "lambda-rt-policy-file";
 
 /// Reads the role and its two policy lists at once; `None` if the role does not exist. For a role
 /// lambda-rt did not create a failure to read the lists (a user allowed only GetRole on it) is
@@ -40,10 +45,17 @@ pub async fn read(iam: &Client, name: &str) -> Result<Option<RoleState>> {
     } else {
         (attached.unwrap_or_default(), inline.unwrap_or_default())
     };
+    // Only a project with a `policy-file` has this policy, and only then is it read.
+    let project_inline = if role.is_owned() && inline.iter().any(|p| p == PROJECT_INLINE_POLICY) {
+        iam::inline_policy_document(iam, name, PROJECT_INLINE_POLICY).await?
+    } else {
+        None
+    };
     Ok(Some(RoleState {
         role,
         attached,
         inline,
+        project_inline,
     }))
 }
 
@@ -64,10 +76,13 @@ pub fn extra_permissions(state: &RoleState, basic: &str) -> Vec<String> {
 }
 
 /// The managed policies (ARNs) a role of lambda-rt's holds: the basic execution policy, then the
-/// project's `policies` in their order (a name is an AWS managed policy's), each once.
-pub fn wanted_policies(partition: &str, project: &[String]) -> Vec<String> {
+/// project's `policies` in their order (a name is an AWS managed policy's), and the VPC access
+/// policy for a function in a VPC, each once.
+pub fn wanted_policies(partition: &str, project: &[String], in_vpc: bool) -> Vec<String> {
     let mut wanted = vec![iam::basic_execution_policy_arn(partition)];
-    for entry in project {
+    // A function in a VPC needs to make and delete its network interfaces there.
+    let vpc = in_vpc.then(|| "service-role/AWSLambdaVPCAccessExecutionRole".to_string());
+    for entry in project.iter().chain(vpc.iter()) {
         let arn = if entry.starts_with("arn:") {
             entry.clone()
         } else {
@@ -112,16 +127,17 @@ pub async fn check_project_policies(
     role_name: &str,
     found: Option<&RoleState>,
     wanted: &[String],
+    inline: Option<&serde_json::Value>,
 ) -> Result<()> {
     let project = &wanted[1.min(wanted.len())..];
-    if project.is_empty() {
+    if project.is_empty() && inline.is_none() {
         return Ok(());
     }
     if found.is_some_and(|state| !state.role.is_owned()) {
         return Err(UsageError(format!(
             "role `{role_name}` was not created by lambda-rt, which never changes such a role, so \
-             it cannot attach the project's `policies` to it: attach them yourself, or name a role \
-             for lambda-rt to make with --role-name"
+             it cannot put the project's `policies` or `policy-file` on it: do that yourself, or \
+             name a role for lambda-rt to make with --role-name"
         ))
         .into());
     }
@@ -141,8 +157,10 @@ pub enum RoleFix {
     Attach(String),
     /// A managed policy attached outside lambda-rt.
     Detach(String),
-    /// An inline policy put on outside lambda-rt.
+    /// An inline policy put on outside lambda-rt (or the project's, once `policy-file` is gone).
     DeleteInline(String),
+    /// The project's `policy-file`, as [`PROJECT_INLINE_POLICY`] (minified JSON).
+    PutInline(String),
     /// The trust policy was changed outside lambda-rt.
     Trust,
 }
@@ -156,8 +174,14 @@ impl RoleFix {
                 "detach {} (attached outside lambda-rt)",
                 short_policy(arn)
             )),
+            RoleFix::DeleteInline(name) if name == PROJECT_INLINE_POLICY => Change::named(format!(
+                "delete inline policy {name} (no policy-file in the project)"
+            )),
             RoleFix::DeleteInline(name) => Change::named(format!(
                 "delete inline policy {name} (put outside lambda-rt)"
+            )),
+            RoleFix::PutInline(_) => Change::named(format!(
+                "put inline policy {PROJECT_INLINE_POLICY} (policy-file)"
             )),
             RoleFix::Trust => Change::named(
                 "trust policy: back to Lambda alone (changed outside lambda-rt)".to_string(),
@@ -174,9 +198,14 @@ fn short_policy(arn: &str) -> &str {
     }
 }
 
-/// What to change so that the role holds exactly `wanted` managed policies and no inline one, and
-/// trusts Lambda alone. Empty when it is as it should be.
-pub fn plan(state: &RoleState, wanted: &[String]) -> Vec<RoleFix> {
+/// What to change so that the role holds exactly `wanted` managed policies, no inline policy but
+/// the project's `inline` one (the `policy-file`), and trusts Lambda alone. Empty when it is as it
+/// should be.
+pub fn plan(
+    state: &RoleState,
+    wanted: &[String],
+    inline: Option<&serde_json::Value>,
+) -> Vec<RoleFix> {
     let mut fixes = Vec::new();
     if !state.role.trusts_only_lambda {
         fixes.push(RoleFix::Trust);
@@ -192,9 +221,24 @@ pub fn plan(state: &RoleState, wanted: &[String]) -> Vec<RoleFix> {
         }
     }
     for policy in &state.inline {
-        fixes.push(RoleFix::DeleteInline(policy.clone()));
+        if policy != PROJECT_INLINE_POLICY || inline.is_none() {
+            fixes.push(RoleFix::DeleteInline(policy.clone()));
+        }
+    }
+    if let Some(document) = inline {
+        if state.project_inline.as_ref() != Some(document) {
+            fixes.push(RoleFix::PutInline(document.to_string()));
+        }
     }
     fixes
+}
+
+/// What a new role gets besides its managed policies: the project's inline policy, if any.
+pub fn new_role_fixes(inline: Option<&serde_json::Value>) -> Vec<RoleFix> {
+    inline
+        .map(|document| RoleFix::PutInline(document.to_string()))
+        .into_iter()
+        .collect()
 }
 
 /// Makes the changes, all at once, each to its end (a failure does not cut the others short);
@@ -221,6 +265,20 @@ pub async fn apply(iam: &Client, name: &str, fixes: &[RoleFix]) -> Result<()> {
                 .map_err(|e| {
                     sdk_failure(
                         format_args!("delete inline policy `{policy}` of role `{name}`"),
+                        &e,
+                    )
+                }),
+            RoleFix::PutInline(document) => iam
+                .put_role_policy()
+                .role_name(name)
+                .policy_name(PROJECT_INLINE_POLICY)
+                .policy_document(document)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| {
+                    sdk_failure(
+                        format_args!("put the policy-file on role `{name}` as an inline policy"),
                         &e,
                     )
                 }),
@@ -260,6 +318,7 @@ mod tests {
             },
             attached: attached.iter().map(|s| s.to_string()).collect(),
             inline: inline.iter().map(|s| s.to_string()).collect(),
+            project_inline: None,
         }
     }
 
@@ -267,9 +326,9 @@ mod tests {
     fn the_plan_names_every_difference_and_nothing_else() {
         let basic = iam::basic_execution_policy_arn("aws");
         let wanted = vec![basic.clone()];
-        assert!(plan(&state(&[&basic], &[], true), &wanted).is_empty());
+        assert!(plan(&state(&[&basic], &[], true), &wanted, None).is_empty());
         let s3 = "arn:aws:iam::aws:policy/AmazonS3FullAccess";
-        let fixes = plan(&state(&[s3], &["extra"], false), &wanted);
+        let fixes = plan(&state(&[s3], &["extra"], false), &wanted, None);
         assert_eq!(
             fixes,
             vec![
@@ -286,6 +345,30 @@ mod tests {
         assert_eq!(
             fixes[2].change().to_string(),
             "detach AmazonS3FullAccess (attached outside lambda-rt)"
+        );
+    }
+
+    #[test]
+    fn the_policy_file_is_put_when_missing_or_different_and_deleted_when_gone() {
+        let basic = iam::basic_execution_policy_arn("aws");
+        let wanted = vec![basic.clone()];
+        let document = serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "s3:*"}]});
+        let mut role = state(&[&basic], &[PROJECT_INLINE_POLICY], true);
+        role.project_inline = Some(document.clone());
+        assert!(plan(&role, &wanted, Some(&document)).is_empty());
+        let other = serde_json::json!({"Statement": [{"Effect": "Deny", "Action": "s3:*"}]});
+        assert_eq!(
+            plan(&role, &wanted, Some(&other)),
+            [RoleFix::PutInline(other.to_string())]
+        );
+        assert_eq!(
+            plan(&role, &wanted, None),
+            [RoleFix::DeleteInline(PROJECT_INLINE_POLICY.into())]
+        );
+        let bare = state(&[&basic], &[], true);
+        assert_eq!(
+            plan(&bare, &wanted, Some(&document)),
+            [RoleFix::PutInline(document.to_string())]
         );
     }
 

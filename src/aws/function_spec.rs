@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_lambda::types::{
     ApplicationLogLevel, Environment, EphemeralStorage, FunctionConfiguration, LogFormat,
-    LoggingConfig, SystemLogLevel, TracingConfig, TracingMode,
+    LoggingConfig, SystemLogLevel, TracingConfig, TracingMode, VpcConfig,
 };
 
 use crate::output::Change;
 use crate::package::Package;
-use crate::settings::{FunctionConfig, Logging, Settings, DEFAULT_EPHEMERAL_STORAGE_MB};
+use crate::settings::{FunctionConfig, Logging, Settings, Vpc, DEFAULT_EPHEMERAL_STORAGE_MB};
 
 /// What the function should look like.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,13 +46,14 @@ pub enum ConfigField {
     EphemeralStorage,
     Tracing,
     Logging,
+    Vpc,
     /// Only when the project lists its layers; not in [`ConfigField::ALL`], so `--force` never
     /// clears layers the project does not manage.
     Layers,
 }
 
 impl ConfigField {
-    pub const ALL: [ConfigField; 10] = [
+    pub const ALL: [ConfigField; 11] = [
         ConfigField::Role,
         ConfigField::Handler,
         ConfigField::Runtime,
@@ -63,7 +64,36 @@ impl ConfigField {
         ConfigField::EphemeralStorage,
         ConfigField::Tracing,
         ConfigField::Logging,
+        ConfigField::Vpc,
     ];
+}
+
+/// How a VPC setting reads in a report.
+fn vpc_label(vpc: Option<&Vpc>) -> String {
+    match vpc {
+        None => "none".into(),
+        Some(vpc) => format!(
+            "subnets {}; security groups {}",
+            vpc.subnets.join(", "),
+            vpc.security_groups.join(", ")
+        ),
+    }
+}
+
+/// The function's VPC as Lambda reports it (empty lists: none).
+fn remote_vpc(remote: &FunctionConfiguration) -> Option<Vpc> {
+    let config = remote.vpc_config()?;
+    let mut subnets = config.subnet_ids().to_vec();
+    let mut security_groups = config.security_group_ids().to_vec();
+    if subnets.is_empty() && security_groups.is_empty() {
+        return None;
+    }
+    subnets.sort();
+    security_groups.sort();
+    Some(Vpc {
+        subnets,
+        security_groups,
+    })
 }
 
 /// Layer version ARNs as `name:version, …` (or `none`).
@@ -233,6 +263,13 @@ pub fn diff(
         logging_label(&spec.config.logging),
         true,
     );
+    field(
+        ConfigField::Vpc,
+        "vpc",
+        vpc_label(remote_vpc(remote).as_ref()),
+        vpc_label(spec.config.vpc.as_ref()),
+        true,
+    );
     let remote_env: BTreeMap<String, String> = remote
         .environment()
         .and_then(|e| e.variables())
@@ -312,6 +349,18 @@ pub(crate) fn ephemeral_storage(config: &FunctionConfig) -> EphemeralStorage {
         .expect("the size is set")
 }
 
+/// The VPC setting to send; empty lists take a function out of its VPC.
+pub(crate) fn vpc_config(config: &FunctionConfig) -> VpcConfig {
+    let (subnets, groups) = match &config.vpc {
+        Some(vpc) => (vpc.subnets.clone(), vpc.security_groups.clone()),
+        None => (Vec::new(), Vec::new()),
+    };
+    VpcConfig::builder()
+        .set_subnet_ids(Some(subnets))
+        .set_security_group_ids(Some(groups))
+        .build()
+}
+
 pub(crate) fn tracing(config: &FunctionConfig) -> TracingConfig {
     TracingConfig::builder()
         .mode(TracingMode::from(config.tracing.as_str()))
@@ -367,6 +416,7 @@ mod tests {
                 tracing: "PassThrough".into(),
                 logging: Logging::Text,
                 extra_layers: None,
+                vpc: None,
             },
             runtime_layer_name: "f-layer".into(),
         };

@@ -266,6 +266,36 @@ pub async fn attach_policies(iam: &Client, name: &str, arns: &[String]) -> Resul
     attached.into_iter().collect()
 }
 
+/// The document (JSON) of inline policy `policy` of role `name`; `None` if it does not exist.
+pub async fn inline_policy_document(
+    iam: &Client,
+    name: &str,
+    policy: &str,
+) -> Result<Option<serde_json::Value>> {
+    let output = match iam
+        .get_role_policy()
+        .role_name(name)
+        .policy_name(policy)
+        .send()
+        .await
+    {
+        Ok(output) => output,
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => {
+            return Err(sdk_failure(
+                format_args!("read inline policy `{policy}` of role `{name}`"),
+                &e,
+            ))
+        }
+    };
+    // IAM answers the document URL-encoded.
+    let document = output.policy_document();
+    let decoded = urlencoding::decode(document)
+        .map(|d| d.into_owned())
+        .unwrap_or_else(|_| document.to_string());
+    Ok(serde_json::from_str(&decoded).ok())
+}
+
 /// Records that `function` uses the role.
 pub async fn add_user(iam: &Client, name: &str, function: &str) -> Result<()> {
     iam.tag_role()

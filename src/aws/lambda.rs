@@ -37,7 +37,7 @@ use tokio::time::Instant;
 use super::clients::Clients;
 use super::errors::{is_not_found, sdk_failure};
 use super::function_spec::{
-    environment, ephemeral_storage, logging, tracing, ConfigField, FunctionSpec,
+    environment, ephemeral_storage, logging, tracing, vpc_config, ConfigField, FunctionSpec,
 };
 use super::function_state::{
     status_of, Remote, RolePropagation, RoleVanished, StaleRevision, Status, WriteError,
@@ -311,6 +311,7 @@ impl Lambda<'_> {
                     .tracing_config(tracing(&spec.config))
                     .logging_config(logging(&spec.config))
                     .set_layers(spec.config.extra_layers.clone())
+                    .set_vpc_config(spec.config.vpc.as_ref().map(|_| vpc_config(&spec.config)))
                     .set_tags(Some(tags.clone()))
                     .code(match &upload.s3 {
                         Some(object) => FunctionCode::builder()
@@ -437,6 +438,7 @@ impl Lambda<'_> {
                         ConfigField::Tracing => request.tracing_config(tracing(&spec.config)),
                         ConfigField::Logging => request.logging_config(logging(&spec.config)),
                         ConfigField::Layers => request.set_layers(Some(layers.to_vec())),
+                        ConfigField::Vpc => request.vpc_config(vpc_config(&spec.config)),
                     };
                 }
                 request

@@ -167,6 +167,26 @@ pub struct DeployedConfigArgs {
     #[arg(long, env = "LAMBDA_RT_LAYER", value_name = "ARN")]
     pub layer: Vec<String>,
 
+    /// A subnet the function reaches a VPC through, e.g. subnet-0abc1234 (repeatable; with
+    /// --vpc-security-group; replaces `vpc-subnets` of lambda-rt.toml) [default: no VPC]
+    #[arg(long, env = "LAMBDA_RT_VPC_SUBNET", value_name = "ID")]
+    pub vpc_subnet: Vec<String>,
+
+    /// A security group of the function in its VPC, e.g. sg-0abc1234 (repeatable; with
+    /// --vpc-subnet; replaces `vpc-security-groups` of lambda-rt.toml)
+    #[arg(long, env = "LAMBDA_RT_VPC_SECURITY_GROUP", value_name = "ID")]
+    pub vpc_security_group: Vec<String>,
+
+    /// A JSON policy document to put on the role lambda-rt manages as its inline policy
+    /// [default: none]
+    #[arg(
+        long,
+        env = "LAMBDA_RT_POLICY_FILE",
+        value_name = "PATH",
+        help_heading = "Role"
+    )]
+    pub policy_file: Option<std::path::PathBuf>,
+
     /// A tag on the function, KEY=VALUE (repeatable; replaces the [tags] table of lambda-rt.toml)
     #[arg(long = "tag", env = "LAMBDA_RT_TAG", value_name = "KEY=VALUE")]
     pub tag: Vec<String>,

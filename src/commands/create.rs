@@ -34,11 +34,24 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<i32> {
     deploy::finish(ctx, &prepared, report, args).await
 }
 
+/// A role just made gets its managed policies and the project's inline one (`policy-file`).
+async fn furnish_new_role(
+    ctx: &Context,
+    clients: &Clients,
+    role_name: &str,
+    policies: &[String],
+) -> Result<()> {
+    iam::attach_policies(&clients.iam, role_name, policies).await?;
+    let inline = execution_role::new_role_fixes(ctx.settings.policy_document.as_ref());
+    execution_role::apply(&clients.iam, role_name, &inline).await
+}
+
 /// Runs a new role's policy attachment beside the write that needs the role, and waits for both
 /// whatever happens: a failed attachment must not cut the other write short and leave it unknown.
 /// When the write succeeded and the attachment failed, the error says what was made and that a
 /// re-run finishes the job.
 async fn with_policy_attached<T>(
+    ctx: &Context,
     clients: &Clients,
     attach_policy: &Option<(String, Vec<String>)>,
     made: &str,
@@ -47,7 +60,7 @@ async fn with_policy_attached<T>(
     let attach = async {
         match attach_policy {
             Some((role_name, policies)) => {
-                iam::attach_policies(&clients.iam, role_name, policies).await
+                furnish_new_role(ctx, clients, role_name, policies).await
             }
             None => Ok(()),
         }
@@ -89,14 +102,18 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         tokio::try_join!(function_and_role, log_group::read(&clients.logs, name))?;
 
     // The project's policies can go on the role and exist, before anything is written.
-    let wanted_policies =
-        execution_role::wanted_policies(partition(&clients.region), &settings.policies);
+    let wanted_policies = execution_role::wanted_policies(
+        partition(&clients.region),
+        &settings.policies,
+        settings.function.vpc.is_some(),
+    );
     if let (RoleChoice::Managed(role_name), Some(found)) = (&settings.role, &found) {
         execution_role::check_project_policies(
             &clients.iam,
             role_name,
             found.as_ref(),
             &wanted_policies,
+            settings.policy_document.as_ref(),
         )
         .await?;
     }
@@ -214,7 +231,8 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
                     // Ours: converge it (e.g. after a run that stopped right after CreateRole, or
                     // a policy attached or removed by hand).
                     let role = &state.role;
-                    let fixes = execution_role::plan(&state, &wanted_policies);
+                    let inline = settings.policy_document.as_ref();
+                    let fixes = execution_role::plan(&state, &wanted_policies, inline);
                     let mut changes: Vec<Change> = fixes.iter().map(|f| f.change()).collect();
                     let has_user = role.users().iter().any(|u| u == name);
                     let mut role_age = role.age;
@@ -279,7 +297,7 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
             tags.extend(settings.tags.clone().unwrap_or_default());
             let made = format!("function `{name}` was created");
             let create = create_function(ctx, &lambda, spec, &upload, role, &tags);
-            let arn = with_policy_attached(clients, &attach_policy, &made, create).await?;
+            let arn = with_policy_attached(ctx, clients, &attach_policy, &made, create).await?;
             let report = ResourceReport::new("function", name, Action::Created).arn(Some(arn));
             (report, upload.package.code_sha256.clone())
         }
@@ -313,7 +331,7 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
             );
             let made = format!("function `{name}` was brought up to date");
             let (mut report, sha) =
-                with_policy_attached(clients, &attach_policy, &made, converge).await?;
+                with_policy_attached(ctx, clients, &attach_policy, &made, converge).await?;
             if let Some(note) = claimed {
                 report = report.note(note);
             }
@@ -377,9 +395,12 @@ async fn create_function(
     ));
     let clients = ctx.clients().await?;
     let arn = iam::create_role(&clients.iam, &role_name, &spec.name).await?;
-    let policies =
-        execution_role::wanted_policies(partition(&clients.region), &ctx.settings.policies);
-    iam::attach_policies(&clients.iam, &role_name, &policies).await?;
+    let policies = execution_role::wanted_policies(
+        partition(&clients.region),
+        &ctx.settings.policies,
+        ctx.settings.function.vpc.is_some(),
+    );
+    furnish_new_role(ctx, clients, &role_name, &policies).await?;
     let timing = ctx.timing;
     let role = RolePropagation::for_age(
         arn.clone(),

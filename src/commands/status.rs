@@ -63,7 +63,13 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
         lambda.versions_with_aliases(name),
         deploy::stale_runtime_note(clients, settings, config),
         lambda.url(name),
-        role_drift(clients, managed_role, &settings.policies),
+        role_drift(
+            clients,
+            managed_role,
+            &settings.policies,
+            settings.function.vpc.is_some(),
+            settings.policy_document.as_ref(),
+        ),
         log_group::read(&clients.logs, name),
     )?;
     let mut drift = diff(config, &spec, package, false).changes;
@@ -291,6 +297,8 @@ async fn role_drift(
     clients: &Clients,
     role_name: Option<&str>,
     policies: &[String],
+    in_vpc: bool,
+    inline: Option<&serde_json::Value>,
 ) -> Result<Vec<Change>> {
     let Some(role_name) = role_name else {
         return Ok(Vec::new());
@@ -303,8 +311,8 @@ async fn role_drift(
     if !state.role.is_owned() {
         return Ok(Vec::new());
     }
-    let wanted = execution_role::wanted_policies(partition(&clients.region), policies);
-    Ok(execution_role::plan(&state, &wanted)
+    let wanted = execution_role::wanted_policies(partition(&clients.region), policies, in_vpc);
+    Ok(execution_role::plan(&state, &wanted, inline)
         .iter()
         .map(|fix| Change::named(format!("role {role_name}: {}", fix.change())))
         .collect())

@@ -53,14 +53,18 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         ));
     };
     // The project's policies can go on the role and exist, before anything is written.
-    let wanted_policies =
-        execution_role::wanted_policies(partition(&clients.region), &settings.policies);
+    let wanted_policies = execution_role::wanted_policies(
+        partition(&clients.region),
+        &settings.policies,
+        settings.function.vpc.is_some(),
+    );
     if let Some(role_name) = role_name {
         execution_role::check_project_policies(
             &clients.iam,
             role_name,
             role_state.as_ref(),
             &wanted_policies,
+            settings.policy_document.as_ref(),
         )
         .await?;
     }
@@ -87,6 +91,8 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
             } else {
                 let arn = iam::create_role(&clients.iam, role_name, name).await?;
                 iam::attach_policies(&clients.iam, role_name, &wanted_policies).await?;
+                let inline = execution_role::new_role_fixes(settings.policy_document.as_ref());
+                execution_role::apply(&clients.iam, role_name, &inline).await?;
                 arn
             };
             ui.resource(&report, options.dry_run);
@@ -95,7 +101,7 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         }
         (RoleChoice::Managed(role_name), Some(state)) => {
             let fixes = if state.role.is_owned() {
-                execution_role::plan(&state, &wanted_policies)
+                execution_role::plan(&state, &wanted_policies, settings.policy_document.as_ref())
             } else {
                 Vec::new()
             };

@@ -95,6 +95,15 @@ pub struct FunctionConfig {
     pub logging: Logging,
     /// Layers besides the runtime layer (version ARNs, in order); `None`: not managed.
     pub extra_layers: Option<Vec<String>>,
+    /// The VPC the function reaches (`None`: none, Lambda's default).
+    pub vpc: Option<Vpc>,
+}
+
+/// Subnets and security groups of a function in a VPC, each list sorted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vpc {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
 }
 
 /// How Lambda formats and filters the function's logs (its LoggingConfig).
@@ -140,6 +149,8 @@ pub struct Settings {
     /// Policies for the role lambda-rt manages beside the basic execution policy, as given (names
     /// or ARNs; `aws::execution_role::wanted_policies` makes them ARNs).
     pub policies: Vec<String>,
+    /// The `policy-file` document (checked; lambda-rt's inline policy on the role), if any.
+    pub policy_document: Option<serde_json::Value>,
     /// `None`: left as it is; `Some(None)`: no reservation; `Some(Some(n))`: `n` reserved.
     pub reserved_concurrency: Option<Option<i32>>,
     /// The user's tags on the function (`None`: not managed).
@@ -286,12 +297,29 @@ impl Settings {
         for policy in &policies {
             validate::policy(policy, &origin)?;
         }
-        if !policies.is_empty() {
+        let policy_document = match file.pick(
+            input,
+            "policy_file",
+            input.deployed_config.policy_file.as_ref(),
+            f.policy_file.as_ref(),
+        ) {
+            None => None,
+            Some((path, origin)) => {
+                // A path in the file is relative to the project.
+                let path = match origin {
+                    Origin::File { .. } => project_dir.join(path),
+                    _ => path,
+                };
+                Some(validate::policy_document(&path, &origin)?)
+            }
+        };
+        if !policies.is_empty() || policy_document.is_some() {
             if let RoleChoice::Existing(arn) = &role {
                 return Err(UsageError(format!(
-                    "`policies` (from {origin}) go on the role lambda-rt manages, but the function \
-                     uses role `{arn}` (role-arn), which lambda-rt never changes: attach them to \
-                     that role yourself, or leave role-arn out so that lambda-rt makes the role"
+                    "`policies` and `policy-file` go on the role lambda-rt manages, but the \
+                     function uses role `{arn}` (role-arn), which lambda-rt never changes: attach \
+                     them to that role yourself, or leave role-arn out so that lambda-rt makes the \
+                     role"
                 ))
                 .into());
             }
@@ -310,6 +338,28 @@ impl Settings {
             validate::extra_layers(layers, origin)?;
         }
         let extra_layers = extra_layers.map(|(layers, _)| layers);
+        let pick_list =
+            |id: &str, arg: &Vec<String>, from_file: &Option<toml::Spanned<Vec<String>>>| {
+                if !arg.is_empty() {
+                    Some((arg.clone(), Origin::of_arg(id, input)))
+                } else {
+                    from_file
+                        .as_ref()
+                        .map(|list| (list.get_ref().clone(), file.origin(list.span())))
+                }
+            };
+        let vpc = validate::vpc(
+            pick_list(
+                "vpc_subnet",
+                &input.deployed_config.vpc_subnet,
+                &f.vpc_subnets,
+            ),
+            pick_list(
+                "vpc_security_group",
+                &input.deployed_config.vpc_security_group,
+                &f.vpc_security_groups,
+            ),
+        )?;
         let tags = if !input.deployed_config.tag.is_empty() {
             let origin = Origin::of_arg("tag", input);
             let tags = validate::parse_tag_pairs(&input.deployed_config.tag, &origin)?;
@@ -427,6 +477,7 @@ impl Settings {
                 tracing: function_extras.1,
                 logging: function_extras.2,
                 extra_layers,
+                vpc,
             },
             template,
             deno,
@@ -434,6 +485,7 @@ impl Settings {
             aws,
             log_retention_days: log_retention_days.map(|(days, _)| days as i32),
             policies,
+            policy_document,
             reserved_concurrency,
             tags: tags.map(|(tags, _)| tags),
         })

@@ -85,6 +85,9 @@ pub struct FileSettings {
     pub reserved_concurrency: Option<Spanned<toml::Value>>,
     pub tags: Option<Spanned<BTreeMap<String, String>>>,
     pub layers: Option<Spanned<Vec<String>>>,
+    pub vpc_subnets: Option<Spanned<Vec<String>>>,
+    pub vpc_security_groups: Option<Spanned<Vec<String>>>,
+    pub policy_file: Option<Spanned<PathBuf>>,
 }
 
 /// `lambda-rt.toml` as read from a project (or an empty one when there is none).

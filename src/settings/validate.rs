@@ -330,6 +330,100 @@ pub fn extra_layers(layers: &[String], origin: &Origin) -> Result<()> {
     Ok(())
 }
 
+/// Subnets and security groups come together (a function in a VPC needs both), as EC2 ids, at
+/// most 16 subnets and 5 security groups (Lambda's limits).
+pub fn vpc(
+    subnets: Option<(Vec<String>, Origin)>,
+    groups: Option<(Vec<String>, Origin)>,
+) -> Result<Option<super::Vpc>> {
+    let (subnets, groups) = match (subnets, groups) {
+        (None, None) => return Ok(None),
+        (Some((_, origin)), None) | (None, Some((_, origin))) => {
+            return Err(usage(format!(
+                "a VPC needs both subnets and security groups (only one given, from {origin}): \
+                 set vpc-subnets and vpc-security-groups together"
+            )))
+        }
+        (Some(subnets), Some(groups)) => (subnets, groups),
+    };
+    let check = |(mut ids, origin): (Vec<String>, Origin), prefix: &str, what: &str, max: usize| {
+        let bad = ids.iter().find(|id| {
+            !id.strip_prefix(prefix).is_some_and(|hex| {
+                (8..=17).contains(&hex.len()) && hex.chars().all(|c| c.is_ascii_hexdigit())
+            })
+        });
+        if let Some(bad) = bad {
+            return Err(usage(format!(
+                "invalid {what} `{bad}` (from {origin}): expected an id like {prefix}0abc1234"
+            )));
+        }
+        require((1..=max).contains(&ids.len()), || {
+            format!(
+                "{} {what}s (from {origin}): Lambda takes 1 to {max}",
+                ids.len()
+            )
+        })?;
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    };
+    Ok(Some(super::Vpc {
+        subnets: check(subnets, "subnet-", "subnet", 16)?,
+        security_groups: check(groups, "sg-", "security group", 5)?,
+    }))
+}
+
+/// IAM's limit on a role's inline policies, in characters without whitespace.
+pub const MAX_INLINE_POLICY_CHARS: usize = 10_240;
+
+/// Reads and checks a policy document: JSON, an object with a `Statement` (one or a list), each
+/// with `Effect` Allow or Deny and an `Action` or `NotAction`, within IAM's size. Returns it.
+pub fn policy_document(path: &std::path::Path, origin: &Origin) -> Result<serde_json::Value> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        usage(format!(
+            "cannot read the policy file `{shown}` (from {origin}): {e}"
+        ))
+    })?;
+    let document: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        usage(format!(
+            "the policy file `{shown}` (from {origin}) is not JSON ({e}): write an IAM policy \
+             document, e.g. {{\"Version\": \"2012-10-17\", \"Statement\": [...]}}"
+        ))
+    })?;
+    let statements: Vec<&serde_json::Value> = match &document["Statement"] {
+        serde_json::Value::Array(list) => list.iter().collect(),
+        statement @ serde_json::Value::Object(_) => vec![statement],
+        _ => Vec::new(),
+    };
+    let shape_ok = document.is_object()
+        && !statements.is_empty()
+        && statements.iter().all(|s| {
+            matches!(s["Effect"].as_str(), Some("Allow" | "Deny"))
+                && (s.get("Action").is_some() || s.get("NotAction").is_some())
+        });
+    require(shape_ok, || {
+        format!(
+            "the policy file `{shown}` (from {origin}) is not an IAM policy: it needs a \
+             `Statement` (an object or a list), each with `Effect` Allow or Deny and an \
+             `Action`"
+        )
+    })?;
+    let size = document
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count();
+    require(size <= MAX_INLINE_POLICY_CHARS, || {
+        format!(
+            "the policy file `{shown}` (from {origin}) is {size} characters, over IAM's \
+             {MAX_INLINE_POLICY_CHARS} for a role's inline policies: split it into managed \
+             policies and list them in `policies`"
+        )
+    })?;
+    Ok(document)
+}
+
 /// `--tag KEY=VALUE` pairs; a key given twice keeps the last value.
 pub fn parse_tag_pairs(pairs: &[String], origin: &Origin) -> Result<BTreeMap<String, String>> {
     let mut tags = BTreeMap::new();
