@@ -347,9 +347,14 @@ pub fn vpc(
         (Some(subnets), Some(groups)) => (subnets, groups),
     };
     let check = |(mut ids, origin): (Vec<String>, Origin), prefix: &str, what: &str, max: usize| {
+        // Lambda's VpcConfig patterns: `subnet-` / `sg-` and 8 or 17 lower-case letters or
+        // digits (`subnet-([a-z0-9]{8}|[a-z0-9]{17})`).
         let bad = ids.iter().find(|id| {
-            !id.strip_prefix(prefix).is_some_and(|hex| {
-                (8..=17).contains(&hex.len()) && hex.chars().all(|c| c.is_ascii_hexdigit())
+            !id.strip_prefix(prefix).is_some_and(|rest| {
+                matches!(rest.len(), 8 | 17)
+                    && rest
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
             })
         });
         if let Some(bad) = bad {
