@@ -33,7 +33,12 @@ use crate::signals::stop_on_signal;
 pub async fn run(cli: Cli) -> Result<i32> {
     let ui = Ui::new(cli.global.output, cli.global.quiet);
     let ctx = match &cli.command {
-        Command::Init(args) => return commands::init::run(args, &ui),
+        Command::Init(args) => match &args.from_function {
+            Some(function) => {
+                return stop_on_signal(commands::import::run(args, function, ui)).await
+            }
+            None => return commands::init::run(args, &ui),
+        },
         Command::Completions(args) => return commands::completions::run(args),
         Command::Man => return commands::man::run(),
         command => Context::new(

@@ -34,6 +34,8 @@ mod faults;
 mod first_hour;
 #[path = "help.rs"]
 mod help;
+#[path = "import.rs"]
+mod import;
 #[path = "init.rs"]
 mod init;
 #[path = "kill_sweep.rs"]

@@ -164,7 +164,7 @@ pub fn diff(
     force: bool,
 ) -> FunctionDiff {
     let mut diff = FunctionDiff::default();
-    if remote.code_sha256() != Some(package.code_sha256.as_str()) {
+    if !package.is_deployed_as(remote.code_sha256()) {
         diff.code = true;
         diff.changes.push(Change::named("code"));
     }
@@ -423,6 +423,7 @@ mod tests {
         let package = crate::package::Package {
             bytes: vec![],
             code_sha256: String::new(),
+            deployed_as: None,
             unzipped_size: 0,
             entry_names: vec![],
         };

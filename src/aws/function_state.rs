@@ -25,6 +25,8 @@ pub struct Remote {
     pub tags: HashMap<String, String>,
     /// Its reserved concurrency, which GetFunction reports beside the configuration.
     pub reserved_concurrency: Option<i32>,
+    /// Where its code can be downloaded (a presigned URL; never shown).
+    pub code_location: Option<String>,
 }
 
 impl Remote {

@@ -77,10 +77,12 @@ impl Lambda<'_> {
                 let reserved_concurrency = output
                     .concurrency()
                     .and_then(|c| c.reserved_concurrent_executions());
+                let code_location = output.code().and_then(|c| c.location()).map(str::to_string);
                 Ok(output.configuration.map(|config| Remote {
                     config,
                     tags: output.tags.unwrap_or_default(),
                     reserved_concurrency,
+                    code_location,
                 }))
             }
             Err(e) if is_not_found(&e) => Ok(None),

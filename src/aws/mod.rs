@@ -7,6 +7,7 @@
 pub mod calls;
 pub mod clients;
 pub mod concurrency;
+pub mod download;
 pub mod errors;
 pub mod execution_role;
 pub mod function_spec;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::common::AwsArgs;
 use crate::template::Template;
 
 /// Flags of `init`.
@@ -22,6 +23,14 @@ pub struct InitArgs {
     pub function_name: Option<String>,
 
     /// Overwrite the template's files where they exist (other files are left alone)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from_function")]
     pub force: bool,
+
+    /// Make the project from this deployed function instead of a template: its code (bootstrap
+    /// to runtime/, the rest to function/) and every setting lambda-rt manages
+    #[arg(long, value_name = "NAME", conflicts_with = "template")]
+    pub from_function: Option<String>,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }

@@ -287,5 +287,11 @@ async fn converge_once(
         let version = version_arn.rsplit(':').next().unwrap_or_default();
         report = report.note(format!("bootstrap from layer `{layer_name}:{version}`"));
     }
-    Ok((report, package.code_sha256.clone()))
+    // Code left as it is may be the same files zipped by another tool (an imported function): what
+    // is deployed is then Lambda's CodeSha256, which a version published next must carry.
+    let code_sha256 = match (diff.code, remote.code_sha256()) {
+        (false, Some(remote_sha)) => remote_sha.to_string(),
+        _ => package.code_sha256.clone(),
+    };
+    Ok((report, code_sha256))
 }

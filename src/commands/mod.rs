@@ -8,6 +8,7 @@ pub mod context;
 pub mod create;
 pub mod delete;
 pub mod deploy;
+pub mod import;
 pub mod init;
 pub mod invoke;
 pub mod logs;

@@ -46,6 +46,7 @@ pub fn build_zip(mut entries: Vec<Entry>, limits: Limits) -> Result<Package> {
         bytes,
         unzipped_size,
         entry_names: entries.into_iter().map(|e| e.name).collect(),
+        deployed_as: None,
     })
 }
 

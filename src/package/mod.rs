@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod collect;
+pub mod imported;
 pub mod parts;
 
 use std::sync::OnceLock;
@@ -36,6 +37,8 @@ pub struct FunctionCode {
     runtime: Vec<Entry>,
     /// The settings to find the Deno binary with, for projects that may need one.
     deno_for: Option<Settings>,
+    /// What `init --from-function` recorded about the deployed zip, if anything.
+    imported: Option<imported::Record>,
     limits: Limits,
     with_runtime: OnceLock<Package>,
     without_runtime: OnceLock<Package>,
@@ -52,6 +55,7 @@ impl FunctionCode {
         let files = collect_dir(&settings.function_dir(), &settings.project_dir)?;
         let runtime = runtime_dir_entries(settings)?;
         let mut code = Self::from_entries(files, runtime, limits)?;
+        code.imported = imported::read(&settings.project_dir);
         if settings.template == Template::Deno || settings.deno.is_some() {
             code.deno_for = Some(settings.clone());
         }
@@ -76,6 +80,7 @@ impl FunctionCode {
             files,
             runtime,
             deno_for: None,
+            imported: None,
             limits,
             with_runtime: OnceLock::new(),
             without_runtime: OnceLock::new(),
@@ -98,7 +103,12 @@ impl FunctionCode {
         if let Some(package) = cell.get() {
             return Ok(package);
         }
-        let package = build_zip(entries, self.limits)?;
+        let mut package = build_zip(entries, self.limits)?;
+        package.deployed_as = self
+            .imported
+            .as_ref()
+            .filter(|record| record.package_sha256 == package.code_sha256)
+            .map(|record| record.code_sha256.clone());
         Ok(cell.get_or_init(|| package))
     }
 }

@@ -74,4 +74,15 @@ pub struct Package {
     pub code_sha256: String,
     pub unzipped_size: u64,
     pub entry_names: Vec<String>,
+    /// The CodeSha256 Lambda reports for these very files as another tool zipped them, when
+    /// `init --from-function` recorded it ([`super::imported`]): the same code, other zip bytes.
+    pub deployed_as: Option<String>,
+}
+
+impl Package {
+    /// Whether Lambda's CodeSha256 `remote` is this code.
+    pub fn is_deployed_as(&self, remote: Option<&str>) -> bool {
+        remote
+            .is_some_and(|sha| sha == self.code_sha256 || Some(sha) == self.deployed_as.as_deref())
+    }
 }

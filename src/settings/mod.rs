@@ -8,6 +8,7 @@
 pub mod location;
 pub mod sources;
 pub mod validate;
+pub mod validate_deployed;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,7 +20,8 @@ use crate::cli::common::SettingsInput;
 use crate::error::UsageError;
 pub use crate::template::Template;
 pub use sources::{ConfigFile, Origin, CONFIG_FILE};
-pub use validate::{MAX_ENVIRONMENT_BYTES, MAX_LAYERS, MAX_LAYER_NAME_LEN};
+pub use validate::{MAX_ENVIRONMENT_BYTES, MAX_LAYER_NAME_LEN};
+pub use validate_deployed::MAX_LAYERS;
 
 pub const DEFAULT_FUNCTION_NAME: &str = "bash-runtime";
 pub const DEFAULT_HANDLER: &str = "function.handler";
@@ -282,7 +284,7 @@ impl Settings {
             f.log_retention_days.as_ref(),
         );
         if let Some((days, origin)) = &log_retention_days {
-            validate::log_retention_days(*days, origin)?;
+            validate_deployed::log_retention_days(*days, origin)?;
         }
 
         let (policies, origin) = if !input.deployed_config.policy.is_empty() {
@@ -295,7 +297,7 @@ impl Settings {
             }
         };
         for policy in &policies {
-            validate::policy(policy, &origin)?;
+            validate_deployed::policy(policy, &origin)?;
         }
         let policy_document = match file.pick(
             input,
@@ -310,7 +312,7 @@ impl Settings {
                     Origin::File { .. } => project_dir.join(path),
                     _ => path,
                 };
-                Some(validate::policy_document(&path, &origin)?)
+                Some(validate_deployed::policy_document(&path, &origin)?)
             }
         };
         if !policies.is_empty() || policy_document.is_some() {
@@ -335,7 +337,7 @@ impl Settings {
                 .map(|list| (list.get_ref().clone(), file.origin(list.span())))
         };
         if let Some((layers, origin)) = &extra_layers {
-            validate::extra_layers(layers, origin)?;
+            validate_deployed::extra_layers(layers, origin)?;
         }
         let extra_layers = extra_layers.map(|(layers, _)| layers);
         let pick_list =
@@ -348,7 +350,7 @@ impl Settings {
                         .map(|list| (list.get_ref().clone(), file.origin(list.span())))
                 }
             };
-        let vpc = validate::vpc(
+        let vpc = validate_deployed::vpc(
             pick_list(
                 "vpc_subnet",
                 &input.deployed_config.vpc_subnet,
@@ -360,9 +362,13 @@ impl Settings {
                 &f.vpc_security_groups,
             ),
         )?;
+        let vpc = vpc.map(|(subnets, security_groups)| Vpc {
+            subnets,
+            security_groups,
+        });
         let tags = if !input.deployed_config.tag.is_empty() {
             let origin = Origin::of_arg("tag", input);
-            let tags = validate::parse_tag_pairs(&input.deployed_config.tag, &origin)?;
+            let tags = validate_deployed::parse_tag_pairs(&input.deployed_config.tag, &origin)?;
             Some((tags, origin))
         } else {
             f.tags
@@ -370,13 +376,13 @@ impl Settings {
                 .map(|table| (table.get_ref().clone(), file.origin(table.span())))
         };
         if let Some((tags, origin)) = &tags {
-            validate::tags(tags, origin)?;
+            validate_deployed::tags(tags, origin)?;
         }
         let reserved_concurrency = match (
             &input.deployed_config.reserved_concurrency,
             &f.reserved_concurrency,
         ) {
-            (Some(value), _) => Some(validate::reserved_concurrency(
+            (Some(value), _) => Some(validate_deployed::reserved_concurrency(
                 value,
                 &Origin::of_arg("reserved_concurrency", input),
             )?),
@@ -386,7 +392,7 @@ impl Settings {
                     toml::Value::String(text) => text.clone(),
                     other => other.to_string(),
                 };
-                Some(validate::reserved_concurrency(&text, &origin)?)
+                Some(validate_deployed::reserved_concurrency(&text, &origin)?)
             }
             (None, None) => None,
         };
@@ -525,11 +531,11 @@ fn function_extras(input: &SettingsInput, file: &ConfigFile) -> Result<(i32, Str
             f.ephemeral_storage.as_ref(),
         )
         .unwrap_or((DEFAULT_EPHEMERAL_STORAGE_MB.into(), Origin::Default));
-    validate::ephemeral_storage(storage, &origin)?;
+    validate_deployed::ephemeral_storage(storage, &origin)?;
     let tracing = match pick("tracing", &args.tracing, &f.tracing) {
         None => "PassThrough".to_string(),
         Some((mode, origin)) => {
-            validate::one_of(&mode, &origin, "tracing", &["active", "passthrough"])?
+            validate_deployed::one_of(&mode, &origin, "tracing", &["active", "passthrough"])?
         }
     };
     let format = pick("log_format", &args.log_format, &f.log_format);
@@ -546,15 +552,14 @@ fn function_extras(input: &SettingsInput, file: &ConfigFile) -> Result<(i32, Str
     let json = match &format {
         None => false,
         Some((format, origin)) => {
-            validate::one_of(format, origin, "log format", &["text", "json"])? == "Json"
+            validate_deployed::one_of(format, origin, "log format", &["text", "json"])? == "Json"
         }
     };
     let logging = if json {
         let level = |picked: Option<(String, Origin)>, what: &str, levels: &[&str]| match picked {
             None => Ok("INFO".to_string()),
-            Some((level, origin)) => {
-                validate::one_of(&level, &origin, what, levels).map(|l| l.to_ascii_uppercase())
-            }
+            Some((level, origin)) => validate_deployed::one_of(&level, &origin, what, levels)
+                .map(|l| l.to_ascii_uppercase()),
         };
         Logging::Json {
             application_level: level(

@@ -498,6 +498,14 @@ fn control(request: &Request, shared: &Arc<Shared>) -> Response {
             state.refusals.clear();
             b"{}".to_vec()
         }
+        // A function's code, where GetFunction's Code.Location points (see realism.rs).
+        ("GET", path) if path.starts_with("/__proxy/code/") => {
+            let function = &path["/__proxy/code/".len()..];
+            return match state.functions.get(function).and_then(|f| f.zip.clone()) {
+                Some(zip) => Response::new(200, vec!["Content-Type: application/zip".into()], zip),
+                None => Response::new(404, vec![], b"no code kept for this function".to_vec()),
+            };
+        }
         _ => return Response::new(404, vec![], b"unknown control path".to_vec()),
     };
     Response::new(200, vec!["Content-Type: application/json".into()], body)

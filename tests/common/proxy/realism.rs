@@ -80,6 +80,22 @@ pub(super) struct FunctionState {
     /// The reserved concurrency last set through the proxy (`Some(None)`: removed). moto leaves a
     /// reservation of 0 out of GetFunction; Lambda reports it.
     pub(super) reserved: Option<Option<i64>>,
+    /// The function's zip as last uploaded inline: Lambda lets its owner download the code from
+    /// GetFunction's `Code.Location` (a presigned URL); moto's is not reachable, so the proxy
+    /// points it at itself (`/__proxy/code/<function>`).
+    pub(super) zip: Option<Vec<u8>>,
+}
+
+/// The zip a CreateFunction (`Code.ZipFile`) or UpdateFunctionCode (`ZipFile`) carried inline.
+fn uploaded_zip(request: &Request) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let body = serde_json::from_slice::<serde_json::Value>(&request.body).ok()?;
+    let encoded = body["Code"]["ZipFile"]
+        .as_str()
+        .or(body["ZipFile"].as_str())?;
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()
 }
 
 /// What [`FunctionState::kept`] holds.
@@ -336,6 +352,7 @@ pub(super) fn after_forward(request: &Request, response: &mut Response, shared: 
                         pending_until: Some(now + realism.pending),
                         revision: entry.revision + 1,
                         kept,
+                        zip: uploaded_zip(request),
                         ..Default::default()
                     };
                 }
@@ -348,6 +365,9 @@ pub(super) fn after_forward(request: &Request, response: &mut Response, shared: 
                     entry.revision += 1;
                     entry.settle(now);
                     entry.kept.extend(kept_fields(request, function));
+                    if info.action == "UpdateFunctionCode" {
+                        entry.zip = uploaded_zip(request);
+                    }
                 }
             }
             ("lambda", "PutFunctionConcurrency" | "DeleteFunctionConcurrency") if ok => {
@@ -365,6 +385,23 @@ pub(super) fn after_forward(request: &Request, response: &mut Response, shared: 
                     .as_ref()
                     .and_then(|f| state.functions.get(f))
                     .and_then(|entry| entry.reserved);
+                let zip_kept = info
+                    .function
+                    .as_ref()
+                    .and_then(|f| state.functions.get(f))
+                    .is_some_and(|entry| entry.zip.is_some());
+                if let (true, Some(function), Some(host), Some(mut value)) = (
+                    zip_kept,
+                    &info.function,
+                    request.header("host"),
+                    response.json(),
+                ) {
+                    value["Code"] = serde_json::json!({
+                        "RepositoryType": "S3",
+                        "Location": format!("http://{host}/__proxy/code/{function}"),
+                    });
+                    response.set_json(&value);
+                }
                 if let (Some(reserved), Some(mut value)) = (reserved, response.json()) {
                     match reserved {
                         Some(count) => {
