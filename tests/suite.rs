@@ -28,6 +28,8 @@ mod deno_runtime;
 mod deploy;
 #[path = "emulator_fidelity.rs"]
 mod emulator_fidelity;
+#[path = "every_setting.rs"]
+mod every_setting;
 #[path = "faults.rs"]
 mod faults;
 #[path = "first_hour.rs"]
