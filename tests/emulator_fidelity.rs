@@ -112,14 +112,25 @@ done
         "Function.ResponseSizeTooLarge"
     );
     assert!(invocation.alive);
-    // The runtime's second post (after the 413) is refused with 403, and both are violations.
+    // The runtime's second post (after the 413) is refused with 403 and is a violation; the
+    // oversized response itself is the function's error, not the runtime's (it posted what the
+    // handler returned), so it is not one.
     let log = loop_until(|| {
         let log = worker.process.log.since(0);
         log.contains("statuses:").then_some(log)
     });
     assert!(log.contains("statuses: 413 403"), "{log}");
     let kinds: Vec<&str> = worker.api.violations().iter().map(|v| v.kind).collect();
-    assert_eq!(kinds, ["response too large", "post after refusal"]);
+    assert_eq!(kinds, ["post after refusal"]);
+    // Lambda's own error document puts errorType first.
+    assert!(
+        invocation
+            .outcome
+            .payload
+            .starts_with(br#"{"errorType":"Function.ResponseSizeTooLarge","errorMessage":"#),
+        "{}",
+        String::from_utf8_lossy(&invocation.outcome.payload)
+    );
     worker.stop().await;
 }
 
@@ -285,4 +296,34 @@ sleep 600
         err.contains("runtime contract violation: posted an answer for request id `not-the-id`"),
         "{err}"
     );
+}
+
+/// What a runtime posts to `/error`, as Lambda passes it: its spacing, key order, escaped unicode,
+/// big numbers, trailing zeros and duplicate keys all kept (issue 29, point 3).
+const ODD_ERROR: &str = r#"{ "errorMessage" : "caf\u00e9 is closed",
+  "errorType":"Custom.Closed", "big": 12345678901234567890123456789, "price": 1.10,
+  "dup": 1, "dup": 2 }"#;
+
+#[test]
+fn an_error_document_comes_back_byte_for_byte_from_invoke_local_and_serve() {
+    let bootstrap = format!(
+        r#"#!/bin/bash
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+cat >"$TMPDIR/error.json" <<'ERROR'
+{ODD_ERROR}
+ERROR
+while true; do
+  id=$(curl -sS -D - -o /dev/null "$api/invocation/next" | grep -i '^lambda-runtime-aws-request-id:' | cut -d ' ' -f 2 | tr -d '\r')
+  head -c -1 "$TMPDIR/error.json" | curl -sS -o /dev/null -X POST --data-binary @- "$api/invocation/$id/error"
+done
+"#
+    );
+    let project = project_with_bootstrap(&bootstrap);
+    let out = lambda_rt(project.path(), &[], &["invoke", "--local"]);
+    assert_eq!(stdout(&out), ODD_ERROR, "{}", stderr(&out));
+    let (_server, url) = serve(project.path(), &[], &[]);
+    let (status, headers, body) = invoke_api(&url, "bash-runtime", "{}", &[]);
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "x-amz-function-error"), Some("Unhandled"));
+    assert_eq!(body, ODD_ERROR);
 }

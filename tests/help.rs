@@ -43,7 +43,8 @@ fn help_texts() {
 fn each_command_shows_its_own_flags_and_examples() {
     let not_offered: &[(&str, &[&str])] = &[
         ("delete", &["--memory", "--env", "--timeout", "--handler"]),
-        ("init", &["--max-attempts", "--endpoint-url", "--memory"]),
+        // `init` takes the AWS options for --from-function, and no function settings.
+        ("init", &["--memory", "--adopt", "--handler"]),
         ("invoke", &["--keep-logs", "--adopt", "--role-name"]),
         ("serve", &["--max-attempts", "--adopt"]),
         ("check", &["--max-attempts", "--endpoint-url", "--adopt"]),

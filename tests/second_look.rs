@@ -114,11 +114,7 @@ async fn aws_and_output_options_work_before_the_subcommand() {
     assert_stderr_has(&out, "GetFunction");
 
     // A command that takes no AWS options still refuses them, wherever they are written.
-    let out = lambda_rt(
-        project.path(),
-        &env,
-        &["--region", "us-east-1", "init", "x"],
-    );
+    let out = lambda_rt(project.path(), &env, &["--region", "us-east-1", "check"]);
     assert_exit(&out, 2);
     assert_stderr_has(&out, "unexpected argument '--region'");
     // A subcommand's name given as an option's value is that value, not the subcommand.

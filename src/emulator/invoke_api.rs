@@ -145,11 +145,8 @@ async fn invoke(
     if let Some(problem) = pool.broken() {
         // As Lambda answers an invocation whose runtime cannot start: a function error (HTTP 200),
         // which clients report rather than retry.
-        let document = serde_json::json!({
-            "errorType": "Runtime.InvalidProject",
-            "errorMessage": problem,
-        });
-        let mut response = (StatusCode::OK, Body::from(document.to_string())).into_response();
+        let document = crate::invocation::lambda_error_document("Runtime.InvalidProject", &problem);
+        let mut response = (StatusCode::OK, Body::from(document)).into_response();
         response.headers_mut().insert(
             "x-amz-function-error",
             HeaderValue::from_static("Unhandled"),

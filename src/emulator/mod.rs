@@ -548,7 +548,9 @@ fn error_type_of(body: &[u8]) -> Option<String> {
 }
 
 fn error_json(error_type: &str, message: &str) -> Bytes {
-    Bytes::from(serde_json::json!({ "errorType": error_type, "errorMessage": message }).to_string())
+    Bytes::from(crate::invocation::lambda_error_document(
+        error_type, message,
+    ))
 }
 
 fn describe_exit(status: std::process::ExitStatus) -> String {

@@ -208,18 +208,21 @@ fn refuse_too_large(shared: &Shared, id: &str, size: Option<usize>) -> Response 
         .lock()
         .unwrap()
         .settle(id, |state| &mut state.refused);
+    // The function's error, not the runtime's: the runtime posted what the handler returned.
     let size = size.map_or_else(|| "more".to_string(), |n| n.to_string());
-    shared.violation(
-        "response too large",
-        format!("posted a response of {size} bytes for invocation {id}, over the {MAX_RESPONSE_BYTES}-byte limit"),
+    tracing::info!(
+        "invocation {id}: a response of {size} bytes, over the {MAX_RESPONSE_BYTES}-byte limit"
     );
     if let Some(reply) = reply {
-        let document = serde_json::json!({
-            "errorType": "Function.ResponseSizeTooLarge",
-            "errorMessage": format!("Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."),
-        });
+        let document = crate::invocation::lambda_error_document(
+            "Function.ResponseSizeTooLarge",
+            &format!(
+                "Response payload size exceeded maximum allowed payload size \
+                 ({MAX_RESPONSE_BYTES} bytes)."
+            ),
+        );
         let _ = reply.send(InvocationResult::Error {
-            body: Bytes::from(document.to_string()),
+            body: Bytes::from(document),
             error_type: Some("Function.ResponseSizeTooLarge".into()),
             well_formed: true,
         });
@@ -370,22 +373,17 @@ fn stream_error(trailers: &HeaderMap) -> Option<StreamError> {
     })
 }
 
-/// Normalises an error body to the JSON document Lambda returns to the invoker.
+/// The document the invoker gets for an error body. A JSON object goes through byte for byte, as
+/// Lambda passes it (its spacing, key order, escapes, big numbers and duplicate keys are the
+/// runtime's); anything else is wrapped in a document of Lambda's shape.
 fn error_document(body: &[u8], error_type: Option<&str>) -> Bytes {
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body) {
-        let mut map = map;
-        if !map.contains_key("errorType") {
-            if let Some(error_type) = error_type {
-                map.insert("errorType".into(), error_type.into());
-            }
-        }
-        return Bytes::from(serde_json::Value::Object(map).to_string());
+    if let Ok(serde_json::Value::Object(_)) = serde_json::from_slice::<serde_json::Value>(body) {
+        return Bytes::copy_from_slice(body);
     }
-    let document = serde_json::json!({
-        "errorMessage": String::from_utf8_lossy(body),
-        "errorType": error_type.unwrap_or("Unhandled"),
-    });
-    Bytes::from(document.to_string())
+    Bytes::from(crate::invocation::lambda_error_document(
+        error_type.unwrap_or("Unhandled"),
+        &String::from_utf8_lossy(body),
+    ))
 }
 
 fn error_type_header(headers: &HeaderMap) -> Option<String> {
