@@ -38,11 +38,17 @@ impl Signals {
 
 /// Runs a command that talks to AWS until it finishes or SIGINT/SIGTERM arrives, whichever is
 /// first. Stopping promptly is safe because every command converges on the next run.
+///
+/// The handlers are installed before the command is first polled: installed lazily inside the
+/// `select!`, a command whose first poll sends requests (on the runtime's other threads) and then
+/// works for a while without yielding could be killed outright by a Ctrl-C in that moment — no
+/// message, no exit 130 (the kill sweep met it once in 160 points).
 pub async fn stop_on_signal(
     command: impl std::future::Future<Output = Result<i32>>,
 ) -> Result<i32> {
+    let mut signals = Signals::install();
     tokio::select! {
         result = command => result,
-        signal = shutdown_signal() => Err(InterruptedRemote(signal).into()),
+        signal = signals.recv() => Err(InterruptedRemote(signal).into()),
     }
 }

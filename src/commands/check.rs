@@ -48,6 +48,8 @@ pub async fn run(ctx: &Context, args: &CheckArgs) -> Result<i32> {
         // 3 s timeout on a slow machine would cut short.
         timeout: Duration::from_secs(args.case_timeout.max(1)),
     };
+    // Caught from here on, so that a signal while a runtime starts is handled below.
+    let mut signals = crate::signals::Signals::install();
     let mut environment = Environment::prepare(&settings)?;
     ui.info(&format!(
         "checking `{}` ({}) against the Runtime API contract",
@@ -56,7 +58,7 @@ pub async fn run(ctx: &Context, args: &CheckArgs) -> Result<i32> {
     ));
     let report = tokio::select! {
         report = check::run(&mut environment, kind, &options, &settings.function.handler) => report,
-        signal = crate::signals::shutdown_signal() => {
+        signal = signals.recv() => {
             // Dropping the cases' workers has killed their runtimes.
             environment.remove_files();
             return Err(crate::error::Interrupted(signal).into());

@@ -206,6 +206,32 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
                     .map_or("none".to_string(), |n| n.to_string()),
             ),
         );
+        let vpc = config
+            .vpc_config()
+            .filter(|v| !v.subnet_ids().is_empty())
+            .map_or("none".to_string(), |v| {
+                format!(
+                    "subnets {}; security groups {}",
+                    v.subnet_ids().join(", "),
+                    v.security_group_ids().join(", ")
+                )
+            });
+        row("vpc", vpc);
+        let mut user_tags: Vec<String> = remote
+            .tags
+            .iter()
+            .filter(|(key, _)| !function_tags::is_reserved(key))
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
+        user_tags.sort();
+        row(
+            "tags",
+            if user_tags.is_empty() {
+                "none".into()
+            } else {
+                user_tags.join(", ")
+            },
+        );
         row("role", config.role().unwrap_or("?").to_string());
         row(
             "layers",

@@ -564,13 +564,15 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
 
 /// `invoke --local`: one fresh environment, one event, then everything is stopped.
 pub async fn invoke_once(settings: &Settings, payload: Vec<u8>) -> Result<InvokeOutcome> {
+    // Caught from here on: a signal while the runtime starts is handled below, not fatal.
+    let mut signals = crate::signals::Signals::install();
     let environment = Environment::prepare(settings)?;
     let mut worker = Worker::start(&environment, false).await?;
     // The runtime runs in its own process group, so a Ctrl-C at the terminal does not reach it:
     // catch the signal and stop the group here.
     let result = tokio::select! {
         result = worker.invoke(Bytes::from(payload)) => result,
-        signal = crate::signals::shutdown_signal() => {
+        signal = signals.recv() => {
             worker.process.kill().await;
             return Err(crate::error::Interrupted(signal).into());
         }
