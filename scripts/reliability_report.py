@@ -101,7 +101,7 @@ def main(path):
             f"requests of a clean run ({signals}; tests/kill_sweep.rs), then run again at once. "
             f"A point converges when that re-run exits 0 and leaves exactly what a clean run "
             f"leaves (function, code, configuration, tags, versions, aliases, URL, policy "
-            f"statements, role and its policies, layer versions), a further re-run makes 0 writes, "
+            f"statements, role and its policies, layer versions, log group), a further re-run makes 0 writes, "
             f"and `delete` then leaves nothing. Through the realism proxy: Pending "
             f"{sweep['pending_ms'] / 1000:g} s, InProgress {sweep['in_progress_ms'] / 1000:g} s, "
             f"IAM propagation {sweep['iam_propagation_ms'] / 1000:g} s, "

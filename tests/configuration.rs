@@ -65,9 +65,10 @@ async fn storage_tracing_and_log_format_are_sent_converged_and_drift_is_reported
     assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
     assert_eq!(configuration(&aws).await, expected(2048, "Active", "DEBUG"));
 
-    aws.start_counting();
-    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
-    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+    assert_eq!(
+        aws.writes_of(project.path(), &["create"]),
+        Vec::<String>::new()
+    );
 
     // One setting changed: one UpdateFunctionConfiguration carrying only it.
     project.write(
@@ -104,13 +105,7 @@ async fn storage_tracing_and_log_format_are_sent_converged_and_drift_is_reported
         .send()
         .await
         .unwrap();
-    let status = lambda_rt(project.path(), &env, &["status"]);
-    assert_exit(&status, 6);
-    assert!(
-        stdout(&status).contains("tracing PassThrough → Active"),
-        "{}",
-        stdout(&status)
-    );
+    assert_drift(project.path(), &env, &["tracing PassThrough → Active"]);
     assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
     assert_eq!(configuration(&aws).await, expected(4096, "Active", "DEBUG"));
 
@@ -129,33 +124,28 @@ async fn values_lambda_refuses_are_usage_errors_before_any_request() {
     let aws = Aws::start();
     let project = Project::new();
     aws.start_counting();
-    for (args, message) in [
+    assert_usage_errors(project.path(), &aws.env(), &[
         (
-            vec!["create", "--ephemeral-storage", "100"],
+            &["create", "--ephemeral-storage", "100"][..],
             "invalid ephemeral storage 100 MB (from --ephemeral-storage): Lambda gives /tmp 512 to 10240 MB",
         ),
         (
-            vec!["create", "--tracing", "loud"],
+            &["create", "--tracing", "loud"][..],
             "invalid tracing `loud` (from --tracing): use active, passthrough",
         ),
         (
-            vec!["create", "--log-format", "xml"],
+            &["create", "--log-format", "xml"][..],
             "invalid log format `xml` (from --log-format): use text, json",
         ),
         (
-            vec!["create", "--application-log-level", "debug"],
+            &["create", "--application-log-level", "debug"][..],
             "log levels (from --application-log-level) need JSON logs",
         ),
         (
-            vec!["create", "--log-format", "json", "--system-log-level", "trace"],
+            &["create", "--log-format", "json", "--system-log-level", "trace"][..],
             "invalid system log level `trace` (from --system-log-level): use debug, info, warn",
         ),
-    ] {
-        let out = lambda_rt(project.path(), &aws.env(), &args);
-        assert_exit(&out, 2);
-        assert_stderr_has(&out, message);
-        record_bad_input(&args, &out);
-    }
+    ]);
     aws.assert_no_requests("refused configuration values");
 }
 
@@ -181,9 +171,10 @@ async fn reserved_concurrency_is_set_converged_and_removed() {
     let env = aws.env();
     assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
     assert_eq!(reserved(&aws).await, Some(5));
-    aws.start_counting();
-    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
-    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+    assert_eq!(
+        aws.writes_of(project.path(), &["create"]),
+        Vec::<String>::new()
+    );
 
     // Changed by hand: drift, then restored.
     aws.lambda()
@@ -194,18 +185,10 @@ async fn reserved_concurrency_is_set_converged_and_removed() {
         .send()
         .await
         .unwrap();
-    let status = lambda_rt(project.path(), &env, &["status"]);
-    assert_exit(&status, 6);
-    assert!(
-        stdout(&status).contains("reserved concurrency 7 → 5"),
-        "{}",
-        stdout(&status)
-    );
-    aws.start_counting();
-    assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
+    assert_drift(project.path(), &env, &["reserved concurrency 7 → 5"]);
     assert_eq!(
-        aws.counted().writes(),
-        vec!["lambda:PutFunctionConcurrency"]
+        aws.writes_of(project.path(), &["update"]),
+        ["lambda:PutFunctionConcurrency"]
     );
     assert_eq!(reserved(&aws).await, Some(5));
 
@@ -218,13 +201,12 @@ async fn reserved_concurrency_is_set_converged_and_removed() {
             "lambda-rt.toml",
             &format!("reserved-concurrency = {setting}\n"),
         );
-        aws.start_counting();
-        assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
-        assert_eq!(aws.counted().writes(), vec![write]);
+        assert_eq!(aws.writes_of(project.path(), &["update"]), [write]);
         assert_eq!(reserved(&aws).await, wanted);
-        aws.start_counting();
-        assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
-        assert_eq!(aws.counted().writes(), Vec::<String>::new());
+        assert_eq!(
+            aws.writes_of(project.path(), &["update"]),
+            Vec::<String>::new()
+        );
     }
 
     // Not in the project: left as it is.
@@ -290,9 +272,10 @@ async fn the_projects_tags_are_exactly_the_functions_user_tags() {
         tags(&aws).await,
         pairs(&[("cost", "1"), owner, ("team", "data")])
     );
-    aws.start_counting();
-    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
-    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+    assert_eq!(
+        aws.writes_of(project.path(), &["create"]),
+        Vec::<String>::new()
+    );
 
     // One changed, one gone, one added by hand: drift, then exactly the project's.
     let arn = format!("arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION}");
@@ -305,24 +288,19 @@ async fn the_projects_tags_are_exactly_the_functions_user_tags() {
         .await
         .unwrap();
     project.write("lambda-rt.toml", "[tags]\ncost = \"2\"\n");
-    let status = lambda_rt(project.path(), &env, &["status"]);
-    assert_exit(&status, 6);
-    for line in [
-        "tag cost 1 → 2",
-        "tag extra: removed x",
-        "tag team: removed data",
-    ] {
-        assert!(
-            stdout(&status).contains(line),
-            "{line}: {}",
-            stdout(&status)
-        );
-    }
-    aws.start_counting();
-    assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
-    let mut writes = aws.counted().writes();
-    writes.sort();
-    assert_eq!(writes, ["lambda:TagResource", "lambda:UntagResource"]);
+    assert_drift(
+        project.path(),
+        &env,
+        &[
+            "tag cost 1 → 2",
+            "tag extra: removed x",
+            "tag team: removed data",
+        ],
+    );
+    assert_eq!(
+        aws.writes_of(project.path(), &["update"]),
+        ["lambda:TagResource", "lambda:UntagResource"]
+    );
     assert_eq!(tags(&aws).await, pairs(&[("cost", "2"), owner]));
 
     // Without a [tags] table, tags are left as they are.
@@ -408,9 +386,10 @@ async fn extra_layers_come_first_and_the_runtime_layer_stays_last() {
     assert_eq!(attached(&aws).await, ["jq:1"]);
     assert_exit(&lambda_rt(project.path(), &env, &["publish-layer"]), 0);
     assert_eq!(attached(&aws).await, ["jq:1", "bash-runtime-layer:1"]);
-    aws.start_counting();
-    assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
-    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+    assert_eq!(
+        aws.writes_of(project.path(), &["update"]),
+        Vec::<String>::new()
+    );
 
     // Another layer first: one configuration write; the runtime layer keeps its place, last.
     project.write(
@@ -470,29 +449,28 @@ async fn layers_that_are_not_layer_versions_are_refused() {
     for arn in &six {
         six_args.extend(["--layer", arn.as_str()]);
     }
-    for (args, message) in [
-        (
-            vec!["create", "--layer", "jq"],
-            "invalid layer `jq` (from --layer): give a layer version's ARN",
-        ),
-        (
-            vec![
-                "create",
-                "--layer",
-                "arn:aws:lambda:us-east-1:123456789012:layer:jq",
-            ],
-            "invalid layer `arn:aws:lambda:us-east-1:123456789012:layer:jq` (from --layer)",
-        ),
-        (
-            six_args.clone(),
-            "6 layers (from --layer): Lambda attaches at most 5",
-        ),
-    ] {
-        let out = lambda_rt(project.path(), &aws.env(), &args);
-        assert_exit(&out, 2);
-        assert_stderr_has(&out, message);
-        record_bad_input(&args[..2], &out);
-    }
+    assert_usage_errors(
+        project.path(),
+        &aws.env(),
+        &[
+            (
+                &["create", "--layer", "jq"][..],
+                "invalid layer `jq` (from --layer): give a layer version's ARN",
+            ),
+            (
+                &[
+                    "create",
+                    "--layer",
+                    "arn:aws:lambda:us-east-1:123456789012:layer:jq",
+                ][..],
+                "invalid layer `arn:aws:lambda:us-east-1:123456789012:layer:jq` (from --layer)",
+            ),
+            (
+                &six_args[..],
+                "6 layers (from --layer): Lambda attaches at most 5",
+            ),
+        ],
+    );
     aws.assert_no_requests("refused layers");
 }
 
@@ -546,9 +524,10 @@ async fn a_function_in_a_vpc_gets_its_role_the_vpc_access_policy() {
     assert_eq!(subnets, ["subnet-0abc1234", "subnet-0def5678"]);
     assert_eq!(groups, ["sg-0abc1234"]);
     assert!(role_policies(&aws).await.contains(&VPC_ACCESS.to_string()));
-    aws.start_counting();
-    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
-    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+    assert_eq!(
+        aws.writes_of(project.path(), &["create"]),
+        Vec::<String>::new()
+    );
 
     // Out of the VPC: the configuration and the policy both go.
     project.write("lambda-rt.toml", "");
@@ -563,31 +542,31 @@ async fn a_function_in_a_vpc_gets_its_role_the_vpc_access_policy() {
     );
     assert_eq!(vpc(&aws).await, (Vec::new(), Vec::new()));
     assert!(!role_policies(&aws).await.contains(&VPC_ACCESS.to_string()));
-    aws.start_counting();
-    assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
-    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+    assert_eq!(
+        aws.writes_of(project.path(), &["update"]),
+        Vec::<String>::new()
+    );
 
     aws.start_counting();
-    for (args, message) in [
-        (
-            vec!["update", "--vpc-subnet", "subnet-0abc1234"],
-            "a VPC needs both subnets and security groups (only one given, from --vpc-subnet)",
-        ),
-        (
-            vec![
-                "update",
-                "--vpc-subnet",
-                "subnet-xyz",
-                "--vpc-security-group",
-                "sg-0abc1234",
-            ],
-            "invalid subnet `subnet-xyz` (from --vpc-subnet)",
-        ),
-    ] {
-        let out = lambda_rt(project.path(), &env, &args);
-        assert_exit(&out, 2);
-        assert_stderr_has(&out, message);
-        record_bad_input(&args[..2], &out);
-    }
+    assert_usage_errors(
+        project.path(),
+        &env,
+        &[
+            (
+                &["update", "--vpc-subnet", "subnet-0abc1234"][..],
+                "a VPC needs both subnets and security groups (only one given, from --vpc-subnet)",
+            ),
+            (
+                &[
+                    "update",
+                    "--vpc-subnet",
+                    "subnet-xyz",
+                    "--vpc-security-group",
+                    "sg-0abc1234",
+                ][..],
+                "invalid subnet `subnet-xyz` (from --vpc-subnet)",
+            ),
+        ],
+    );
     aws.assert_no_requests("refused VPC settings");
 }

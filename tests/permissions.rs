@@ -73,18 +73,20 @@ async fn the_role_holds_exactly_the_projects_policies() {
         sorted(&[BASIC, S3_READ, &table_writer])
     );
 
-    aws.start_counting();
-    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
-    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+    assert_eq!(
+        aws.writes_of(project.path(), &["create"]),
+        Vec::<String>::new()
+    );
 
     // One removed from the project: only it is detached.
     project.write(
         "lambda-rt.toml",
         &format!("policies = [\"{table_writer}\"]\n"),
     );
-    aws.start_counting();
-    assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
-    assert_eq!(aws.counted().writes(), vec!["iam:DetachRolePolicy"]);
+    assert_eq!(
+        aws.writes_of(project.path(), &["update"]),
+        ["iam:DetachRolePolicy"]
+    );
     assert_eq!(attached(&aws, ROLE).await, sorted(&[BASIC, &table_writer]));
 
     // One attached by hand: drift, then detached by `update`.
@@ -97,12 +99,10 @@ async fn the_role_holds_exactly_the_projects_policies() {
         .send()
         .await
         .unwrap();
-    let status = lambda_rt(project.path(), &env, &["status"]);
-    assert_exit(&status, 6);
-    assert!(
-        stdout(&status).contains("detach AmazonS3ReadOnlyAccess (attached outside lambda-rt)"),
-        "{}",
-        stdout(&status)
+    assert_drift(
+        project.path(),
+        &env,
+        &["detach AmazonS3ReadOnlyAccess (attached outside lambda-rt)"],
     );
     assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
     assert_eq!(attached(&aws, ROLE).await, sorted(&[BASIC, &table_writer]));
@@ -146,31 +146,30 @@ async fn policies_that_cannot_go_on_the_role_are_refused() {
     let project = Project::new();
     let env = aws.env();
     aws.start_counting();
-    for (args, message) in [
-        (
-            vec!["create", "--policy", "bad name!"],
-            "invalid policy `bad name!` (from --policy)",
-        ),
-        (
-            vec!["create", "--policy", "arn:aws:iam::123:policy/x"],
-            "invalid policy `arn:aws:iam::123:policy/x` (from --policy)",
-        ),
-        (
-            vec![
-                "create",
-                "--policy",
-                "AmazonS3ReadOnlyAccess",
-                "--role-arn",
-                "arn:aws:iam::123456789012:role/mine",
-            ],
-            "which lambda-rt never changes",
-        ),
-    ] {
-        let out = lambda_rt(project.path(), &env, &args);
-        assert_exit(&out, 2);
-        assert_stderr_has(&out, message);
-        record_bad_input(&args, &out);
-    }
+    assert_usage_errors(
+        project.path(),
+        &env,
+        &[
+            (
+                &["create", "--policy", "bad name!"][..],
+                "invalid policy `bad name!` (from --policy)",
+            ),
+            (
+                &["create", "--policy", "arn:aws:iam::123:policy/x"][..],
+                "invalid policy `arn:aws:iam::123:policy/x` (from --policy)",
+            ),
+            (
+                &[
+                    "create",
+                    "--policy",
+                    "AmazonS3ReadOnlyAccess",
+                    "--role-arn",
+                    "arn:aws:iam::123456789012:role/mine",
+                ][..],
+                "which lambda-rt never changes",
+            ),
+        ],
+    );
     aws.assert_no_requests("refused policies");
 
     // A same-named role someone else made.
@@ -238,9 +237,10 @@ async fn the_policy_file_is_the_roles_one_inline_policy() {
         inline(&aws).await,
         [("lambda-rt-policy-file".to_string(), wanted.clone())]
     );
-    aws.start_counting();
-    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
-    assert_eq!(aws.counted().writes(), Vec::<String>::new());
+    assert_eq!(
+        aws.writes_of(project.path(), &["create"]),
+        Vec::<String>::new()
+    );
 
     // An edit is one PutRolePolicy; an inline policy put by hand is drift and goes.
     let edited = READ_BUCKET.replace("nightly/*", "nightly/in/*");
@@ -255,23 +255,18 @@ async fn the_policy_file_is_the_roles_one_inline_policy() {
         .send()
         .await
         .unwrap();
-    let status = lambda_rt(project.path(), &env, &["status"]);
-    assert_exit(&status, 6);
-    for line in [
-        "put inline policy lambda-rt-policy-file (policy-file)",
-        "delete inline policy by-hand (put outside lambda-rt)",
-    ] {
-        assert!(
-            stdout(&status).contains(line),
-            "{line}: {}",
-            stdout(&status)
-        );
-    }
-    aws.start_counting();
-    assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
-    let mut writes = aws.counted().writes();
-    writes.sort();
-    assert_eq!(writes, ["iam:DeleteRolePolicy", "iam:PutRolePolicy"]);
+    assert_drift(
+        project.path(),
+        &env,
+        &[
+            "put inline policy lambda-rt-policy-file (policy-file)",
+            "delete inline policy by-hand (put outside lambda-rt)",
+        ],
+    );
+    assert_eq!(
+        aws.writes_of(project.path(), &["update"]),
+        ["iam:DeleteRolePolicy", "iam:PutRolePolicy"]
+    );
     let edited: serde_json::Value = serde_json::from_str(&edited).unwrap();
     assert_eq!(
         inline(&aws).await,
@@ -280,9 +275,10 @@ async fn the_policy_file_is_the_roles_one_inline_policy() {
 
     // Without the file in the project, the policy goes.
     project.write("lambda-rt.toml", "");
-    aws.start_counting();
-    assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
-    assert_eq!(aws.counted().writes(), vec!["iam:DeleteRolePolicy"]);
+    assert_eq!(
+        aws.writes_of(project.path(), &["update"]),
+        ["iam:DeleteRolePolicy"]
+    );
     assert!(inline(&aws).await.is_empty());
 }
 

@@ -209,6 +209,24 @@ pub async fn converge(
     Ok(ResourceReport::new("log group", log_group_name(function), action).changes(changes))
 }
 
+/// Deletes the group of `function` (a dry run only reads whether it is there); a missing group
+/// is reported as absent.
+pub async fn delete(logs: &Client, function: &str, dry_run: bool) -> Result<ResourceReport> {
+    let name = log_group_name(function);
+    if dry_run {
+        let action = match read(logs, function).await? {
+            Some(_) => Action::Deleted,
+            None => Action::Absent,
+        };
+        return Ok(ResourceReport::new("log group", name, action));
+    }
+    match logs.delete_log_group().log_group_name(&name).send().await {
+        Ok(_) => Ok(ResourceReport::new("log group", name, Action::Deleted)),
+        Err(e) if is_not_found(&e) => Ok(ResourceReport::new("log group", name, Action::Absent)),
+        Err(e) => Err(sdk_failure(format_args!("delete log group `{name}`"), &e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

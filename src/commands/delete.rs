@@ -161,7 +161,7 @@ async fn delete_log_group(
         return Ok(match log_group::read(&clients.logs, name).await? {
             None => ResourceReport::new("log group", group, Action::Absent),
             Some(found) if log_group::is_tagged(&clients.logs, &found).await? => {
-                logs::delete_log_group(&clients.logs, name, dry_run).await?
+                log_group::delete(&clients.logs, name, dry_run).await?
             }
             Some(_) => ResourceReport::new("log group", group, Action::Kept).note(
                 "the function is gone and the group carries no lambda-rt tag, so lambda-rt cannot \
@@ -169,7 +169,7 @@ async fn delete_log_group(
             ),
         });
     }
-    logs::delete_log_group(&clients.logs, name, dry_run).await
+    log_group::delete(&clients.logs, name, dry_run).await
 }
 
 async fn delete_layer(

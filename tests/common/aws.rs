@@ -260,6 +260,19 @@ impl Aws {
     }
 }
 
+impl Aws {
+    /// Runs `lambda-rt args` in `project` against this AWS (it must exit 0) and returns the writes
+    /// it sent, sorted: `assert_eq!(aws.writes_of(dir, &["update"]), ["lambda:TagResource"])`.
+    pub fn writes_of(&self, project: &std::path::Path, args: &[&str]) -> Vec<String> {
+        self.start_counting();
+        let out = super::cli::lambda_rt(project, &self.env(), args);
+        super::cli::assert_exit(&out, 0);
+        let mut writes = self.counted().writes();
+        writes.sort();
+        writes
+    }
+}
+
 /// Requests received, by `service:Operation`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counts(pub std::collections::BTreeMap<String, u64>);

@@ -182,3 +182,32 @@ pub fn assert_stderr_lacks(output: &Output, needle: &str) {
     let text = stderr(output);
     assert!(!text.contains(needle), "stderr has {needle:?}:\n{text}");
 }
+
+/// Each case (the arguments, a part of the message) is refused as a usage error, exit 2, and
+/// recorded for docs/reliability.md. The caller checks what reached AWS.
+pub fn assert_usage_errors(project: &Path, env: &[(String, String)], cases: &[(&[&str], &str)]) {
+    for (args, message) in cases {
+        let out = lambda_rt(project, env, args);
+        assert_exit(&out, 2);
+        assert_stderr_has(&out, message);
+        record_bad_input(args, &out);
+    }
+}
+
+/// Every one of `parts` is in what the command printed on stdout.
+pub fn assert_stdout_has(output: &Output, parts: &[&str]) {
+    for part in parts {
+        assert!(
+            stdout(output).contains(part),
+            "stdout lacks {part:?}:\n{}",
+            stdout(output)
+        );
+    }
+}
+
+/// `status` in `project` reports drift (exit 6), naming each of `parts`.
+pub fn assert_drift(project: &Path, env: &[(String, String)], parts: &[&str]) {
+    let status = lambda_rt(project, env, &["status"]);
+    assert_exit(&status, 6);
+    assert_stdout_has(&status, parts);
+}
