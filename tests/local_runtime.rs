@@ -579,3 +579,34 @@ fn oversized_payloads_are_refused_before_anything_runs() {
     assert_exit(&out, 2);
     assert_stderr_has(&out, "over Lambda's 6291456-byte limit");
 }
+
+/// The AWS tutorial's bootstrap as the tutorial writes it: `#!/bin/sh` with `set -euo pipefail`
+/// and `[[ ]]`. `/bin/sh` is bash on provided.al2023, so it works on Lambda; where this machine's
+/// `/bin/sh` is dash, `invoke --local` must still run it under bash, as Lambda would (issue 29,
+/// point 4).
+#[test]
+fn a_bin_sh_bootstrap_runs_as_it_does_on_lambda() {
+    require_runtime_tools();
+    let tutorial = std::fs::read_to_string(repo_root().join("bench/tutorial-bootstrap")).unwrap();
+    let bootstrap = tutorial.replacen("#!/bin/bash", "#!/bin/sh", 1);
+    assert!(bootstrap.starts_with("#!/bin/sh\n") && bootstrap.contains("set -euo pipefail"));
+    let project = Project::new()
+        .with("runtime/bootstrap", &bootstrap)
+        .with(
+            "function/function.sh",
+            "handler () { if [[ $1 == *x* ]]; then printf 'has x: %s' \"$1\"; else printf 'none'; fi; }\n",
+        );
+    std::fs::set_permissions(
+        project.path().join("runtime/bootstrap"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out = lambda_rt(
+        project.path(),
+        &[],
+        &["invoke", "--local", "--payload", "\"x\""],
+    );
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), "has x: \"x\"", "{}", stderr(&out));
+    assert_stderr_lacks(&out, "Illegal option");
+}

@@ -78,6 +78,44 @@ impl LogBuffer {
     }
 }
 
+/// The command that starts `bootstrap` as Lambda would. A `#!/bin/sh` script runs under bash
+/// started as `sh` (bash's POSIX mode), because `/bin/sh` is bash on provided.al2023 and
+/// provided.al2: where this machine's `/bin/sh` is another shell (dash on Debian and Ubuntu), the
+/// AWS tutorial's own bootstrap (`#!/bin/sh` and `set -euo pipefail`) would die locally with
+/// "Illegal option -o pipefail", and `[[ ]]` would fail quietly, though both work on Lambda.
+fn command_for(bootstrap: &Path) -> Command {
+    match sh_script_arguments(bootstrap) {
+        Some(arguments) if sh_is_not_bash() => {
+            let mut command = Command::new(BASH);
+            command.arg0("sh").args(arguments).arg(bootstrap);
+            command
+        }
+        _ => Command::new(bootstrap),
+    }
+}
+
+const BASH: &str = "/bin/bash";
+
+/// For a `#!/bin/sh [argument]` script, the arguments of its shebang line.
+fn sh_script_arguments(bootstrap: &Path) -> Option<Vec<String>> {
+    let head = crate::elf::read_head(bootstrap, 256).ok()?;
+    let line = head.split(|b| *b == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?.strip_prefix("#!")?.trim();
+    let mut words = line.split_whitespace();
+    (words.next()? == "/bin/sh").then(|| words.map(str::to_string).collect())
+}
+
+/// Whether `/bin/sh` here is another shell than bash, and bash is there to run the script
+/// instead (without it, the script runs as it is).
+fn sh_is_not_bash() -> bool {
+    let sh_is_bash = std::fs::canonicalize("/bin/sh").is_ok_and(|target| {
+        target
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with("bash"))
+    });
+    !sh_is_bash && Path::new(BASH).exists()
+}
+
 /// A running `bootstrap`.
 pub struct RuntimeProcess {
     child: Child,
@@ -97,7 +135,7 @@ impl RuntimeProcess {
         env: &[(String, String)],
         echo: bool,
     ) -> Result<Self> {
-        let mut command = Command::new(bootstrap);
+        let mut command = command_for(bootstrap);
         command
             .current_dir(cwd)
             .env_clear()
