@@ -3,6 +3,7 @@
 
 pub mod architecture;
 pub mod aws;
+pub mod binaries;
 pub mod cli;
 pub mod commands;
 pub mod deno;

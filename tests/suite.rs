@@ -14,6 +14,8 @@ mod aws_models;
 mod aws_realism;
 #[path = "bench_smoke.rs"]
 mod bench_smoke;
+#[path = "binaries.rs"]
+mod binaries;
 #[path = "check.rs"]
 mod check;
 #[path = "configuration.rs"]

@@ -62,6 +62,11 @@ pub fn prepare(ctx: &Context, args: &DeployArgs, command: &str) -> Result<Prepar
     let kind = project::check_project_files(settings)?;
     crate::handler_check::check_handler_loads(settings, kind)?;
     let code = FunctionCode::build(settings)?;
+    crate::binaries::check_glibc(
+        &code.entries()?,
+        &settings.project_dir,
+        &settings.function.runtime,
+    )?;
     let options = DeployOptions {
         dry_run: args.dry_run,
         force: args.force,

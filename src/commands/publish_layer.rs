@@ -59,6 +59,8 @@ pub async fn run(ctx: &Context, args: &PublishLayerArgs) -> Result<i32> {
         project::check_runtime_files(settings)?;
         None
     };
+    let runtime = crate::package::layer_entries(settings)?;
+    crate::binaries::check_glibc(&runtime, &settings.project_dir, &settings.function.runtime)?;
     let report = match (args.detach, code) {
         (true, Some(code)) => {
             detach(

@@ -87,6 +87,16 @@ impl FunctionCode {
         })
     }
 
+    /// Every file that goes into the function zip with its runtime: `function/`, `runtime/`, and
+    /// the Deno binary of a Deno project.
+    pub fn entries(&self) -> Result<Vec<Entry>> {
+        let mut entries: Vec<Entry> = self.files.iter().chain(&self.runtime).cloned().collect();
+        if let Some(settings) = &self.deno_for {
+            add_deno(&mut entries, settings, settings.function.architecture)?;
+        }
+        Ok(entries)
+    }
+
     /// The zip to deploy: only `function/` while the runtime comes from a layer (a bootstrap in
     /// the function code would win over the layer's), `function/` plus the runtime otherwise.
     pub fn package(&self, runtime_in_layer: bool) -> Result<&Package> {
@@ -124,9 +134,14 @@ pub fn function_zip(settings: &Settings, with_runtime: bool) -> Result<Package> 
 /// Lambda extracts to `/opt`, plus `bin/deno` for a Deno project. `bootstrap` and files under
 /// `bin/` are always executable.
 pub fn layer_zip(settings: &Settings) -> Result<Package> {
+    build_zip(layer_entries(settings)?, Limits::for_settings(settings))
+}
+
+/// The files of the runtime layer: `runtime/`, plus `bin/deno` for a Deno project.
+pub fn layer_entries(settings: &Settings) -> Result<Vec<Entry>> {
     let mut entries = runtime_dir_entries(settings)?;
     add_deno(&mut entries, settings, settings.function.architecture)?;
-    build_zip(entries, Limits::for_settings(settings))
+    Ok(entries)
 }
 
 /// The files of `runtime/` as zip entries (`bootstrap` and `bin/*` made executable), without the
