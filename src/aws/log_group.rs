@@ -96,11 +96,15 @@ pub async fn is_tagged(logs: &Client, group: &LogGroup) -> Result<bool> {
     Ok(tags.get(OWNER_TAG_KEY).map(String::as_str) == Some(OWNER_TAG_VALUE))
 }
 
-/// What to write so that the group exists and keeps events as the project says (`retention`:
-/// `None` leaves it; `Some(0)` means forever).
-pub fn plan(found: Option<&LogGroup>, retention: Option<i32>) -> Vec<Fix> {
+/// What to write so that the group keeps events as the project says (`retention`: `None` leaves
+/// it; `Some(0)` means forever). A missing group is made by `create` (`make_if_missing`: also when
+/// a run interrupted after CreateFunction left the function without it), or when the project sets
+/// a retention; otherwise (`update` of a function made elsewhere) it is left for Lambda to make at
+/// the first run, so that bringing in such a function writes nothing but its tag.
+pub fn plan(found: Option<&LogGroup>, retention: Option<i32>, make_if_missing: bool) -> Vec<Fix> {
     let wanted = retention.map(|days| (days > 0).then_some(days));
     match found {
+        None if !make_if_missing && retention.is_none() => Vec::new(),
         None => vec![Fix::Create {
             retention_days: wanted.flatten(),
         }],
@@ -144,7 +148,7 @@ pub async fn apply(
                         let Some(found) = read(logs, function).await? else {
                             return Err(sdk_failure(format_args!("create log group `{name}`"), &e));
                         };
-                        let again = plan(Some(&found), retention);
+                        let again = plan(Some(&found), retention, false);
                         return Box::pin(apply(logs, function, &again, retention)).await;
                     }
                     Err(e) => {
@@ -181,15 +185,20 @@ async fn put_retention(logs: &Client, name: &str, days: i32) -> Result<()> {
 }
 
 /// Brings the group of `function` (a function of lambda-rt's; `found`: the group as read) in line
-/// with the project; the report of what was (or, in a dry run, would be) done.
+/// with the project (see [`plan`]); the report of what was (or, in a dry run, would be) done, or
+/// `None` when there is no group and none is made.
 pub async fn converge(
     logs: &Client,
     function: &str,
     found: Option<LogGroup>,
     retention: Option<i32>,
+    make_if_missing: bool,
     dry_run: bool,
-) -> Result<ResourceReport> {
-    let fixes = plan(found.as_ref(), retention);
+) -> Result<Option<ResourceReport>> {
+    let fixes = plan(found.as_ref(), retention, make_if_missing);
+    if found.is_none() && fixes.is_empty() {
+        return Ok(None);
+    }
     if !dry_run {
         apply(logs, function, &fixes, retention).await?;
     }
@@ -206,7 +215,9 @@ pub async fn converge(
         )],
         _ => fixes.iter().map(Fix::change).collect(),
     };
-    Ok(ResourceReport::new("log group", log_group_name(function), action).changes(changes))
+    Ok(Some(
+        ResourceReport::new("log group", log_group_name(function), action).changes(changes),
+    ))
 }
 
 /// Deletes the group of `function` (a dry run only reads whether it is there); a missing group
@@ -242,25 +253,30 @@ mod tests {
     #[test]
     fn a_missing_group_is_made_with_the_retention_asked_for() {
         let create = |retention_days| vec![Fix::Create { retention_days }];
-        assert_eq!(plan(None, Some(14)), create(Some(14)));
-        assert_eq!(plan(None, Some(0)), create(None));
-        assert_eq!(plan(None, None), create(None));
+        assert_eq!(plan(None, Some(14), false), create(Some(14)));
+        assert_eq!(plan(None, Some(0), false), create(None));
+        assert_eq!(plan(None, None, true), create(None));
+        // An existing function's missing group, with no retention to set: Lambda makes it.
+        assert!(plan(None, None, false).is_empty());
     }
 
     #[test]
     fn retention_is_converged_only_when_the_project_sets_it() {
-        assert!(plan(Some(&group(Some(30))), None).is_empty());
-        assert!(plan(Some(&group(Some(14))), Some(14)).is_empty());
-        assert!(plan(Some(&group(None)), Some(0)).is_empty());
+        assert!(plan(Some(&group(Some(30))), None, false).is_empty());
+        assert!(plan(Some(&group(Some(14))), Some(14), false).is_empty());
+        assert!(plan(Some(&group(None)), Some(0), false).is_empty());
         let retention = |from, to| vec![Fix::Retention { from, to }];
         assert_eq!(
-            plan(Some(&group(Some(30))), Some(14)),
+            plan(Some(&group(Some(30))), Some(14), false),
             retention(Some(30), Some(14))
         );
         assert_eq!(
-            plan(Some(&group(Some(30))), Some(0)),
+            plan(Some(&group(Some(30))), Some(0), false),
             retention(Some(30), None)
         );
-        assert_eq!(plan(Some(&group(None)), Some(7)), retention(None, Some(7)));
+        assert_eq!(
+            plan(Some(&group(None)), Some(7), false),
+            retention(None, Some(7))
+        );
     }
 }

@@ -343,9 +343,13 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
 
     // 6. The log group and the reserved concurrency, once the function is there.
     let retention = settings.log_retention_days;
-    let group = log_group::converge(&clients.logs, name, log_group, retention, dry_run).await?;
-    ui.resource(&group, dry_run);
-    resources.push(group);
+    // `create` makes a missing group even for an existing function: a run stopped right after
+    // CreateFunction left it without one.
+    let group = log_group::converge(&clients.logs, name, log_group, retention, true, dry_run);
+    if let Some(group) = group.await? {
+        ui.resource(&group, dry_run);
+        resources.push(group);
+    }
     if let Some((arn, tags)) = &remote_tags {
         let wanted = settings.tags.as_ref();
         if let Some(report) =

@@ -81,7 +81,7 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
     ));
     let group_name = crate::aws::logs::log_group_name(name);
     drift.extend(
-        log_group::plan(log_group.as_ref(), settings.log_retention_days)
+        log_group::plan(log_group.as_ref(), settings.log_retention_days, false)
             .iter()
             .map(|fix| {
                 let change = fix.change();

@@ -148,7 +148,14 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         }
     };
     let retention = settings.log_retention_days;
-    let group = log_group::converge(&clients.logs, name, log_group, retention, options.dry_run);
+    let group = log_group::converge(
+        &clients.logs,
+        name,
+        log_group,
+        retention,
+        false,
+        options.dry_run,
+    );
     // All four run to the end whatever happens: a failed role or log group write must not cut a
     // code or configuration write short and leave it unreported.
     let (converged, stale, role_fixed, group) = tokio::join!(converge, stale, fix_role, group);
@@ -169,9 +176,10 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         ui.warn(warning);
     }
     resources.push(report);
-    let group = group?;
-    ui.resource(&group, options.dry_run);
-    resources.push(group);
+    if let Some(group) = group? {
+        ui.resource(&group, options.dry_run);
+        resources.push(group);
+    }
     let (arn, wanted) = (remote.arn().unwrap_or_default(), settings.tags.as_ref());
     if let Some(report) =
         function_tags::converge(&lambda, name, arn, &remote.tags, wanted, options.dry_run).await?
