@@ -42,7 +42,7 @@ impl Signals {
 /// The handlers are installed before the command is first polled: installed lazily inside the
 /// `select!`, a command whose first poll sends requests (on the runtime's other threads) and then
 /// works for a while without yielding could be killed outright by a Ctrl-C in that moment — no
-/// message, no exit 130 (the kill sweep met it once in 160 points).
+/// message, no exit 130 (the full kill sweep met it once in 170 points).
 pub async fn stop_on_signal(
     command: impl std::future::Future<Output = Result<i32>>,
 ) -> Result<i32> {
