@@ -12,14 +12,7 @@ const FUNCTION: &str = "bash-runtime";
 /// `(ephemeral storage, tracing mode, log format, application level, system level)` as Lambda
 /// reports them.
 async fn configuration(aws: &Aws) -> (i32, String, String, String, String) {
-    let config = aws
-        .lambda()
-        .await
-        .get_function_configuration()
-        .function_name(FUNCTION)
-        .send()
-        .await
-        .unwrap();
+    let config = aws.function_configuration(FUNCTION).await;
     let logging = config
         .logging_config()
         .cloned()
@@ -245,14 +238,7 @@ async fn tags(aws: &Aws) -> Vec<(String, String)> {
         .send()
         .await
         .unwrap();
-    let mut tags: Vec<(String, String)> = function
-        .tags()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    tags.sort();
-    tags
+    sorted_tags(function.tags())
 }
 
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -478,14 +464,7 @@ const VPC_ACCESS: &str = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAcces
 
 /// `(subnets, security groups)` of the function (through the proxy); empty lists: no VPC.
 async fn vpc(aws: &Aws) -> (Vec<String>, Vec<String>) {
-    let config = aws
-        .lambda()
-        .await
-        .get_function_configuration()
-        .function_name(FUNCTION)
-        .send()
-        .await
-        .unwrap();
+    let config = aws.function_configuration(FUNCTION).await;
     config.vpc_config().map_or((Vec::new(), Vec::new()), |v| {
         (v.subnet_ids().to_vec(), v.security_group_ids().to_vec())
     })

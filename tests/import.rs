@@ -69,17 +69,26 @@ async fn make_by_hand(aws: &Aws, runtime: aws_sdk_lambda::types::Runtime) {
         .unwrap();
 }
 
+/// `lambda-rt init imported --from-function function`, run in `parent`.
+fn import(
+    parent: &std::path::Path,
+    env: &[(String, String)],
+    function: &str,
+) -> std::process::Output {
+    lambda_rt(
+        parent,
+        env,
+        &["init", "imported", "--from-function", function],
+    )
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_function_made_by_hand_becomes_a_project_that_update_leaves_alone() {
     let aws = Aws::with(Realism::short());
     make_by_hand(&aws, aws_sdk_lambda::types::Runtime::Providedal2023).await;
     let parent = tempfile::tempdir().unwrap();
     let env = aws.env();
-    let out = lambda_rt(
-        parent.path(),
-        &env,
-        &["init", "imported", "--from-function", NAME],
-    );
+    let out = import(parent.path(), &env, NAME);
     assert_exit(&out, 0);
     let project = parent.path().join("imported");
     let mode = |path: &str| {
@@ -140,11 +149,7 @@ async fn what_lambda_rt_cannot_manage_is_refused_and_nothing_is_written() {
     make_by_hand(&aws, aws_sdk_lambda::types::Runtime::Python312).await;
     let parent = tempfile::tempdir().unwrap();
     let env = aws.env();
-    let out = lambda_rt(
-        parent.path(),
-        &env,
-        &["init", "imported", "--from-function", NAME],
-    );
+    let out = import(parent.path(), &env, NAME);
     assert_exit(&out, 2);
     assert_stderr_has(
         &out,
@@ -156,11 +161,7 @@ async fn what_lambda_rt_cannot_manage_is_refused_and_nothing_is_written() {
     );
     assert!(!parent.path().join("imported").exists());
 
-    let out = lambda_rt(
-        parent.path(),
-        &env,
-        &["init", "imported", "--from-function", "no-such-function"],
-    );
+    let out = import(parent.path(), &env, "no-such-function");
     assert_exit(&out, 1);
     assert_stderr_has(&out, "function `no-such-function` does not exist");
 

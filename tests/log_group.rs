@@ -34,14 +34,7 @@ async fn group(aws: &Aws) -> Option<(Option<i32>, Vec<(String, String)>)> {
         .send()
         .await
         .unwrap();
-    let mut tags: Vec<(String, String)> = tags
-        .tags()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    tags.sort();
-    Some((group.retention_in_days(), tags))
+    Some((group.retention_in_days(), sorted_tags(tags.tags())))
 }
 
 fn owner_tag() -> Vec<(String, String)> {

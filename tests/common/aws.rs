@@ -260,7 +260,31 @@ impl Aws {
     }
 }
 
+/// Tags as AWS answers them, sorted, for comparisons.
+pub fn sorted_tags(
+    tags: Option<&std::collections::HashMap<String, String>>,
+) -> Vec<(String, String)> {
+    let mut tags: Vec<(String, String)> = tags.cloned().unwrap_or_default().into_iter().collect();
+    tags.sort();
+    tags
+}
+
 impl Aws {
+    /// Function `name`'s configuration, read through the proxy (so with what the proxy keeps
+    /// that moto forgets).
+    pub async fn function_configuration(
+        &self,
+        name: &str,
+    ) -> aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput {
+        self.lambda()
+            .await
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Runs `lambda-rt args` in `project` against this AWS (it must exit 0) and returns the writes
     /// it sent, sorted: `assert_eq!(aws.writes_of(dir, &["update"]), ["lambda:TagResource"])`.
     pub fn writes_of(&self, project: &std::path::Path, args: &[&str]) -> Vec<String> {
