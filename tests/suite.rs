@@ -68,5 +68,7 @@ mod security;
 mod serve;
 #[path = "serve_bounds.rs"]
 mod serve_bounds;
+#[path = "tools.rs"]
+mod tools;
 #[path = "web.rs"]
 mod web;

@@ -62,11 +62,7 @@ pub fn prepare(ctx: &Context, args: &DeployArgs, command: &str) -> Result<Prepar
     let kind = project::check_project_files(settings)?;
     crate::handler_check::check_handler_loads(settings, kind)?;
     let code = FunctionCode::build(settings)?;
-    crate::binaries::check_glibc(
-        &code.entries()?,
-        &settings.project_dir,
-        &settings.function.runtime,
-    )?;
+    preflight(ctx, &code.entries()?, &[])?;
     let options = DeployOptions {
         dry_run: args.dry_run,
         force: args.force,
@@ -77,6 +73,31 @@ pub fn prepare(ctx: &Context, args: &DeployArgs, command: &str) -> Result<Prepar
         options,
         publish,
     })
+}
+
+/// The binary pre-flight ([`crate::binaries::preflight`]) of `entries` for the project's runtime and
+/// architecture; its warnings are shown, its errors end the command before any request.
+pub fn preflight(
+    ctx: &Context,
+    entries: &[crate::package::Entry],
+    beside: &[String],
+) -> Result<()> {
+    let settings = &ctx.settings;
+    let target = crate::binaries::preflight::Target {
+        runtime: &settings.function.runtime,
+        architecture: settings.function.architecture,
+        other_layers: settings
+            .function
+            .extra_layers
+            .as_ref()
+            .is_some_and(|layers| !layers.is_empty()),
+    };
+    for warning in
+        crate::binaries::preflight::check(entries, beside, &settings.project_dir, target)?
+    {
+        ctx.ui.warn(&warning);
+    }
+    Ok(())
 }
 
 /// After the function: the Function URL when asked for, then the version and alias; prints the

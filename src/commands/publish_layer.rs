@@ -60,7 +60,16 @@ pub async fn run(ctx: &Context, args: &PublishLayerArgs) -> Result<i32> {
         None
     };
     let runtime = crate::package::layer_entries(settings)?;
-    crate::binaries::check_glibc(&runtime, &settings.project_dir, &settings.function.runtime)?;
+    // The function's files are beside the layer's on Lambda (/var/task): a library there counts.
+    let beside: Vec<String> = if settings.function_dir().is_dir() {
+        crate::package::collect_dir(&settings.function_dir(), &settings.project_dir)?
+            .into_iter()
+            .map(|entry| entry.name)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    super::deploy::preflight(ctx, &runtime, &beside)?;
     let report = match (args.detach, code) {
         (true, Some(code)) => {
             detach(

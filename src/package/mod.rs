@@ -11,6 +11,7 @@ pub mod archive;
 pub mod collect;
 pub mod imported;
 pub mod parts;
+pub mod tools;
 
 use std::sync::OnceLock;
 
@@ -144,8 +145,8 @@ pub fn layer_entries(settings: &Settings) -> Result<Vec<Entry>> {
     Ok(entries)
 }
 
-/// The files of `runtime/` as zip entries (`bootstrap` and `bin/*` made executable), without the
-/// Deno binary that [`layer_zip`] adds; local runs link that in instead of copying it.
+/// The files of `runtime/` as zip entries (`bootstrap` and `bin/*` made executable), with the
+/// project's `tools` ([`tools`]), without the Deno binary that [`layer_zip`] adds; local runs link that in instead of copying it.
 pub fn runtime_dir_entries(settings: &Settings) -> Result<Vec<Entry>> {
     if let Some(bootstrap) = &settings.bootstrap_override {
         // `check --bootstrap`: that executable in place of runtime/bootstrap, with the rest of
@@ -161,7 +162,7 @@ pub fn runtime_dir_entries(settings: &Settings) -> Result<Vec<Entry>> {
             source: bootstrap.clone(),
             mode: 0o755,
         });
-        return Ok(entries);
+        return with_tools(settings, entries);
     }
     let mut entries = collect_dir(&settings.runtime_dir(), &settings.project_dir)?;
     if !entries.iter().any(|e| e.name == "bootstrap") {
@@ -176,6 +177,13 @@ pub fn runtime_dir_entries(settings: &Settings) -> Result<Vec<Entry>> {
             entry.mode = 0o755;
         }
     }
+    with_tools(settings, entries)
+}
+
+/// `entries` of the runtime plus the project's `tools` (with the libraries they need).
+fn with_tools(settings: &Settings, mut entries: Vec<Entry>) -> Result<Vec<Entry>> {
+    let tools = tools::entries(settings, &entries)?;
+    entries.extend(tools);
     Ok(entries)
 }
 

@@ -157,6 +157,8 @@ pub struct Settings {
     pub reserved_concurrency: Option<Option<i32>>,
     /// The user's tags on the function (`None`: not managed).
     pub tags: Option<BTreeMap<String, String>>,
+    /// Commands from this machine's PATH that travel with the runtime as `bin/<name>`.
+    pub tools: Vec<String>,
 }
 
 impl Settings {
@@ -378,6 +380,13 @@ impl Settings {
         if let Some((tags, origin)) = &tags {
             validate_deployed::tags(tags, origin)?;
         }
+        let tools = match &f.tools {
+            Some(list) => {
+                validate::tools(list.get_ref(), &file.origin(list.span()))?;
+                list.get_ref().clone()
+            }
+            None => Vec::new(),
+        };
         let reserved_concurrency = match (
             &input.deployed_config.reserved_concurrency,
             &f.reserved_concurrency,
@@ -494,6 +503,7 @@ impl Settings {
             policy_document,
             reserved_concurrency,
             tags: tags.map(|(tags, _)| tags),
+            tools,
         })
     }
 

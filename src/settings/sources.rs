@@ -88,6 +88,7 @@ pub struct FileSettings {
     pub vpc_subnets: Option<Spanned<Vec<String>>>,
     pub vpc_security_groups: Option<Spanned<Vec<String>>>,
     pub policy_file: Option<Spanned<PathBuf>>,
+    pub tools: Option<Spanned<Vec<String>>>,
 }
 
 /// `lambda-rt.toml` as read from a project (or an empty one when there is none).

@@ -118,6 +118,29 @@ pub fn layer_name(name: &str, origin: &Origin) -> Result<()> {
     })
 }
 
+/// `tools`: command names (looked up on PATH when the package is built), each once.
+pub fn tools(tools: &[String], origin: &Origin) -> Result<()> {
+    for (i, tool) in tools.iter().enumerate() {
+        let ok = !tool.is_empty()
+            && tool != "."
+            && tool != ".."
+            && tool.len() <= 255
+            && tool
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c));
+        require(ok, || {
+            format!(
+                "tools (from {origin}): `{tool}` is not a command name: list commands by name \
+                 (e.g. \"jq\"), which lambda-rt finds on this machine's PATH"
+            )
+        })?;
+        require(!tools[..i].contains(tool), || {
+            format!("tools (from {origin}): `{tool}` is listed twice; list it once")
+        })?;
+    }
+    Ok(())
+}
+
 /// S3's bucket naming rules, checked here so a typo fails before anything is built or sent.
 pub fn bucket_name(bucket: &str, origin: &Origin) -> Result<()> {
     let ok = (3..=63).contains(&bucket.len())

@@ -288,8 +288,18 @@ impl Aws {
     /// Runs `lambda-rt args` in `project` against this AWS (it must exit 0) and returns the writes
     /// it sent, sorted: `assert_eq!(aws.writes_of(dir, &["update"]), ["lambda:TagResource"])`.
     pub fn writes_of(&self, project: &std::path::Path, args: &[&str]) -> Vec<String> {
+        self.writes_of_with(project, &self.env(), args)
+    }
+
+    /// [`Aws::writes_of`] with another environment (e.g. a PATH of the test's).
+    pub fn writes_of_with(
+        &self,
+        project: &std::path::Path,
+        env: &[(String, String)],
+        args: &[&str],
+    ) -> Vec<String> {
         self.start_counting();
-        let out = super::cli::lambda_rt(project, &self.env(), args);
+        let out = super::cli::lambda_rt(project, env, args);
         super::cli::assert_exit(&out, 0);
         let mut writes = self.counted().writes();
         writes.sort();

@@ -4,10 +4,16 @@
 //! `GLIBC_2.36' not found" — the obstacle the Deno custom-runtime guide opens with — so the
 //! package's ELF files are checked against the runtime's glibc before anything is sent.
 //!
+//! [`preflight`] checks a package's files against the runtime: glibc, shared libraries (whose
+//! lists per runtime are in [`runtime_libraries`]) and architecture.
+//!
 //! The glibc of each runtime: provided.al2023 is Amazon Linux 2023, whose glibc is 2.34
 //! (aws/aws-lambda-rust-runtime#932: "AL2023 goes up to GLIBC 2.34"; its packages are
 //! glibc-2.34-*.amzn2023, aws/graph-explorer#1749); provided.al2 is Amazon Linux 2, glibc 2.26
 //! (binaries needing GLIBC_2.28 fail there, aws/aws-lambda-rust-runtime#874).
+
+pub mod preflight;
+pub mod runtime_libraries;
 
 use std::path::Path;
 
@@ -34,6 +40,10 @@ pub struct Needs {
     pub glibc: Option<GlibcVersion>,
     /// The shared libraries it names (DT_NEEDED), e.g. `libjq.so.1`.
     pub libraries: Vec<String>,
+    /// Where it asks the loader to look first (DT_RUNPATH or DT_RPATH), e.g. `$ORIGIN/../lib`.
+    pub search_paths: Vec<String>,
+    /// Its `e_machine` (62 x86_64, 183 aarch64).
+    pub machine: u16,
 }
 
 /// What the file at `path` needs, or `None` when it is not a 64-bit ELF file (or cannot be
@@ -53,7 +63,10 @@ pub fn needs_in<'data, R: ReadRef<'data>>(data: R) -> Option<Needs> {
     let file = ElfFile64::<Endianness, R>::parse(data).ok()?;
     let endian = file.endian();
     let sections = file.elf_section_table();
-    let mut needs = Needs::default();
+    let mut needs = Needs {
+        machine: file.elf_header().e_machine.get(endian),
+        ..Needs::default()
+    };
     if let Ok(Some((mut versions, link))) = sections.gnu_verneed(endian, data) {
         let strings = sections.strings(endian, data, link).ok()?;
         while let Ok(Some((_, mut auxiliaries))) = versions.next() {
@@ -70,52 +83,22 @@ pub fn needs_in<'data, R: ReadRef<'data>>(data: R) -> Option<Needs> {
     if let Ok(Some((dynamic, link))) = sections.dynamic(endian, data) {
         if let Ok(strings) = sections.strings(endian, data, link) {
             for entry in dynamic {
-                if entry.d_tag(endian) as u32 == object::elf::DT_NEEDED {
-                    if let Ok(name) = strings.get(entry.d_val(endian) as u32) {
-                        needs
-                            .libraries
-                            .push(String::from_utf8_lossy(name).into_owned());
-                    }
+                let tag = entry.d_tag(endian) as u32;
+                let Ok(value) = strings.get(entry.d_val(endian) as u32) else {
+                    continue;
+                };
+                let value = String::from_utf8_lossy(value).into_owned();
+                match tag {
+                    object::elf::DT_NEEDED => needs.libraries.push(value),
+                    object::elf::DT_RUNPATH | object::elf::DT_RPATH => needs
+                        .search_paths
+                        .extend(value.split(':').map(str::to_string)),
+                    _ => {}
                 }
             }
         }
     }
     Some(needs)
-}
-
-/// Refuses (exit 2, before anything is sent) an ELF file among `entries` that needs a newer glibc
-/// than `runtime` has, naming the file, both versions and the fix. Runtimes whose glibc lambda-rt
-/// does not know are not checked.
-pub fn check_glibc(
-    entries: &[crate::package::Entry],
-    project_dir: &Path,
-    runtime: &str,
-) -> anyhow::Result<()> {
-    let Some(has) = runtime_glibc(runtime) else {
-        return Ok(());
-    };
-    for entry in entries {
-        let Some(needs) = needs_of(&entry.source) else {
-            continue;
-        };
-        if let Some(wanted) = needs.glibc.filter(|wanted| *wanted > has) {
-            let shown = entry
-                .source
-                .strip_prefix(project_dir)
-                .unwrap_or(&entry.source)
-                .display()
-                .to_string();
-            return Err(crate::error::UsageError(format!(
-                "`{shown}` needs GLIBC_{}.{} and {runtime} has glibc {}.{}: Lambda would fail \
-                 every cold start with \"version `GLIBC_{}.{}' not found\". Use a build made for \
-                 an older glibc (e.g. built in the amazonlinux container of that runtime, or a \
-                 static build)",
-                wanted.0, wanted.1, has.0, has.1, wanted.0, wanted.1
-            ))
-            .into());
-        }
-    }
-    Ok(())
 }
 
 /// `GLIBC_2.36` → `(2, 36)`; other version names (`GLIBC_PRIVATE`, `GCC_3.0`) → `None`.
