@@ -196,7 +196,7 @@ fn a_compiled_runtime_with_no_handler_file_runs() {
         verdict(&report, "round trip: trailing newlines")["verdict"],
         "pass"
     );
-    assert_eq!(verdict(&report, "error path")["verdict"], "skip");
+    assert_eq!(verdict(&report, "a failing handler")["verdict"], "skip");
     passes_check_and_runs(
         project.path(),
         &["--handler", "main", "--echo-handler", "main"],
@@ -356,7 +356,7 @@ fn check_bootstrap_runs_another_executable_and_text_output_has_a_summary() {
         "{text}"
     );
     assert!(
-        text.contains("hint: the bootstrap must loop forever"),
+        text.contains("printing nothing: it must loop forever"),
         "{text}"
     );
     let summary = text.lines().last().unwrap();
@@ -459,4 +459,117 @@ fn the_timeout_case_waits_for_a_slow_to_die_process() {
     let (_, report) = check(project.path(), &[]);
     let case = verdict(&report, "a hanging handler is stopped at the timeout");
     assert_eq!(case["verdict"], "pass", "{case:#}");
+}
+
+/// A custom runtime in bash, not written to the bash convention: `_HANDLER` is `echo` (answers
+/// with the event) or `fail` (posts `error.json` of the task root, as it is, to /error).
+const CUSTOM_RUNTIME: &str = r#"#!/bin/bash
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+while true; do
+  curl -sS -D "$TMPDIR/headers" -o "$TMPDIR/event" "$api/invocation/next" || exit 1
+  id=$(grep -i '^lambda-runtime-aws-request-id:' "$TMPDIR/headers" | cut -d ' ' -f 2- | tr -d '\r\n')
+  if [ "$_HANDLER" = fail ]; then
+    curl -sS -o /dev/null -X POST --data-binary @"$LAMBDA_TASK_ROOT/error.json" \
+      "$api/invocation/$id/error"
+  else
+    curl -sS -o /dev/null -X POST --data-binary @"$TMPDIR/event" "$api/invocation/$id/response"
+  fi
+done
+"#;
+
+/// An error document as a runtime may write it: spacing, escaped unicode, a number no float
+/// holds, trailing zeros, a duplicate key.
+const ODD_ERROR: &str = r#"{ "errorType" : "Odd",  "errorMessage":"caf\u00e9 1.10", "n": 12345678901234567890123456789, "x": 1.10, "errorType":"Odd" }"#;
+
+/// Every case `check` has, by name.
+fn every_case() -> Vec<String> {
+    let mut names = lambda_rt::emulator::check::every_case_name();
+    names.sort();
+    names
+}
+
+fn case_names(report: &serde_json::Value) -> Vec<String> {
+    let mut names: Vec<String> = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `check` on a custom runtime lists every case — passed, failed or skipped with the reason —
+/// and its error-path line quotes the document the runtime sent, byte for byte.
+#[test]
+fn check_lists_every_case_for_a_custom_runtime_and_quotes_its_error_document() {
+    require_runtime_tools();
+    let project = project_with(CUSTOM_RUNTIME.as_bytes(), &[("error.json", ODD_ERROR)]);
+    let (code, report) = check(
+        project.path(),
+        &["--echo-handler", "echo", "--error-handler", "fail"],
+    );
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["runtime_kind"], "custom");
+    assert_eq!(case_names(&report), every_case(), "{report:#}");
+    let error_path = verdict(&report, "a failing handler is reported to /error");
+    assert_eq!(error_path["verdict"], "pass", "{error_path:#}");
+    assert!(
+        error_path["detail"].as_str().unwrap().contains(ODD_ERROR),
+        "{error_path:#}"
+    );
+    for case in [
+        "a response starting with @",
+        "_X_AMZN_TRACE_ID",
+        "the deadline",
+        "a response over 6 MB",
+        "a hanging handler",
+        "a missing handler",
+    ] {
+        let found = verdict(&report, case);
+        assert_eq!(found["verdict"], "skip", "{found:#}");
+        assert!(
+            found["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("skipped: needs a handler"),
+            "{found:#}"
+        );
+    }
+
+    // Without the two handlers, the cases that need them are listed as skipped too.
+    let (code, report) = check(project.path(), &[]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(case_names(&report), every_case(), "{report:#}");
+    for case in [
+        "round trip: empty object",
+        "a failing handler",
+        "the next event after",
+    ] {
+        assert_eq!(verdict(&report, case)["verdict"], "skip", "{case}");
+    }
+}
+
+/// A bootstrap that fails at start: `check` shows what it printed as the cause (not a generic
+/// "must loop forever"), and lists every case it could not run.
+#[test]
+fn a_runtime_that_fails_to_start_is_shown_in_its_own_words() {
+    let project = project_with(
+        b"#!/bin/bash\necho 'bootstrap: error while loading shared libraries: libfoo.so.1' >&2\nexit 127\n",
+        &[],
+    );
+    let (code, report) = check(project.path(), &[]);
+    assert_eq!(code, 1, "{report:#}");
+    let starts = verdict(&report, "starts and asks for an event");
+    assert_eq!(starts["verdict"], "fail");
+    let hint = starts["hint"].as_str().unwrap();
+    assert!(hint.contains("libfoo.so.1"), "{hint}");
+    assert!(!hint.contains("loop forever"), "{hint}");
+    assert_eq!(case_names(&report), every_case(), "{report:#}");
+    assert!(report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["verdict"] == "skip")
+        .all(|c| c["detail"] == "skipped: the runtime never asked for an event"));
 }

@@ -269,6 +269,18 @@ pub(super) fn preview(bytes: &[u8], limit: usize) -> String {
     }
 }
 
+/// The first lines of the runtime's output (up to 3, on one line), where a failing start says
+/// why; `None` when it printed nothing.
+pub(super) fn log_head(log: &str) -> Option<String> {
+    let lines: Vec<&str> = log
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(3)
+        .collect();
+    (!lines.is_empty()).then(|| format!("`{}`", lines.join(" / ")))
+}
+
 /// The last lines of the runtime's output, for a failure's detail.
 pub(super) fn log_tail(log: &str) -> String {
     let lines: Vec<&str> = log.lines().collect();

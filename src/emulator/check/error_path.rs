@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use super::checker::{preview, Checker};
-use super::report::Verdict;
+use super::report::{case, Verdict};
 use crate::emulator::Worker;
 
 impl Checker<'_> {
@@ -15,7 +15,7 @@ impl Checker<'_> {
         worker: &mut Worker,
         supplied: bool,
     ) -> Result<()> {
-        let name = "a failing handler is reported to /error";
+        let name = case::ERROR_PATH;
         let event: &[u8] = if supplied {
             br#"{"lambda-rt-check":"fail"}"#
         } else {
@@ -53,7 +53,7 @@ impl Checker<'_> {
                 Some("report the handler's failure to /error and keep the loop running"),
             ),
         }
-        let name = "the next event after an error is served";
+        let name = case::AFTER_ERROR;
         if !worker.is_running() {
             self.record(
                 name,

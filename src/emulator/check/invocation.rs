@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use super::checker::{log_tail, Checker, Seen};
-use super::report::Verdict;
+use super::report::{case, Verdict};
 use crate::emulator::api::Delivery;
 use crate::emulator::Worker;
 
@@ -31,7 +31,7 @@ impl Checker<'_> {
 
     /// Answers go to the request id the event came with.
     pub(super) async fn case_request_id(&mut self, worker: &mut Worker) -> Result<bool> {
-        let name = "answers the request id it is given";
+        let name = case::REQUEST_ID;
         let seen = self.invoke(worker, b"{}").await?;
         let invocation = &seen.invocation;
         let emulator_error = matches!(
@@ -79,7 +79,7 @@ impl Checker<'_> {
     }
 
     pub(super) async fn case_trace_id(&mut self, worker: &mut Worker) -> Result<()> {
-        let name = "_X_AMZN_TRACE_ID is set for each event";
+        let name = case::TRACE_ID;
         for _ in 0..2 {
             let Some((seen, delivery)) = self
                 .invoke_delivered(name, worker, br#"{"lambda-rt-check":"trace"}"#)
@@ -111,7 +111,7 @@ impl Checker<'_> {
     }
 
     pub(super) async fn case_deadline(&mut self, worker: &mut Worker) -> Result<()> {
-        let name = "the deadline reaches the handler";
+        let name = case::DEADLINE;
         let Some((seen, delivery)) = self
             .invoke_delivered(name, worker, br#"{"lambda-rt-check":"deadline"}"#)
             .await?

@@ -6,15 +6,15 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::checker::{
-    count_files, json_equal, log_tail, preview, settle, shown, Checker, MISSING_HANDLER,
+    count_files, json_equal, log_head, log_tail, preview, settle, shown, Checker, MISSING_HANDLER,
 };
-use super::report::Verdict;
+use super::report::{case, Verdict};
 use crate::emulator::Worker;
 
 impl Checker<'_> {
     /// The runtime starts and asks for an event within the init phase.
     pub(super) async fn case_starts(&mut self, worker: &mut Worker) -> bool {
-        let name = "starts and asks for an event";
+        let name = case::STARTS;
         match worker.wait_init("init").await {
             None => {
                 self.record(
@@ -28,16 +28,24 @@ impl Checker<'_> {
             Some((body, error_type)) => {
                 worker.process.kill().await;
                 let log = worker.process.log.since(0);
-                let hint = match error_type.as_str() {
-                    "Sandbox.Timedout" => {
+                // The bootstrap's own words come first: they name the cause ("Illegal option -o
+                // pipefail", a missing library), which a generic hint would only guess at.
+                let hint = match (error_type.as_str(), log_head(&log)) {
+                    ("Sandbox.Timedout", _) => {
                         "call GET /2018-06-01/runtime/invocation/next once initialised, within \
                          Lambda's 10 s init phase"
+                            .to_string()
                     }
-                    "Runtime.ExitError" => {
-                        "the bootstrap must loop forever: next, run the handler, post the \
-                         answer, next again"
-                    }
-                    _ => "the runtime reported an init error: see its message",
+                    ("Runtime.ExitError", Some(head)) => format!(
+                        "the bootstrap exited before asking for an event; fix what it printed \
+                         first: {head}"
+                    ),
+                    ("Runtime.ExitError", None) => "the bootstrap exited before asking for an \
+                                                   event, printing nothing: it must loop forever \
+                                                   (next, run the handler, post the answer, next \
+                                                   again)"
+                        .to_string(),
+                    _ => "the runtime reported an init error: see its message".to_string(),
                 };
                 self.record(
                     name,
@@ -47,7 +55,7 @@ impl Checker<'_> {
                         String::from_utf8_lossy(&body),
                         log_tail(&log)
                     ),
-                    Some(hint),
+                    Some(&hint),
                 );
                 false
             }
@@ -61,7 +69,7 @@ impl Checker<'_> {
         worker: &mut Worker,
         echo: bool,
     ) -> Result<()> {
-        let name = "100 invocations leak no process or file";
+        let name = case::HUNDRED;
         let tmp = self
             .environment
             .variables
@@ -157,7 +165,7 @@ impl Checker<'_> {
 
     /// A hanging handler is stopped at the function timeout, with everything it started.
     pub(super) async fn case_timeout(&mut self, handler: &str) -> Result<()> {
-        let name = "a hanging handler is stopped at the timeout";
+        let name = case::TIMEOUT;
         let mut worker = self.start(handler).await?;
         worker.set_timeout(Duration::from_secs(1));
         let seen = self
@@ -194,7 +202,7 @@ impl Checker<'_> {
 
     /// A handler that does not exist is reported to `/init/error`, and the runtime exits.
     pub(super) async fn case_init_error(&mut self) -> Result<()> {
-        let name = "a missing handler is an init error and the runtime exits";
+        let name = case::INIT_ERROR;
         let mut worker = self.start(MISSING_HANDLER).await?;
         let ended = worker.wait_init("init").await;
         let posted = worker.api.init_error();

@@ -24,7 +24,7 @@ use anyhow::Result;
 use crate::emulator::Environment;
 use crate::project::RuntimeKind;
 use checker::{Checker, BASH_HANDLER_FILE, CHECK_HANDLER, DENO_HANDLER_FILE};
-pub use report::{CaseResult, CheckOptions, CheckReport, Verdict};
+pub use report::{case, CaseResult, CheckOptions, CheckReport, Verdict};
 use round_trip::round_trips;
 
 /// Runs every case against `environment` (whose task root `check` may write its handler into).
@@ -87,14 +87,16 @@ impl Checker<'_> {
         if !self.case_starts(&mut worker).await {
             worker.stop().await;
             self.case_init_error().await?;
+            let why = "skipped: the runtime never asked for an event";
+            self.skip_all(&after_start(), why);
             return Ok(());
         }
         if !self.case_request_id(&mut worker).await? {
             worker.stop().await;
-            self.skip(
-                "the remaining cases",
-                "skipped: they all need the runtime to answer the request id it is given",
-            );
+            let why = "skipped: needs the runtime to answer the request id it is given";
+            let mut rest = after_start();
+            rest.retain(|name| name != case::REQUEST_ID);
+            self.skip_all(&rest, why);
             return Ok(());
         }
         match &echo {
@@ -104,8 +106,8 @@ impl Checker<'_> {
                     self.case_round_trip(&mut worker, &round_trip).await?;
                 }
             }
-            None => self.skip(
-                "round trips",
+            None => self.skip_all(
+                &round_trip_names(),
                 "skipped: name a handler that returns its event unchanged with --echo-handler",
             ),
         }
@@ -121,18 +123,31 @@ impl Checker<'_> {
             self.revive(&mut worker, &handler).await?;
             self.case_oversized_response(&mut worker).await?;
         } else {
+            // Each of these needs a handler that does one particular thing (answer with text
+            // starting with @, print the trace id or the deadline it was given, answer with more
+            // than 6 MB): an echo handler cannot, since Lambda's events are JSON of at most 6 MB.
+            let why = "skipped: needs a handler that check supplies itself (bash and Deno \
+                       conventions only); an echo handler cannot do it";
+            self.skip_all(
+                &[case::AT_RESPONSE, case::TRACE_ID, case::DEADLINE].map(String::from),
+                why,
+            );
             match &options.error_handler {
                 Some(error_handler) => {
+                    // One runtime at a time, as in a Lambda execution environment: two sharing
+                    // one /tmp would trip runtimes that use fixed file names there.
+                    worker.process.kill().await;
                     let mut failing = self.start(error_handler).await?;
                     failing.wait_init("error handler").await;
                     self.case_error_path(&mut failing, false).await?;
                     failing.stop().await;
                 }
-                None => self.skip(
-                    "error path",
+                None => self.skip_all(
+                    &[case::ERROR_PATH, case::AFTER_ERROR].map(String::from),
                     "skipped: name a handler that always fails with --error-handler",
                 ),
             }
+            self.skip(case::OVERSIZED, why);
         }
         self.revive(&mut worker, &handler).await?;
         self.case_hundred_invokes(&mut worker, echo.is_some())
@@ -142,15 +157,52 @@ impl Checker<'_> {
             self.case_timeout(&handler).await?;
             self.case_init_error().await?;
         } else {
-            self.skip(
-                "timeout",
-                "skipped: needs a handler that hangs (bash and Deno conventions only)",
-            );
-            self.skip(
-                "init error",
-                "skipped: needs a handler that does not exist (bash and Deno conventions only)",
-            );
+            let why = "skipped: needs a handler that hangs or does not exist (bash and Deno \
+                       conventions only)";
+            self.skip_all(&[case::TIMEOUT, case::INIT_ERROR].map(String::from), why);
         }
         Ok(())
     }
+
+    fn skip_all(&mut self, names: &[String], why: &str) {
+        for name in names {
+            self.skip(name, why);
+        }
+    }
+}
+
+fn round_trip_names() -> Vec<String> {
+    round_trips()
+        .iter()
+        .map(|round_trip| format!("round trip: {}", round_trip.name))
+        .collect()
+}
+
+/// The name of every case `check` has, in the order they run.
+pub fn every_case_name() -> Vec<String> {
+    let mut names = vec![case::STARTS.to_string(), case::REQUEST_ID.to_string()];
+    names.extend(round_trip_names());
+    names.extend(
+        [
+            case::AT_RESPONSE,
+            case::TRACE_ID,
+            case::DEADLINE,
+            case::ERROR_PATH,
+            case::AFTER_ERROR,
+            case::OVERSIZED,
+            case::HUNDRED,
+            case::TIMEOUT,
+            case::INIT_ERROR,
+        ]
+        .map(String::from),
+    );
+    names
+}
+
+/// Every case after the start, less the init error (run when the start fails), for when none of
+/// them can run.
+fn after_start() -> Vec<String> {
+    let mut names = every_case_name();
+    names.retain(|name| name != case::STARTS && name != case::INIT_ERROR);
+    names
 }

@@ -4,6 +4,22 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+/// The names of the cases (besides the round trips, `round trip: <name>`), so that a case not run
+/// is listed as skipped under the same name as when it runs.
+pub mod case {
+    pub const STARTS: &str = "starts and asks for an event";
+    pub const REQUEST_ID: &str = "answers the request id it is given";
+    pub const AT_RESPONSE: &str = "a response starting with @";
+    pub const TRACE_ID: &str = "_X_AMZN_TRACE_ID is set for each event";
+    pub const DEADLINE: &str = "the deadline reaches the handler";
+    pub const ERROR_PATH: &str = "a failing handler is reported to /error";
+    pub const AFTER_ERROR: &str = "the next event after an error is served";
+    pub const OVERSIZED: &str = "a response over 6 MB is refused cleanly";
+    pub const HUNDRED: &str = "100 invocations leak no process or file";
+    pub const TIMEOUT: &str = "a hanging handler is stopped at the timeout";
+    pub const INIT_ERROR: &str = "a missing handler is an init error and the runtime exits";
+}
+
 /// How one case went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

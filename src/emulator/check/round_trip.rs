@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use super::checker::{compare, log_tail, preview, Checker};
-use super::report::Verdict;
+use super::report::{case, Verdict};
 use crate::emulator::api::{MAX_EVENT_BYTES, MAX_RESPONSE_BYTES};
 use crate::emulator::Worker;
 
@@ -87,7 +87,7 @@ impl Checker<'_> {
         &mut self,
         worker: &mut Worker,
     ) -> Result<()> {
-        let name = "a response starting with @";
+        let name = case::AT_RESPONSE;
         let seen = self.invoke(worker, br#"{"lambda-rt-check":"at"}"#).await?;
         let (verdict, detail, hint) = self.expect_text(&seen, "@lambda-rt-check");
         let hint = hint.map(|h| {
@@ -99,7 +99,7 @@ impl Checker<'_> {
 
     /// A response over 6 MB fails the invocation cleanly and the runtime goes on.
     pub(super) async fn case_oversized_response(&mut self, worker: &mut Worker) -> Result<()> {
-        let name = "a response over 6 MB is refused cleanly";
+        let name = case::OVERSIZED;
         let seen = self.invoke(worker, br#"{"lambda-rt-check":"big"}"#).await?;
         let error_type = seen.invocation.error_type.clone();
         if error_type.as_deref() != Some("Function.ResponseSizeTooLarge") {
