@@ -854,6 +854,20 @@ def write_report(path, args, data):
     out.append(f"\nTarget ≤ 5 ms — {verdict(worst <= 0.005)} (measured from Python's "
                "`subprocess`, whose own fork/exec cost is included).\n")
 
+    if "official" in data:
+        official = data["official"]
+        out.append("## 7. Official runtime clients under the emulator\n")
+        out.append("A function on AWS's own runtime client, run by `check --echo-handler echo "
+                   "--error-handler fail`, `invoke --local` and `serve` (an answer and an error "
+                   "each); bench/official_runtimes.py fails the run if any of them does not hold. "
+                   "The Python client (awslambdaric) is a case of the test suite; Go's "
+                   "aws-lambda-go cannot be fetched here (proxy.golang.org is not reachable).\n")
+        out.append("| runtime client | check | error document through `serve` | check time |")
+        out.append("|---|---|---|---|")
+        out.append(f"| {official['runtime']} | {official['passed']} passed, {official['failed']} "
+                   f"failed, {official['skipped']} skipped (they need handlers an echo handler "
+                   f"cannot be) | `{official['error_document']}` | {official['check_seconds']} s |\n")
+
     out.append("## Reproduce\n")
     out.append("```sh\nbench/run.sh            # builds the release binary, installs moto, the AWS "
                "CLI and zip if missing, writes BENCHMARKS.md\n```")
@@ -914,6 +928,12 @@ def main():
                                      workdir)
         print("6/6 start-up", file=sys.stderr)
         data["startup"] = startup(binary, args.runs)
+        if not args.smoke:
+            # Compiling the lambda_runtime crate takes a minute: not in the smoke run.
+            print("+ official runtime clients", file=sys.stderr)
+            _, out = run([sys.executable, str(ROOT / "bench" / "official_runtimes.py"),
+                          "--bin", binary], stdout=subprocess.PIPE)
+            data["official"] = json.loads(out)
     write_report(args.out, args, data)
     print(f"wrote {args.out}", file=sys.stderr)
 
