@@ -61,6 +61,15 @@ fn a_tool_runs_in_local_runs() {
     );
     assert_exit(&out, 0);
     assert_eq!(stdout(&out).trim(), r#"{"name":"nightly","by":"jq"}"#);
+    // Debian 12's libjq needs GLIBC_2.35: it runs here, and the run says Lambda would refuse it.
+    let libjq = lambda_rt::binaries::needs_of(Path::new("/usr/lib/x86_64-linux-gnu/libjq.so.1"));
+    if libjq
+        .and_then(|needs| needs.glibc)
+        .is_some_and(|glibc| glibc > (2, 34))
+    {
+        assert_stderr_has(&out, "this runs here, but not on Lambda");
+        assert_stderr_has(&out, "`lib/libjq.so.1`");
+    }
     let out = lambda_rt(
         project.path(),
         &[],

@@ -34,6 +34,7 @@ pub async fn run(ctx: &Context, args: &InvokeArgs) -> Result<i32> {
         }
         project::check_project_files(settings)?;
         project::check_runs_here(settings)?;
+        warn_what_lambda_would_refuse(ctx);
         emulator::invoke_once(settings, payload).await?
     } else {
         settings.require_named_function("invoke")?;
@@ -55,6 +56,21 @@ pub async fn run(ctx: &Context, args: &InvokeArgs) -> Result<i32> {
             .await?
     };
     present(&outcome, args, &ctx.ui)
+}
+
+/// Local runs use this machine's glibc and libraries, so a binary that only runs here is not
+/// refused; it is said at once, rather than at the next `create` or `update`.
+fn warn_what_lambda_would_refuse(ctx: &Context) {
+    // A package that cannot be built is the local run's own error to report.
+    let Ok(entries) = crate::package::FunctionCode::build(&ctx.settings).and_then(|c| c.entries())
+    else {
+        return;
+    };
+    if let Err(error) = super::deploy::preflight(ctx, &entries, &[]) {
+        ctx.ui.warn(&format!(
+            "this runs here, but not on Lambda: create and update would refuse it: {error}"
+        ));
+    }
 }
 
 /// The event bytes: `--payload`, `--payload-file` (`-` for stdin), or `{}`; always valid JSON.
