@@ -21,6 +21,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import edit_loop  # noqa: E402  (bench/ is on sys.path when this script runs)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -854,6 +856,7 @@ def write_report(path, args, data):
     out.append(f"\nTarget ≤ 5 ms — {verdict(worst <= 0.005)} (measured from Python's "
                "`subprocess`, whose own fork/exec cost is included).\n")
 
+    out.extend(edit_loop.report(data["edit_loop"], fmt_ms, statistics.median, verdict))
     if "official" in data:
         official = data["official"]
         out.append("## 7. Official runtime clients under the emulator\n")
@@ -903,6 +906,9 @@ def main():
             data["cycle"] = deploy_cycle(binary, moto, args.runs, workdir)
             print("2/6 API calls", file=sys.stderr)
             data["calls"] = api_calls(binary, args.bin_dir, moto, workdir)
+            print("+ edit loop", file=sys.stderr)
+            data["edit_loop"] = edit_loop.measure(binary, moto, args.runs, workdir,
+                                                  str(ROOT / ".venv" / "bin"))
             print("3/6 latency on real-AWS timings", file=sys.stderr)
             data["timings"] = SMOKE_TIMINGS if args.smoke else REAL_TIMINGS
             data["latency"] = latency(binary, args.bin_dir, moto, args.runs, workdir,

@@ -28,6 +28,8 @@ mod day_two;
 mod deno_runtime;
 #[path = "deploy.rs"]
 mod deploy;
+#[path = "edit_loop.rs"]
+mod edit_loop;
 #[path = "emulator_fidelity.rs"]
 mod emulator_fidelity;
 #[path = "every_setting.rs"]

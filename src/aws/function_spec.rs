@@ -9,7 +9,7 @@ use aws_sdk_lambda::types::{
 };
 
 use crate::output::Change;
-use crate::package::Package;
+use crate::package::CodeIdentity;
 use crate::settings::{FunctionConfig, Logging, Settings, Vpc, DEFAULT_EPHEMERAL_STORAGE_MB};
 
 /// What the function should look like.
@@ -160,11 +160,11 @@ impl FunctionDiff {
 pub fn diff(
     remote: &FunctionConfiguration,
     spec: &FunctionSpec,
-    package: &Package,
+    code: &CodeIdentity,
     force: bool,
 ) -> FunctionDiff {
     let mut diff = FunctionDiff::default();
-    if !package.is_deployed_as(remote.code_sha256()) {
+    if !code.is_deployed_as(remote.code_sha256()) {
         diff.code = true;
         diff.changes.push(Change::named("code"));
     }
@@ -420,14 +420,11 @@ mod tests {
             },
             runtime_layer_name: "f-layer".into(),
         };
-        let package = crate::package::Package {
-            bytes: vec![],
+        let code = CodeIdentity {
             code_sha256: String::new(),
             deployed_as: None,
-            unzipped_size: 0,
-            entry_names: vec![],
         };
-        let diff = diff(&remote, &spec, &package, false);
+        let diff = diff(&remote, &spec, &code, false);
         let text: Vec<String> = diff.changes.iter().map(|c| c.to_string()).collect();
         assert!(
             text.contains(&"environment: removed OLD".to_string()),

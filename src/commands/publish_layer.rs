@@ -23,7 +23,7 @@ use crate::aws::s3;
 use crate::cli::publish_layer::PublishLayerArgs;
 use crate::error::UsageError;
 use crate::output::{Action, Change, LayerSummary, Report, ResourceReport};
-use crate::package::{self, FunctionCode, Package};
+use crate::package::{self, FunctionCode, LazyPackage};
 use crate::project;
 use crate::settings::Settings;
 use crate::share::SharePrincipal;
@@ -83,14 +83,14 @@ pub async fn run(ctx: &Context, args: &PublishLayerArgs) -> Result<i32> {
             .await?
         }
         (_, code) => {
-            let layer_zip = package::layer_zip(settings)?;
+            let layer = package::layer_package(runtime, settings);
             let options = PublishOptions {
                 share_with: &args.share_with,
                 keep: args.keep,
                 dry_run: args.dry_run,
                 adopt: args.adopt,
             };
-            publish(ctx, &layer_zip, code.as_ref(), &options).await?
+            publish(ctx, &layer, code.as_ref(), &options).await?
         }
     };
     ctx.ui.finish(&report)?;
@@ -142,7 +142,7 @@ async fn concurrent_twin(
 /// Publishes (or reuses) the layer version; attaches it when `code` is given.
 pub async fn publish(
     ctx: &Context,
-    layer_zip: &Package,
+    layer: &LazyPackage,
     code: Option<&FunctionCode>,
     options: &PublishOptions<'_>,
 ) -> Result<Report> {
@@ -190,7 +190,8 @@ pub async fn publish(
     // 1. Publish only when the bytes changed. Two runs at once can each publish the same
     // content; both converge on the lowest-numbered version of it, and the others lambda-rt made
     // are deleted once the function is attached (`duplicates`).
-    let ours = layer_zip.code_sha256.as_str();
+    let identity = layer.identity()?;
+    let ours = identity.code_sha256.as_str();
     let reusable = match versions.first() {
         Some(newest) if fits_architecture(newest, settings) => {
             let sha = layers.code_sha256(name, newest.version).await?;
@@ -243,8 +244,11 @@ pub async fn publish(
             None
         }
         None => {
+            // The zip itself now (`ours` may come from the local record of the inputs).
+            let package = layer.package()?;
+            let ours = package.code_sha256.as_str();
             let description = layer::description_for(function_name, ours);
-            let upload = s3::prepare(stager.as_ref(), |s| s.layer_key(name), layer_zip).await?;
+            let upload = s3::prepare(stager.as_ref(), |s| s.layer_key(name), package).await?;
             let _uploading = upload.progress(ui);
             let planned_from = versions.first().map(|v| v.version);
             let version = layers
@@ -413,7 +417,7 @@ pub async fn publish(
             name: name.to_string(),
             layer_version_arn: current.as_ref().map(|v| v.arn.clone()),
             version: current.as_ref().map(|v| v.version),
-            code_sha256: layer_zip.code_sha256.clone(),
+            code_sha256: identity.code_sha256.clone(),
             // Not when its version turned out to duplicate another run's and was deleted.
             published: published && duplicates.is_empty(),
             attached,

@@ -53,7 +53,7 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
     };
     let spec = FunctionSpec::new(settings, role_arn);
     let runtime_layer = attached_runtime_layer(config, &settings.layer_name);
-    let package = code.package(runtime_layer.is_some())?;
+    let identity = code.identity(runtime_layer.is_some())?;
     let managed_role = match &settings.role {
         RoleChoice::Managed(role_name) if !keeps_its_role => Some(role_name.as_str()),
         _ => None,
@@ -72,7 +72,7 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
         ),
         log_group::read(&clients.logs, name),
     )?;
-    let mut drift = diff(config, &spec, package, false).changes;
+    let mut drift = diff(config, &spec, &identity, false).changes;
     drift.extend(role_drift);
     drift.extend(function_tags::plan(&remote.tags, settings.tags.as_ref()).changes(&remote.tags));
     drift.extend(concurrency::plan(

@@ -10,7 +10,9 @@
 pub mod archive;
 pub mod collect;
 pub mod imported;
+pub mod lazy;
 pub mod parts;
+pub mod record;
 pub mod tools;
 
 use std::sync::OnceLock;
@@ -23,7 +25,10 @@ use crate::error::UsageError;
 use crate::settings::{Settings, Template};
 pub use archive::{build_zip, code_sha256, extract};
 pub use collect::{collect_dir, left_out};
-pub use parts::{Entry, Limits, Package, IGNORE_FILE, MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES};
+pub use lazy::LazyPackage;
+pub use parts::{
+    CodeIdentity, Entry, Limits, Package, IGNORE_FILE, MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES,
+};
 
 /// The function's files and its runtime's, collected and checked once, zipped on demand.
 ///
@@ -40,9 +45,11 @@ pub struct FunctionCode {
     deno_for: Option<Settings>,
     /// What `init --from-function` recorded about the deployed zip, if anything.
     imported: Option<imported::Record>,
+    /// Where the local record of packages lives ([`record`]); `None`: always build.
+    project_dir: Option<std::path::PathBuf>,
     limits: Limits,
-    with_runtime: OnceLock<Package>,
-    without_runtime: OnceLock<Package>,
+    with_runtime: OnceLock<LazyPackage>,
+    without_runtime: OnceLock<LazyPackage>,
 }
 
 impl FunctionCode {
@@ -57,6 +64,7 @@ impl FunctionCode {
         let runtime = runtime_dir_entries(settings)?;
         let mut code = Self::from_entries(files, runtime, limits)?;
         code.imported = imported::read(&settings.project_dir);
+        code.project_dir = Some(settings.project_dir.clone());
         if settings.template == Template::Deno || settings.deno.is_some() {
             code.deno_for = Some(settings.clone());
         }
@@ -82,6 +90,7 @@ impl FunctionCode {
             runtime,
             deno_for: None,
             imported: None,
+            project_dir: None,
             limits,
             with_runtime: OnceLock::new(),
             without_runtime: OnceLock::new(),
@@ -98,29 +107,40 @@ impl FunctionCode {
         Ok(entries)
     }
 
+    /// Which code the zip to deploy is ([`FunctionCode::package`]), from the local record when
+    /// its inputs zipped before: a no-op builds no zip.
+    pub fn identity(&self, runtime_in_layer: bool) -> Result<CodeIdentity> {
+        self.lazy(runtime_in_layer)?.identity()
+    }
+
     /// The zip to deploy: only `function/` while the runtime comes from a layer (a bootstrap in
     /// the function code would win over the layer's), `function/` plus the runtime otherwise.
     pub fn package(&self, runtime_in_layer: bool) -> Result<&Package> {
-        let (cell, entries) = if runtime_in_layer {
-            (&self.without_runtime, self.files.clone())
+        self.lazy(runtime_in_layer)?.package()
+    }
+
+    fn lazy(&self, runtime_in_layer: bool) -> Result<&LazyPackage> {
+        let cell = if runtime_in_layer {
+            &self.without_runtime
         } else {
-            let mut entries = self.files.clone();
-            entries.extend(self.runtime.iter().cloned());
-            if let Some(settings) = &self.deno_for {
-                add_deno(&mut entries, settings, settings.function.architecture)?;
-            }
-            (&self.with_runtime, entries)
+            &self.with_runtime
         };
-        if let Some(package) = cell.get() {
-            return Ok(package);
+        if let Some(lazy) = cell.get() {
+            return Ok(lazy);
         }
-        let mut package = build_zip(entries, self.limits)?;
-        package.deployed_as = self
-            .imported
-            .as_ref()
-            .filter(|record| record.package_sha256 == package.code_sha256)
-            .map(|record| record.code_sha256.clone());
-        Ok(cell.get_or_init(|| package))
+        let entries = if runtime_in_layer {
+            self.files.clone()
+        } else {
+            self.entries()?
+        };
+        Ok(cell.get_or_init(|| {
+            LazyPackage::new(
+                entries,
+                self.limits,
+                self.project_dir.clone(),
+                self.imported.clone(),
+            )
+        }))
     }
 }
 
@@ -135,7 +155,19 @@ pub fn function_zip(settings: &Settings, with_runtime: bool) -> Result<Package> 
 /// Lambda extracts to `/opt`, plus `bin/deno` for a Deno project. `bootstrap` and files under
 /// `bin/` are always executable.
 pub fn layer_zip(settings: &Settings) -> Result<Package> {
-    build_zip(layer_entries(settings)?, Limits::for_settings(settings))
+    Ok(layer_package(layer_entries(settings)?, settings)
+        .package()?
+        .clone())
+}
+
+/// The runtime layer of `entries` ([`layer_entries`]), zipped only when its bytes are needed.
+pub fn layer_package(entries: Vec<Entry>, settings: &Settings) -> LazyPackage {
+    LazyPackage::new(
+        entries,
+        Limits::for_settings(settings),
+        Some(settings.project_dir.clone()),
+        None,
+    )
 }
 
 /// The files of the runtime layer: `runtime/`, plus `bin/deno` for a Deno project.

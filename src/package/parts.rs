@@ -82,6 +82,29 @@ pub struct Package {
 impl Package {
     /// Whether Lambda's CodeSha256 `remote` is this code.
     pub fn is_deployed_as(&self, remote: Option<&str>) -> bool {
+        self.identity().is_deployed_as(remote)
+    }
+
+    pub fn identity(&self) -> CodeIdentity {
+        CodeIdentity {
+            code_sha256: self.code_sha256.clone(),
+            deployed_as: self.deployed_as.clone(),
+        }
+    }
+}
+
+/// Which code a package is, without its bytes: all that decides whether it is deployed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeIdentity {
+    /// base64(sha256(zip)), as Lambda reports CodeSha256.
+    pub code_sha256: String,
+    /// See [`Package::deployed_as`].
+    pub deployed_as: Option<String>,
+}
+
+impl CodeIdentity {
+    /// Whether Lambda's CodeSha256 `remote` is this code.
+    pub fn is_deployed_as(&self, remote: Option<&str>) -> bool {
         remote
             .is_some_and(|sha| sha == self.code_sha256 || Some(sha) == self.deployed_as.as_deref())
     }
