@@ -20,6 +20,7 @@ pub mod settings;
 pub mod share;
 pub mod signals;
 pub mod template;
+pub mod watch;
 
 use anyhow::Result;
 
@@ -50,7 +51,12 @@ pub async fn run(cli: Cli) -> Result<i32> {
     let ctx = &ctx;
     match &cli.command {
         Command::Create(args) => stop_on_signal(commands::create::run(ctx, args)).await,
-        Command::Update(args) => stop_on_signal(commands::update::run(ctx, args)).await,
+        // The watch stops on a signal itself: between deploys it is not an interruption.
+        Command::Update(args) if args.watch => {
+            let input = cli.command.settings_input(&cli.from_env);
+            commands::watch::run(ctx, args, &input).await
+        }
+        Command::Update(args) => stop_on_signal(commands::update::run(ctx, &args.deploy)).await,
         // The local runtime and server stop their child processes on a signal themselves.
         Command::Invoke(args) if args.local => commands::invoke::run(ctx, args).await,
         Command::Invoke(args) => stop_on_signal(commands::invoke::run(ctx, args)).await,

@@ -34,7 +34,7 @@ impl Action {
         self.names(dry_run).0
     }
 
-    fn describe(self, dry_run: bool) -> &'static str {
+    pub fn describe(self, dry_run: bool) -> &'static str {
         self.names(dry_run).1
     }
 

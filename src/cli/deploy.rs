@@ -44,6 +44,18 @@ pub struct DeployArgs {
     pub aws: AwsArgs,
 }
 
+/// `update`: what `create` takes, and `--watch`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Then keep watching runtime/, function/ and lambda-rt.toml, and deploy each change (Ctrl-C
+    /// stops)
+    #[arg(long)]
+    pub watch: bool,
+
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+}
+
 /// The function's URL (`create` and `update`); without `--url` or `--no-url` it is left alone.
 #[derive(Debug, Args, Default, Clone)]
 #[command(next_help_heading = "Function URL")]

@@ -30,7 +30,7 @@ use check::CheckArgs;
 use common::SettingsInput;
 use completions::CompletionsArgs;
 use delete::DeleteArgs;
-use deploy::DeployArgs;
+use deploy::{DeployArgs, UpdateArgs};
 use init::InitArgs;
 use invoke::InvokeArgs;
 use logs::LogsArgs;
@@ -213,8 +213,9 @@ pub enum Command {
     #[command(after_help = "Examples:
   lambda-rt update                    # uploads only what changed; a re-run changes nothing
   lambda-rt update --timeout 10
-  lambda-rt update --dry-run --output json")]
-    Update(DeployArgs),
+  lambda-rt update --dry-run --output json
+  lambda-rt update --watch            # then deploys each save until Ctrl-C")]
+    Update(UpdateArgs),
     /// Invoke the function (in AWS, or here with --local) and print its response on stdout
     #[command(after_help = "Examples:
   lambda-rt invoke --local --payload '{\"text\":\"Hello\"}'   # here, no AWS account needed
@@ -313,7 +314,11 @@ impl Command {
         };
         match self {
             Command::Init(_) => {}
-            Command::Create(args) | Command::Update(args) => {
+            Command::Create(args)
+            | Command::Update(UpdateArgs {
+                deploy: args,
+                watch: _,
+            }) => {
                 input.deployed(&args.function);
                 input.staging = args.staging.clone();
                 input.aws = args.aws.clone();

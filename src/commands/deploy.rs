@@ -163,6 +163,9 @@ pub async fn finish(
     Ok(crate::error::exit_code::SUCCESS)
 }
 
+/// How [`stale_runtime_note`]'s note begins (`update --watch` publishes the layer on it).
+pub const STALE_RUNTIME: &str = "runtime/ differs from layer version";
+
 /// When the function takes its runtime from a version of the project's layer, checks that
 /// `runtime/` still is what that version holds: `update` deploys only the function's code, so an
 /// edited runtime would otherwise go unnoticed. Returns a note to show, or `None` when in step (or
@@ -175,8 +178,10 @@ pub async fn stale_runtime_note(
     let Some(version_arn) = attached_runtime_layer(remote, &settings.layer_name) else {
         return Ok(None);
     };
-    let local = match crate::package::layer_zip(settings) {
-        Ok(zip) => zip.code_sha256,
+    let local = match crate::package::layer_entries(settings)
+        .and_then(|entries| crate::package::layer_package(entries, settings).identity())
+    {
+        Ok(identity) => identity.code_sha256,
         Err(error) => {
             tracing::debug!("not comparing runtime/ with the attached layer: {error:#}");
             return Ok(None);
@@ -196,8 +201,8 @@ pub async fn stale_runtime_note(
         return Ok(None);
     }
     Ok(Some(format!(
-        "runtime/ differs from layer version `{}:{version}`, which the function runs: run \
-         `lambda-rt publish-layer` to deploy it",
+        "{STALE_RUNTIME} `{}:{version}`, which the function runs: run `lambda-rt publish-layer` \
+         to deploy it",
         settings.layer_name
     )))
 }
@@ -271,8 +276,18 @@ async fn converge_once(
 ) -> Result<(ResourceReport, String)> {
     let (stager, layer_name) = (options.stager, options.layer_name);
     let runtime_layer = attached_runtime_layer(remote, layer_name);
-    let package = code.package(runtime_layer.is_some())?;
-    let diff = diff(remote, spec, package, options.force);
+    let in_layer = runtime_layer.is_some();
+    let identity = code.identity(in_layer)?;
+    let mut diff = diff(remote, spec, &identity, options.force);
+    if diff.code && code.package(in_layer)?.identity() != identity {
+        // The record was wrong (it is only a shortcut): plan again from the zip itself.
+        diff = self::diff(
+            remote,
+            spec,
+            &code.package(in_layer)?.identity(),
+            options.force,
+        );
+    }
     if diff.layers.len() > MAX_LAYERS {
         return Err(crate::error::UsageError(format!(
             "{} layers with the runtime layer `{layer_name}`: Lambda attaches at most {MAX_LAYERS} \
@@ -296,6 +311,7 @@ async fn converge_once(
         if !options.dry_run {
             let mut status = status;
             if diff.code {
+                let package = code.package(in_layer)?;
                 let upload = s3::prepare(stager, |s| s.function_key(&spec.name), package).await?;
                 status = lambda.update_code(spec, &upload, &status).await?;
             }
@@ -317,7 +333,8 @@ async fn converge_once(
     // is deployed is then Lambda's CodeSha256, which a version published next must carry.
     let code_sha256 = match (diff.code, remote.code_sha256()) {
         (false, Some(remote_sha)) => remote_sha.to_string(),
-        _ => package.code_sha256.clone(),
+        (true, _) => code.package(in_layer)?.code_sha256.clone(),
+        (false, None) => identity.code_sha256,
     };
     Ok((report, code_sha256))
 }

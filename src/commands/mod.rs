@@ -19,3 +19,4 @@ pub mod serve;
 pub mod status;
 pub mod update;
 pub mod versions;
+pub mod watch;

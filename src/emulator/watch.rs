@@ -1,30 +1,28 @@
-//! `serve --watch`: rebuilds the environment when `runtime/` or `function/` change, and tells
-//! every invocation what is wrong while the project cannot run.
+//! `serve --watch`: rebuilds the environment when `runtime/` or `function/` change
+//! ([`crate::watch`]: file events, debounced), and tells every invocation what is wrong while the
+//! project cannot run. The settings are read once: a change to `lambda-rt.toml` takes a restart.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use super::pool::Pool;
 use super::Environment;
 use crate::project;
+use crate::watch::{ProjectWatcher, DEBOUNCE};
 
-/// Polls `runtime/` and `function/` (names, sizes, modification times) and rebuilds the
-/// environment when they change. Polling keeps this predictable across editors that save by
-/// rename, with no extra dependency.
+/// Rebuilds the environment after each batch of changes, until watching fails.
 pub async fn watch(pool: Arc<Pool>) {
-    let dirs = [
-        pool.settings.project_dir.join("runtime"),
-        pool.settings.function_dir(),
-    ];
-    let mut last = fingerprint(&dirs);
-    loop {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let now = fingerprint(&dirs);
-        if now == last {
-            continue;
+    let mut watcher = match ProjectWatcher::new(&pool.settings.project_dir, DEBOUNCE) {
+        Ok(watcher) => watcher,
+        Err(error) => {
+            tracing::warn!("not watching the project: {error:#}");
+            return;
         }
-        last = now;
+    };
+    loop {
+        if let Err(error) = watcher.next().await {
+            tracing::warn!("stopped watching the project: {error:#}");
+            return;
+        }
         // The same checks as `invoke --local`, so that a broken project says what is wrong.
         let rebuilt = project::check_project_files(&pool.settings)
             .and_then(|_| project::check_runs_here(&pool.settings))
@@ -42,32 +40,6 @@ pub async fn watch(pool: Arc<Pool>) {
                 );
                 pool.set_broken(Some(format!("{error:#}")));
             }
-        }
-    }
-}
-
-fn fingerprint(dirs: &[PathBuf]) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
-    let mut entries = Vec::new();
-    for dir in dirs {
-        collect(dir, &mut entries);
-    }
-    entries.sort();
-    entries
-}
-
-fn collect(dir: &Path, entries: &mut Vec<(PathBuf, u64, Option<SystemTime>)>) {
-    let Ok(read) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in read.flatten() {
-        let path = entry.path();
-        let Ok(metadata) = entry.metadata() else {
-            continue;
-        };
-        if metadata.is_dir() {
-            collect(&path, entries);
-        } else {
-            entries.push((path, metadata.len(), metadata.modified().ok()));
         }
     }
 }
