@@ -291,7 +291,8 @@ mod tests {
     fn the_record_survives_a_save_and_a_foreign_one_is_ignored() {
         let dir = tree(&[("a", "one", 0o644)]);
         let package =
-            crate::package::build_zip(vec![entry(dir.path(), "a")], Limits::default()).unwrap();
+            crate::package::archive::build_zip(vec![entry(dir.path(), "a")], Limits::default())
+                .unwrap();
         let mut records = Records::load(dir.path());
         records.remember("digest".into(), &package);
         records.save();
