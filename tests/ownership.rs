@@ -228,7 +228,7 @@ async fn links_out_of_the_project_are_refused_before_anything_is_zipped_or_sent(
     std::fs::write(outside.path().join("token"), secret).unwrap();
 
     type Setup = fn(&Project, &std::path::Path);
-    let cases: [(&str, Setup); 3] = [
+    let cases: [(&str, Setup); 4] = [
         ("a directory outside", |p, outside| {
             symlink(outside.join("home"), p.path().join("function/vendor")).unwrap()
         }),
@@ -237,6 +237,14 @@ async fn links_out_of_the_project_are_refused_before_anything_is_zipped_or_sent(
         }),
         ("a loop", |p, _| {
             symlink(p.path().join("function"), p.path().join("function/again")).unwrap()
+        }),
+        // `/tmp/x-secrets` starts with the text `/tmp/x` but is not inside it: containment is by
+        // path components, not by string prefix.
+        ("a sibling whose name extends the project's", |p, _| {
+            let sibling = std::path::PathBuf::from(format!("{}-secrets", p.path().display()));
+            std::fs::create_dir_all(&sibling).unwrap();
+            std::fs::write(sibling.join("key"), "TOP-SECRET-4f1c9e").unwrap();
+            symlink(sibling.join("key"), p.path().join("function/key")).unwrap()
         }),
     ];
     for (case, setup) in cases {
@@ -259,6 +267,7 @@ async fn links_out_of_the_project_are_refused_before_anything_is_zipped_or_sent(
             assert!(!err.contains(secret) && !stdout(&out).contains(secret));
             aws.assert_no_requests("a project with a link out of it is refused before any call");
         }
+        let _ = std::fs::remove_dir_all(format!("{}-secrets", project.path().display()));
     }
 }
 

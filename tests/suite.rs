@@ -44,6 +44,8 @@ mod help;
 mod import;
 #[path = "init.rs"]
 mod init;
+#[path = "invoke_faults.rs"]
+mod invoke_faults;
 #[path = "kill_sweep.rs"]
 mod kill_sweep;
 #[path = "layers.rs"]
@@ -54,10 +56,14 @@ mod local_runtime;
 mod log_group;
 #[path = "ownership.rs"]
 mod ownership;
+#[path = "pages.rs"]
+mod pages;
 #[path = "permissions.rs"]
 mod permissions;
 #[path = "readme.rs"]
 mod readme;
+#[path = "round_trip.rs"]
+mod round_trip;
 #[path = "runtime_api.rs"]
 mod runtime_api;
 #[path = "s3_staging.rs"]
