@@ -241,13 +241,15 @@ def deploy_cycle(binary, moto, runs, workdir):
 CALL_SCENARIOS = [
     ("create, from nothing", "create", 2, 3,
      "read role and function to see they are missing; CreateRole, AttachRolePolicy, CreateFunction"),
-    ("create, nothing changed", "create", 4, 0,
-     "the role, its two policy lists, the function: one read each to compare"),
-    ("update, nothing changed", "update", 4, 0,
-     "GetFunction holds CodeSha256 and configuration; the role and its two policy lists"),
-    ("update, handler edited", "update", 4, 1,
-     "GetFunction and the role's three reads, UpdateFunctionCode (its answer says whether to "
-     "wait)"),
+    ("create, nothing changed", "create", 5, 0,
+     "the role, its two policy lists, the function, its log group (retention, tag): one read "
+     "each to compare"),
+    ("update, nothing changed", "update", 5, 0,
+     "GetFunction holds CodeSha256 and configuration; the role and its two policy lists; the "
+     "log group"),
+    ("update, handler edited", "update", 5, 1,
+     "GetFunction, the role's three reads and the log group, UpdateFunctionCode (its answer "
+     "says whether to wait)"),
     ("invoke", "invoke", 0, 0, "Invoke alone (not a write)"),
     ("publish-layer, first", "publish-layer", 2, 3,
      "function and layer versions; PublishLayerVersion, layers, code without bootstrap"),

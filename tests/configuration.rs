@@ -325,31 +325,7 @@ async fn the_projects_tags_are_exactly_the_functions_user_tags() {
 /// Publishes layer `name` straight through the Lambda API (someone else's tool layer); the version
 /// ARN.
 async fn tool_layer(aws: &Aws, name: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("tool"), "#!/bin/sh\n").unwrap();
-    let zip = lambda_rt::package::build_zip(
-        vec![lambda_rt::package::Entry {
-            name: "bin/tool".into(),
-            source: dir.path().join("tool"),
-            mode: 0o755,
-        }],
-        lambda_rt::package::Limits::default(),
-    )
-    .unwrap();
-    let published = aws
-        .lambda()
-        .await
-        .publish_layer_version()
-        .layer_name(name)
-        .content(
-            aws_sdk_lambda::types::LayerVersionContentInput::builder()
-                .zip_file(aws_sdk_lambda::primitives::Blob::new(zip.bytes))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    published.layer_version_arn().unwrap().to_string()
+    publish_foreign_layer(&aws.lambda().await, name).await
 }
 
 /// The layer versions attached to the function (through the proxy), by `name:version`.

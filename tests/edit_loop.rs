@@ -29,6 +29,19 @@ fn deployed_sha(aws: &Aws) -> String {
     runtime.block_on(async { function_code(&aws.lambda().await, "bash-runtime").await.0 })
 }
 
+/// A deployed project whose settled files a no-op `update` has hashed into the record.
+fn deployed_and_recorded() -> (Aws, Project) {
+    let aws = Aws::start();
+    let project = Project::new();
+    assert_exit(&lambda_rt(project.path(), &aws.env(), &["create"]), 0);
+    settle();
+    assert_eq!(
+        aws.writes_of(project.path(), &["update"]),
+        Vec::<String>::new()
+    );
+    (aws, project)
+}
+
 /// The CodeSha256 of the function zip the project builds now.
 fn local_sha(project: &Path) -> String {
     lambda_rt::package::function_zip(&settings_with(project, |_| {}), true)
@@ -38,15 +51,8 @@ fn local_sha(project: &Path) -> String {
 
 #[test]
 fn a_no_op_zips_nothing_and_an_edit_that_keeps_size_and_mtime_deploys() {
-    let aws = Aws::start();
-    let project = Project::new();
-    assert_exit(&lambda_rt(project.path(), &aws.env(), &["create"]), 0);
-    settle();
-    // The first no-op hashes the settled files and records them; the second reads the record.
-    assert_eq!(
-        aws.writes_of(project.path(), &["update"]),
-        Vec::<String>::new()
-    );
+    // The first no-op hashed the settled files and recorded them; this one reads the record.
+    let (aws, project) = deployed_and_recorded();
     let out = lambda_rt(project.path(), &aws.env(), &["update", "-v"]);
     assert_exit(&out, 0);
     assert_stderr_has(&out, "from the local record of these");
@@ -75,14 +81,7 @@ fn a_no_op_zips_nothing_and_an_edit_that_keeps_size_and_mtime_deploys() {
 
 #[test]
 fn a_touched_file_that_did_not_change_deploys_nothing() {
-    let aws = Aws::start();
-    let project = Project::new();
-    assert_exit(&lambda_rt(project.path(), &aws.env(), &["create"]), 0);
-    settle();
-    assert_eq!(
-        aws.writes_of(project.path(), &["update"]),
-        Vec::<String>::new()
-    );
+    let (aws, project) = deployed_and_recorded();
     let handler = project.path().join("function/function.sh");
     set_modified(&handler, std::time::SystemTime::now());
     assert_eq!(
@@ -112,14 +111,7 @@ fn a_touched_file_that_did_not_change_deploys_nothing() {
 /// checked against the zip before anything is uploaded.
 #[test]
 fn a_record_that_disagrees_with_lambda_falls_back_to_the_zip_and_converges() {
-    let aws = Aws::start();
-    let project = Project::new();
-    assert_exit(&lambda_rt(project.path(), &aws.env(), &["create"]), 0);
-    settle();
-    assert_eq!(
-        aws.writes_of(project.path(), &["update"]),
-        Vec::<String>::new()
-    );
+    let (aws, project) = deployed_and_recorded();
 
     let other = Project::new().with("function/function.sh", "handler () { echo other; }\n");
     assert_exit(&lambda_rt(other.path(), &aws.env(), &["update"]), 0);

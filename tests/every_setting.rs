@@ -18,18 +18,7 @@ async fn a_project_with_every_setting_is_made_kept_and_torn_down() {
     let (lambda, iam) = (aws.lambda().await, aws.moto.iam().await);
     let logs = aws_sdk_cloudwatchlogs::Client::new(&aws.sdk_config().await);
     // Someone else's: a tool layer, a policy, a log group.
-    let tool = lambda
-        .publish_layer_version()
-        .layer_name("tools")
-        .content(
-            aws_sdk_lambda::types::LayerVersionContentInput::builder()
-                .zip_file(aws_sdk_lambda::primitives::Blob::new(tool_zip()))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let tool = tool.layer_version_arn().unwrap().to_string();
+    let tool = publish_foreign_layer(&lambda, "tools").await;
     let table_writer = iam
         .create_policy()
         .policy_name("table-writer")
@@ -129,20 +118,4 @@ async fn a_project_with_every_setting_is_made_kept_and_torn_down() {
         .send()
         .await
         .is_ok());
-}
-
-/// A one-file layer zip.
-fn tool_zip() -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("jq"), "#!/bin/sh\n").unwrap();
-    lambda_rt::package::build_zip(
-        vec![lambda_rt::package::Entry {
-            name: "bin/jq".into(),
-            source: dir.path().join("jq"),
-            mode: 0o755,
-        }],
-        lambda_rt::package::Limits::default(),
-    )
-    .unwrap()
-    .bytes
 }

@@ -20,35 +20,6 @@ async fn function_layers(lambda: &aws_sdk_lambda::Client) -> Vec<String> {
     attached_layers(lambda, FUNCTION).await
 }
 
-/// Publishes a layer lambda-rt does not own, straight through the SDK.
-async fn publish_foreign_layer(lambda: &aws_sdk_lambda::Client, name: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("data.txt"), "someone else's layer").unwrap();
-    let zip = package::build_zip(
-        vec![package::Entry {
-            name: "data.txt".into(),
-            source: dir.path().join("data.txt"),
-            mode: 0o644,
-        }],
-        package::Limits::default(),
-    )
-    .unwrap();
-    lambda
-        .publish_layer_version()
-        .layer_name(name)
-        .content(
-            aws_sdk_lambda::types::LayerVersionContentInput::builder()
-                .zip_file(aws_sdk_lambda::primitives::Blob::new(zip.bytes))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .layer_version_arn()
-        .unwrap()
-        .to_string()
-}
-
 async fn set_layers(lambda: &aws_sdk_lambda::Client, layers: &[String]) {
     lambda
         .update_function_configuration()

@@ -6,20 +6,6 @@
 use crate::common::proxy::Realism;
 use crate::common::*;
 
-fn listed_versions(out: &std::process::Output) -> Vec<(i64, Vec<String>)> {
-    json(out)["versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| {
-            (
-                v["version"].as_i64().unwrap(),
-                serde_json::from_value(v["aliases"].clone()).unwrap(),
-            )
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn layer_versions_function_versions_and_aliases_are_read_to_their_last_page() {
     let aws = Aws::with(Realism::short());

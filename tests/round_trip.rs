@@ -10,36 +10,6 @@ use crate::common::*;
 
 const FUNCTION: &str = "bash-runtime";
 
-/// A layer version of someone else's, to attach.
-async fn a_layer(aws: &Aws) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("tool"), "#!/bin/sh\n").unwrap();
-    let zip = lambda_rt::package::build_zip(
-        vec![lambda_rt::package::Entry {
-            name: "bin/tool".into(),
-            source: dir.path().join("tool"),
-            mode: 0o755,
-        }],
-        lambda_rt::package::Limits::default(),
-    )
-    .unwrap();
-    aws.lambda()
-        .await
-        .publish_layer_version()
-        .layer_name("tools")
-        .content(
-            aws_sdk_lambda::types::LayerVersionContentInput::builder()
-                .zip_file(aws_sdk_lambda::primitives::Blob::new(zip.bytes))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .layer_version_arn()
-        .unwrap()
-        .to_string()
-}
-
 /// A role of someone else's that Lambda may assume.
 async fn another_role(aws: &Aws) -> String {
     let trust = r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
@@ -68,7 +38,7 @@ async fn every_configuration_field_changed_alone_is_sent_alone_and_reaches_lambd
         "handler () { printf '%s' \"$1\"; }\nother () { printf other; }\n",
     );
     assert_exit(&lambda_rt(project.path(), &aws.env(), &["create"]), 0);
-    let layer = a_layer(&aws).await;
+    let layer = publish_foreign_layer(&aws.lambda().await, "tools").await;
     let role = another_role(&aws).await;
 
     // Each case adds its flags to the previous ones', so that exactly its field differs.

@@ -430,3 +430,33 @@ pub async fn attached_layers(lambda: &aws_sdk_lambda::Client, name: &str) -> Vec
         .filter_map(|l| l.arn().map(str::to_string))
         .collect()
 }
+
+/// Publishes a layer lambda-rt does not own, straight through the SDK: one executable file
+/// `bin/tool`. Returns the version's ARN.
+pub async fn publish_foreign_layer(lambda: &aws_sdk_lambda::Client, name: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tool"), "#!/bin/sh\n").unwrap();
+    let zip = lambda_rt::package::build_zip(
+        vec![lambda_rt::package::Entry {
+            name: "bin/tool".into(),
+            source: dir.path().join("tool"),
+            mode: 0o755,
+        }],
+        lambda_rt::package::Limits::default(),
+    )
+    .unwrap();
+    lambda
+        .publish_layer_version()
+        .layer_name(name)
+        .content(
+            aws_sdk_lambda::types::LayerVersionContentInput::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(zip.bytes))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .layer_version_arn()
+        .unwrap()
+        .to_string()
+}

@@ -211,3 +211,18 @@ pub fn assert_drift(project: &Path, env: &[(String, String)], parts: &[&str]) {
     assert_exit(&status, 6);
     assert_stdout_has(&status, parts);
 }
+
+/// `versions --output json`'s versions, each with its aliases: `[(1, []), (2, ["live"])]`.
+pub fn listed_versions(output: &Output) -> Vec<(i64, Vec<String>)> {
+    json(output)["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_i64().unwrap(),
+                serde_json::from_value(v["aliases"].clone()).unwrap(),
+            )
+        })
+        .collect()
+}
