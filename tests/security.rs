@@ -110,9 +110,15 @@ fn what_a_killed_local_run_leaves_is_cleared_at_the_next_start() {
         .spawn()
         .unwrap();
     let mut child = Spawned::new(child);
-    // The handler's `sleep` runs once a process works in the task directory besides the runtime.
+    // Wait for the handler's `sleep` itself: the runtime's own helpers (curl asking for the
+    // event) also work in the task directory, and may be all there is for a moment.
+    let sleeping = || {
+        processes_in(tmp.path()).iter().any(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep")
+        })
+    };
     let started = std::time::Instant::now();
-    while processes_in(tmp.path()).len() < 2 {
+    while !sleeping() {
         assert!(
             started.elapsed() < std::time::Duration::from_secs(20),
             "the handler did not start"
