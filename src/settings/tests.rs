@@ -341,3 +341,36 @@ fn outside_a_project_the_function_must_be_named() {
     });
     named.require_named_function("delete").unwrap();
 }
+
+/// Naming the default role (`<function>-role`) explicitly is still naming it: an adopted
+/// function then moves to that role instead of keeping its own (`ownership::keeps_its_role`).
+#[test]
+fn a_role_named_explicitly_counts_even_when_it_is_the_default_name() {
+    let unnamed = merge(SettingsInput::default(), "").unwrap();
+    assert!(!unnamed.role_named);
+    let by_file = merge(
+        SettingsInput::default(),
+        "role-name = \"bash-runtime-role\"\n",
+    )
+    .unwrap();
+    assert!(by_file.role_named);
+    let mut input = SettingsInput::default();
+    input.role.role_name = Some("bash-runtime-role".into());
+    assert!(merge(input, "").unwrap().role_named);
+    let other = merge(SettingsInput::default(), "role-name = \"shared\"\n").unwrap();
+    assert!(other.role_named);
+}
+
+/// A `deno` path in lambda-rt.toml is relative to the project, wherever lambda-rt runs from; one
+/// given with --deno is relative to the current directory, as any path on a command line.
+#[test]
+fn a_deno_path_in_the_file_is_relative_to_the_project() {
+    let file = ConfigFile::parse("deno = \"vendor/deno\"\n".to_string()).unwrap();
+    let project = PathBuf::from("/projects/nightly");
+    let s = Settings::merge(&SettingsInput::default(), &file, project.clone()).unwrap();
+    assert_eq!(s.deno, Some(project.join("vendor/deno")));
+    let mut input = SettingsInput::default();
+    input.deno.deno = Some(PathBuf::from("bin/deno"));
+    let s = Settings::merge(&input, &file, project).unwrap();
+    assert_eq!(s.deno, Some(PathBuf::from("bin/deno")));
+}
