@@ -31,6 +31,7 @@ fail_on_demand () {
 trace () { printf '%s' "${_X_AMZN_TRACE_ID:-unset}"; }
 env_dump () { printf '%s|%s|%s|%s|%s' "$AWS_LAMBDA_FUNCTION_NAME" "$AWS_REGION" "$TZ" "$AWS_LAMBDA_FUNCTION_MEMORY_SIZE" "$_HANDLER"; }
 big () { head -c 7000000 /dev/zero | tr '\0' 'x'; }
+sized () { head -c "$1" /dev/zero | tr '\0' 'x'; }
 slow () { sleep 30 & echo $! > "$PIDFILE"; wait; }
 crash () { echo "about to crash" >&2; kill -KILL $$; }
 "#;
@@ -331,6 +332,26 @@ async fn a_response_over_6mb_is_refused_and_the_runtime_carries_on() {
     let again = worker.invoke(Bytes::from_static(b"{}")).await.unwrap();
     assert_eq!(again.outcome.function_error.as_deref(), Some("Unhandled"));
     assert!(again.alive);
+    worker.stop().await;
+}
+
+/// The limit is inclusive, as Lambda's: a response of exactly 6,291,556 bytes is answered, one
+/// byte more is Function.ResponseSizeTooLarge ("Response payload size (6291557 bytes) exceeded
+/// maximum allowed payload size (6291556 bytes)", Lambda's message).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_response_of_exactly_6mb_is_answered_and_one_byte_more_is_refused() {
+    let limit = lambda_rt::emulator::api::MAX_RESPONSE_BYTES;
+    let project = project_with(HANDLERS);
+    let (_env, mut worker) = start_worker(&project, "test.sized", 20).await;
+    let at = worker.invoke(Bytes::from(limit.to_string())).await.unwrap();
+    assert_eq!(at.outcome.function_error, None);
+    assert_eq!(at.outcome.payload.len(), limit);
+    let over = worker
+        .invoke(Bytes::from((limit + 1).to_string()))
+        .await
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&over.outcome.payload).unwrap();
+    assert_eq!(doc["errorType"], "Function.ResponseSizeTooLarge", "{doc}");
     worker.stop().await;
 }
 
