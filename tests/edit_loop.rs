@@ -7,6 +7,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::common::proxy::Realism;
 use crate::common::*;
 
 /// Lets the project's files settle: a file changed less than 2 s before it is hashed may change
@@ -31,7 +32,8 @@ fn deployed_sha(aws: &Aws) -> String {
 
 /// A deployed project whose settled files a no-op `update` has hashed into the record.
 fn deployed_and_recorded() -> (Aws, Project) {
-    let aws = Aws::start();
+    // Real-AWS behaviour: Pending and InProgress states, one-item pages, latency.
+    let aws = Aws::with(Realism::short());
     let project = Project::new();
     assert_exit(&lambda_rt(project.path(), &aws.env(), &["create"]), 0);
     settle();
