@@ -16,6 +16,7 @@ pub mod invocation;
 pub mod output;
 pub mod package;
 pub mod project;
+pub mod schedule_expression;
 pub mod settings;
 pub mod share;
 pub mod signals;

@@ -5,6 +5,7 @@
 //! (every flag has an `env`), so this module lays the file ([`sources`]) and the defaults underneath
 //! and checks every value ([`validate`]), naming where a bad value came from.
 
+pub mod jobs;
 pub mod location;
 pub mod sources;
 pub mod validate;
@@ -19,6 +20,7 @@ use crate::architecture::Architecture;
 use crate::cli::common::SettingsInput;
 use crate::error::UsageError;
 pub use crate::template::Template;
+pub use jobs::{AsyncInvoke, Schedule};
 pub use sources::{ConfigFile, Origin, CONFIG_FILE};
 pub use validate::{MAX_ENVIRONMENT_BYTES, MAX_LAYER_NAME_LEN};
 pub use validate_deployed::MAX_LAYERS;
@@ -159,6 +161,10 @@ pub struct Settings {
     pub tags: Option<BTreeMap<String, String>>,
     /// Commands from this machine's PATH that travel with the runtime as `bin/<name>`.
     pub tools: Vec<String>,
+    /// `[schedules.<name>]`, sorted by name: EventBridge Scheduler schedules of the function.
+    pub schedules: Vec<Schedule>,
+    /// Asynchronous-invocation settings (`None`: not managed).
+    pub async_invoke: Option<AsyncInvoke>,
 }
 
 impl Settings {
@@ -387,6 +393,13 @@ impl Settings {
             }
             None => Vec::new(),
         };
+        let schedules = jobs::schedules(file, f.schedules.as_ref(), &function_name)?;
+        let async_invoke = jobs::async_invoke(
+            file,
+            f.max_retry_attempts.as_ref(),
+            f.max_event_age.as_ref(),
+            f.on_failure.as_ref(),
+        )?;
         let reserved_concurrency = match (
             &input.deployed_config.reserved_concurrency,
             &f.reserved_concurrency,
@@ -504,6 +517,8 @@ impl Settings {
             reserved_concurrency,
             tags: tags.map(|(tags, _)| tags),
             tools,
+            schedules,
+            async_invoke,
         })
     }
 

@@ -89,6 +89,20 @@ pub struct FileSettings {
     pub vpc_security_groups: Option<Spanned<Vec<String>>>,
     pub policy_file: Option<Spanned<PathBuf>>,
     pub tools: Option<Spanned<Vec<String>>>,
+    pub schedules: Option<Spanned<BTreeMap<String, ScheduleTable>>>,
+    pub max_retry_attempts: Option<Spanned<i64>>,
+    pub max_event_age: Option<Spanned<i64>>,
+    pub on_failure: Option<Spanned<String>>,
+}
+
+/// One `[schedules.<name>]` table as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ScheduleTable {
+    pub expression: Spanned<String>,
+    pub timezone: Option<Spanned<String>>,
+    pub payload: Option<Spanned<String>>,
+    pub enabled: Option<bool>,
 }
 
 /// `lambda-rt.toml` as read from a project (or an empty one when there is none).
