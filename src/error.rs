@@ -24,7 +24,7 @@ pub fn failure_kind(error: &anyhow::Error) -> (i32, &'static str) {
     let any = |test: &dyn Fn(&(dyn std::error::Error + 'static)) -> bool| error.chain().any(test);
     if any(&|c| c.is::<UsageError>()) {
         (exit_code::USAGE, "usage")
-    } else if any(&|c| c.is::<NotOurs>()) {
+    } else if any(&|c| c.is::<NotOurs>() || c.is::<ForeignResource>()) {
         (exit_code::NOT_OURS, "not_ours")
     } else if any(&|c| c.is::<InvokeOutcomeUnknown>()) {
         (exit_code::INVOKE_OUTCOME_UNKNOWN, "invoke_outcome_unknown")
@@ -53,6 +53,12 @@ pub struct NotOurs {
     pub function: String,
     pub verb: &'static str,
 }
+
+/// lambda-rt refused to change a resource it did not make that holds a name the project needs
+/// (a schedule): nothing changed; exit [`exit_code::NOT_OURS`] like a foreign function.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ForeignResource(pub String);
 
 /// Invoke failed in a way that leaves open whether the function ran: it is not sent again.
 #[derive(Debug, thiserror::Error)]

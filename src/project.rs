@@ -39,7 +39,7 @@ impl RuntimeKind {
         match settings.template {
             Template::Deno => return RuntimeKind::Deno,
             Template::Custom => return RuntimeKind::Custom,
-            Template::Bash | Template::Http => {}
+            Template::Bash | Template::Http | Template::Job => {}
         }
         if bash_handler_file(settings).is_file() || is_bundled_bash_runtime(settings) {
             return RuntimeKind::Bash;

@@ -19,6 +19,9 @@ pub enum Template {
     Custom,
     /// The bash runtime with a handler for HTTP requests (a Function URL, or `serve --http`)
     Http,
+    /// The bash runtime with a nightly job: a schedule, retries and log retention in
+    /// lambda-rt.toml
+    Job,
 }
 
 impl Template {
@@ -28,6 +31,7 @@ impl Template {
             Template::Deno => "deno",
             Template::Custom => "custom",
             Template::Http => "http",
+            Template::Job => "job",
         }
     }
 }

@@ -68,6 +68,8 @@ mod round_trip;
 mod runtime_api;
 #[path = "s3_staging.rs"]
 mod s3_staging;
+#[path = "schedules.rs"]
+mod schedules;
 #[path = "second_look.rs"]
 mod second_look;
 #[path = "security.rs"]

@@ -33,6 +33,8 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     /// For the caller's account (staging's ExpectedBucketOwner) only.
     pub sts: aws_sdk_sts::Client,
+    /// For `[schedules]` (EventBridge Scheduler).
+    pub scheduler: aws_sdk_scheduler::Client,
     account: std::sync::Arc<tokio::sync::OnceCell<String>>,
     pub region: String,
     /// Attempts per API call, for the calls lambda-rt retries itself (see [`layer`]).
@@ -122,6 +124,11 @@ impl Clients {
             ),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(&config)
+                    .interceptor(log)
+                    .build(),
+            ),
+            scheduler: aws_sdk_scheduler::Client::from_conf(
+                aws_sdk_scheduler::config::Builder::from(&config)
                     .interceptor(log)
                     .build(),
             ),

@@ -348,6 +348,9 @@ missing_resource!(is_resource_not_found_exception:
     aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError,
     aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsError,
     aws_sdk_cloudwatchlogs::operation::list_tags_for_resource::ListTagsForResourceError,
+    aws_sdk_lambda::operation::get_function_event_invoke_config::GetFunctionEventInvokeConfigError,
+    aws_sdk_scheduler::operation::get_schedule::GetScheduleError,
+    aws_sdk_scheduler::operation::delete_schedule::DeleteScheduleError,
 );
 missing_resource!(is_no_such_entity_exception:
     aws_sdk_iam::operation::get_role::GetRoleError,

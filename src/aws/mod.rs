@@ -1,9 +1,11 @@
 //! Talking to AWS, and the only place that calls `.send()`: one file per resource (`lambda.rs` and
 //! `invoke.rs` for functions, `iam.rs` and `execution_role.rs` for roles, `layer.rs`, `url.rs`,
-//! `versions.rs`, `logs.rs` and `log_group.rs`, `s3.rs`), the clients built once (`clients.rs`), how lambda-rt waits
+//! `versions.rs`, `logs.rs` and `log_group.rs`, `s3.rs`, `schedules.rs` and `scheduler_role.rs`,
+//! `async_invoke.rs`), the clients built once (`clients.rs`), how lambda-rt waits
 //! and retries (`poll.rs`), what an error means (`errors.rs`), and what lambda-rt owns
 //! (`owner.rs`).
 
+pub mod async_invoke;
 pub mod calls;
 pub mod clients;
 pub mod concurrency;
@@ -25,5 +27,7 @@ pub mod pages;
 pub mod poll;
 pub mod resource_policy;
 pub mod s3;
+pub mod scheduler_role;
+pub mod schedules;
 pub mod url;
 pub mod versions;

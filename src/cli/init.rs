@@ -14,7 +14,7 @@ pub struct InitArgs {
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 
-    /// The template to start from: bash or deno
+    /// The template to start from: bash, deno, http, job (a nightly job) or custom
     #[arg(long, value_enum, default_value_t = Template::Bash, hide_possible_values = true)]
     pub template: Template,
 

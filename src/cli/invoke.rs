@@ -10,8 +10,12 @@ use super::common::{parse_seconds, AwsArgs, LocalArgs};
 #[derive(Debug, Args)]
 pub struct InvokeArgs {
     /// Event as JSON [default: {}]
-    #[arg(long, conflicts_with = "payload_file", value_name = "JSON")]
+    #[arg(long, conflicts_with_all = ["payload_file", "schedule"], value_name = "JSON")]
     pub payload: Option<String>,
+
+    /// Send the payload of this schedule of lambda-rt.toml ([schedules.NAME]), as its runs do
+    #[arg(long, conflicts_with = "payload_file", value_name = "NAME")]
+    pub schedule: Option<String>,
 
     /// Read the event from this file ('-' for stdin)
     #[arg(long, value_name = "PATH")]

@@ -11,6 +11,7 @@ use anyhow::Result;
 
 use super::context::{staged_reports, Context};
 use super::deploy::{self, DeployOptions};
+use super::jobs;
 use super::ownership;
 use crate::aws::clients::{partition, Clients};
 use crate::aws::concurrency;
@@ -98,8 +99,13 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
             RoleChoice::Existing(_) => Ok((lambda.get(name).await?, None)),
         }
     };
-    let ((remote, found), log_group) =
-        tokio::try_join!(function_and_role, log_group::read(&clients.logs, name))?;
+    let ((remote, found), log_group, jobs_state) = tokio::try_join!(
+        function_and_role,
+        log_group::read(&clients.logs, name),
+        jobs::read(clients, settings)
+    )?;
+    // Someone else's schedule or scheduler role of the project's name stops the run here.
+    jobs::refuse_foreign(settings, &jobs_state)?;
 
     // The project's policies can go on the role and exist, before anything is written.
     let wanted_policies = execution_role::wanted_policies(
@@ -286,6 +292,7 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
     };
 
     // 5. The function.
+    let known_arn = remote.as_ref().and_then(|r| r.arn()).map(str::to_string);
     let remote_reserved = remote.as_ref().and_then(|r| r.reserved_concurrency);
     let remote_tags = remote
         .as_ref()
@@ -339,6 +346,7 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         }
     };
     ui.resource(&report, dry_run);
+    let function_arn = report.arn.clone().or(known_arn);
     resources.push(report);
 
     // 6. The log group and the reserved concurrency, once the function is there.
@@ -366,6 +374,9 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         ui.resource(&report, dry_run);
         resources.push(report);
     }
+    // 7. Its schedules and what happens when a run fails (commands/jobs.rs).
+    let jobs = jobs::converge(ctx, &jobs_state, function_arn.as_deref(), dry_run).await?;
+    resources.extend(jobs);
     resources.extend(staged_reports(stager.as_ref()));
     Ok(Report {
         command: "create",

@@ -1,8 +1,9 @@
 //! `lambda-rt delete`: the function and what lambda-rt made for it — its log group (unless
 //! `--keep-logs`), the layer versions it published (unless `--keep-layer`), the zips it staged in
-//! S3, and its role once no other function uses it. Nothing of someone else's is deleted: a
-//! function without lambda-rt's tag is refused (unless `--adopt`), a role without its tag, layer
-//! versions without its description marker and objects without its metadata are kept. Whatever
+//! S3, its role once no other function uses it, and its schedules with their scheduler role.
+//! Nothing of someone else's is deleted: a function without lambda-rt's tag is refused (unless
+//! `--adopt`), a role without its tag, layer versions without its description marker, schedules
+//! without its description mark and objects without its metadata are kept. Whatever
 //! is already gone is reported absent; a second run exits 0.
 //!
 //! It takes three rounds of calls: every read at once — the role's policy and instance-profile
@@ -14,6 +15,7 @@ use anyhow::Result;
 use futures_util::future::{join_all, try_join_all};
 
 use super::context::Context;
+use super::jobs;
 use super::ownership;
 use crate::aws::clients::Clients;
 use crate::aws::function_state::Remote;
@@ -66,8 +68,12 @@ pub async fn delete(ctx: &Context, args: &DeleteArgs) -> Result<Report> {
             layers.versions(&settings.layer_name).await
         }
     };
-    let (remote, (role, dependents), versions) =
-        tokio::try_join!(lambda.get(name), read_role, read_layers)?;
+    let (remote, (role, dependents), versions, leftovers) = tokio::try_join!(
+        lambda.get(name),
+        read_role,
+        read_layers,
+        jobs::read_leftovers(clients, name)
+    )?;
 
     // Someone else's function: nothing at all is deleted.
     let ownership = match &remote {
@@ -89,8 +95,9 @@ pub async fn delete(ctx: &Context, args: &DeleteArgs) -> Result<Report> {
     let layer = delete_layer(&layers, settings, versions, args.keep_layer, dry_run);
     let staged = delete_staged(ctx, clients, args.keep_layer, dry_run);
     let role = apply_role(&lambda, clients, settings, role_plan, &dependents, dry_run);
-    let (function, log_group, layer, staged, role) =
-        tokio::join!(function, log_group, layer, staged, role);
+    let jobs = jobs::remove(clients, leftovers, dry_run);
+    let (function, log_group, layer, staged, role, jobs) =
+        tokio::join!(function, log_group, layer, staged, role, jobs);
 
     let mut resources = Vec::new();
     let mut errors = Vec::new();
@@ -100,6 +107,7 @@ pub async fn delete(ctx: &Context, args: &DeleteArgs) -> Result<Report> {
         layer,
         staged,
         role.map(|r| vec![r]),
+        jobs,
     ] {
         match result {
             Ok(reports) => {

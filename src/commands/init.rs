@@ -2,7 +2,7 @@
 //! `function/` and a `lambda-rt.toml` — without overwriting anything unless `--force`.
 //!
 //! The templates are compiled into the binary: the bash one is this repository's own `runtime/`
-//! and `function/`, the Deno and custom ones live in `templates/`.
+//! and `function/`, the others live in `templates/`.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -56,6 +56,11 @@ const HTTP_FILES: &[TemplateFile] = &[
     template!("templates/http/", "function/function.sh", 0o644),
 ];
 
+const JOB_FILES: &[TemplateFile] = &[
+    template!("", "runtime/bootstrap", 0o755),
+    template!("templates/job/", "function/function.sh", 0o644),
+];
+
 /// What `init` did, for `--output json`.
 #[derive(Debug, Serialize)]
 struct InitReport {
@@ -87,6 +92,7 @@ pub fn run(args: &InitArgs, ui: &Ui) -> Result<i32> {
         Template::Deno => DENO_FILES,
         Template::Custom => CUSTOM_FILES,
         Template::Http => HTTP_FILES,
+        Template::Job => JOB_FILES,
     };
     let config = config_file(args.template, &function_name);
     let mut files: Vec<(&str, &str, u32)> = templates
@@ -199,7 +205,9 @@ fn config_file(template: Template, function_name: &str) -> String {
     let handler = match template {
         // The custom template's runtime runs the executable function/<handler>.
         Template::Custom => "handler = \"handler\"",
-        Template::Bash | Template::Deno | Template::Http => "# handler = \"function.handler\"",
+        Template::Bash | Template::Deno | Template::Http | Template::Job => {
+            "# handler = \"function.handler\""
+        }
     };
     let mut text = format!(
         "# lambda-rt settings for this project. Every key is optional; flags and LAMBDA_RT_*\n\
@@ -219,8 +227,31 @@ fn config_file(template: Template, function_name: &str) -> String {
              # s3-bucket = \"my-deployment-bucket\"\n",
         );
     }
+    if template == Template::Job {
+        text.push_str(JOB_SETTINGS);
+    }
     text
 }
+
+/// The `job` template's schedule and failure handling (README, "A nightly job").
+const JOB_SETTINGS: &str = r#"# A run's logs are kept two weeks.
+log-retention-days = 14
+# When a run fails, Lambda tries it once more; an event older than an hour is dropped. With
+# on-failure, the failed event goes to that SQS queue, SNS topic, function or event bus (the
+# function's role must be allowed to send there: see `policies`).
+max-retry-attempts = 1
+max-event-age = 3600
+# on-failure = "arn:aws:sqs:eu-central-1:123456789012:nightly-failures"
+# Commands from this machine that the job needs on Lambda too:
+# tools = ["jq"]
+
+# Every night at 3 am, Berlin time (cron fields: minutes hours day-of-month month day-of-week
+# year; one of the two day fields is `?`). The payload is the event each run gets.
+[schedules.nightly]
+expression = "cron(0 3 * * ? *)"
+timezone = "Europe/Berlin"
+payload = '{"job": "nightly", "day": "yesterday"}'
+"#;
 
 /// What to run next, starting with `cd DIR && ` unless DIR is the current directory.
 fn next_steps(dir: &Path, template: Template) -> String {
@@ -241,6 +272,10 @@ fn next_steps(dir: &Path, template: Template) -> String {
         Template::Http => format!(
             "next: `{cd}lambda-rt serve --http 8080`, then `curl 'localhost:8080/hello?name=you'`; \
              `lambda-rt create --url --url-auth none` deploys it with a public HTTPS URL"
+        ),
+        Template::Job => format!(
+            "next: `{cd}lambda-rt invoke --local --schedule nightly` runs it here with the \
+             schedule's payload; `lambda-rt create` deploys it with its schedule"
         ),
         Template::Custom => format!(
             "next: replace runtime/bootstrap with your runtime, then `{cd}lambda-rt check \

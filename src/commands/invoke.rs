@@ -18,10 +18,14 @@ use crate::error::{exit_code, UsageError};
 use crate::invocation::InvokeOutcome;
 use crate::output::Ui;
 use crate::project;
+use crate::settings::Settings;
 
 pub async fn run(ctx: &Context, args: &InvokeArgs) -> Result<i32> {
     let settings = &ctx.settings;
-    let payload = read_payload(args)?;
+    let payload = match &args.schedule {
+        Some(schedule) => schedule_payload(&ctx.settings, schedule)?,
+        None => read_payload(args)?,
+    };
     check_out(args)?;
     let outcome = if args.local {
         if args.qualifier.is_some() {
@@ -70,6 +74,29 @@ fn warn_what_lambda_would_refuse(ctx: &Context) {
         ctx.ui.warn(&format!(
             "this runs here, but not on Lambda: create and update would refuse it: {error}"
         ));
+    }
+}
+
+/// The event a schedule's runs send (`--schedule NAME`): its table's payload, checked already.
+pub fn schedule_payload(settings: &Settings, name: &str) -> Result<Vec<u8>> {
+    match settings.schedules.iter().find(|s| s.name == name) {
+        Some(schedule) => Ok(schedule.payload.clone().into_bytes()),
+        None if settings.schedules.is_empty() => Err(UsageError(format!(
+            "--schedule {name}: the project has no schedules; add a [schedules.{name}] table to \
+             lambda-rt.toml (see README, \"A nightly job\")"
+        ))
+        .into()),
+        None => Err(UsageError(format!(
+            "--schedule {name}: no [schedules.{name}] in lambda-rt.toml; the project's schedules \
+             are {}",
+            settings
+                .schedules
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .into()),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod deploy;
 pub mod import;
 pub mod init;
 pub mod invoke;
+pub mod jobs;
 pub mod logs;
 pub mod man;
 pub mod ownership;

@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::context::Context;
-use super::{deploy, ownership};
+use super::{deploy, jobs, ownership};
 use crate::aws::clients::{partition, Clients};
 use crate::aws::concurrency;
 use crate::aws::execution_role;
@@ -58,7 +58,7 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
         RoleChoice::Managed(role_name) if !keeps_its_role => Some(role_name.as_str()),
         _ => None,
     };
-    let (ownership, versions, stale, url, role_drift, log_group) = tokio::try_join!(
+    let (ownership, versions, stale, url, role_drift, log_group, jobs_state) = tokio::try_join!(
         ownership::ownership(clients, &remote, None),
         lambda.versions_with_aliases(name),
         deploy::stale_runtime_note(clients, settings, config),
@@ -71,6 +71,7 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
             settings.policy_document.as_ref(),
         ),
         log_group::read(&clients.logs, name),
+        jobs::read(clients, settings),
     )?;
     let mut drift = diff(config, &spec, &identity, false).changes;
     drift.extend(role_drift);
@@ -92,6 +93,9 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
                 )
             }),
     );
+    let function_arn = config.function_arn().unwrap_or_default();
+    drift.extend(jobs::drift_changes(settings, &jobs_state, function_arn));
+    let schedules = jobs::views(&jobs_state, name, jiff::Timestamp::now());
     if stale.is_some() {
         drift.push(Change::new(
             "runtime layer",
@@ -143,6 +147,12 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
                 "log_group": log_group.as_ref().map(|g| json!({
                     "name": g.name,
                     "retention_days": g.retention_days,
+                })),
+                "schedules": schedules,
+                "async_invocation": jobs_state.async_invoke.as_ref().map(|a| json!({
+                    "max_retry_attempts": a.max_retry_attempts,
+                    "max_event_age_seconds": a.max_event_age_seconds,
+                    "on_failure": a.on_failure,
                 })),
                 "url": url.as_ref().map(|u| json!({
                     "url": u.url,
@@ -270,6 +280,38 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
                 None => "none (`lambda-rt update --url` gives it one)".into(),
             },
         );
+        for schedule in &schedules {
+            row(
+                "schedule",
+                format!(
+                    "{} {} ({}){}, next run {}",
+                    schedule.name,
+                    schedule.expression,
+                    schedule.timezone,
+                    if schedule.managed {
+                        ""
+                    } else {
+                        ", not lambda-rt's"
+                    },
+                    match (&schedule.next_run, schedule.enabled) {
+                        (_, false) => "none (disabled)".to_string(),
+                        (Some(next), true) => next.clone(),
+                        (None, true) => "none ahead".to_string(),
+                    }
+                ),
+            );
+        }
+        if let Some(settings) = &jobs_state.async_invoke {
+            row(
+                "on failure",
+                format!(
+                    "{} retries, events kept {} s, destination {}",
+                    settings.max_retry_attempts.unwrap_or(2),
+                    settings.max_event_age_seconds.unwrap_or(21_600),
+                    settings.on_failure.as_deref().unwrap_or("none")
+                ),
+            );
+        }
         row(
             "versions",
             if versions.is_empty() {

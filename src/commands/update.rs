@@ -10,6 +10,7 @@ use anyhow::{anyhow, Result};
 
 use super::context::{staged_reports, Context};
 use super::deploy::{self, DeployOptions};
+use super::jobs;
 use super::ownership;
 use crate::aws::clients::{partition, Clients};
 use crate::aws::concurrency;
@@ -41,10 +42,11 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
     };
     // The function, lambda-rt's role and the log group, read at once; the function's failure is
     // the one told.
-    let (remote, role_state, log_group) = tokio::join!(
+    let (remote, role_state, log_group, jobs_state) = tokio::join!(
         lambda.get(name),
         read_managed_role(clients, role_name),
-        log_group::read(&clients.logs, name)
+        log_group::read(&clients.logs, name),
+        jobs::read(clients, settings)
     );
     let (remote, role_state, log_group) = (remote?, role_state?, log_group?);
     let Some(remote) = remote else {
@@ -68,6 +70,9 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         )
         .await?;
     }
+    // Someone else's schedule or scheduler role of the project's name stops the run here.
+    let jobs_state = jobs_state?;
+    jobs::refuse_foreign(settings, &jobs_state)?;
     let remote_role = remote.config.role().unwrap_or_default();
     // An adopted function keeps the role it has unless the project names one: `<function>-role`
     // was never made for it.
@@ -194,6 +199,8 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         ui.resource(&report, options.dry_run);
         resources.push(report);
     }
+    let jobs = jobs::converge(ctx, &jobs_state, remote.arn(), options.dry_run).await?;
+    resources.extend(jobs);
     resources.extend(staged_reports(stager.as_ref()));
     Ok(Report {
         command: "update",

@@ -25,7 +25,7 @@ import xml.etree.ElementTree as ElementTree
 
 import botocore.session
 
-SERVICES = ("lambda", "iam", "logs", "s3")
+SERVICES = ("lambda", "iam", "logs", "s3", "scheduler")
 SESSION = botocore.session.get_session()
 MODELS = {name: SESSION.get_service_model(name) for name in SERVICES}
 BY_SIGNING_NAME = {

@@ -65,6 +65,13 @@ pub(super) fn classify(method: &str, path: &str, head: &[String], body: &[u8]) -
         };
         return info("s3", action.to_string(), None);
     }
+    if authorization.contains("/scheduler/aws4_request") {
+        return info(
+            "scheduler",
+            super::scheduler::scheduler_operation(method, path),
+            None,
+        );
+    }
     let text = String::from_utf8_lossy(body);
     if authorization.contains("/sts/aws4_request") {
         let action = form_param(body, "Action").unwrap_or_default();
@@ -115,6 +122,10 @@ pub(super) fn lambda_operation(method: &str, path: &str) -> (String, Option<Stri
         ("PUT", [_, "functions", _, "concurrency"]) => "PutFunctionConcurrency",
         ("GET", [_, "functions", _, "concurrency"]) => "GetFunctionConcurrency",
         ("DELETE", [_, "functions", _, "concurrency"]) => "DeleteFunctionConcurrency",
+        ("PUT", [_, "functions", _, "event-invoke-config"]) => "PutFunctionEventInvokeConfig",
+        ("POST", [_, "functions", _, "event-invoke-config"]) => "UpdateFunctionEventInvokeConfig",
+        ("GET", [_, "functions", _, "event-invoke-config"]) => "GetFunctionEventInvokeConfig",
+        ("DELETE", [_, "functions", _, "event-invoke-config"]) => "DeleteFunctionEventInvokeConfig",
         ("POST", [_, "tags", _]) => "TagResource",
         ("GET", [_, "tags", _]) => "ListTags",
         ("DELETE", [_, "tags", _]) => "UntagResource",

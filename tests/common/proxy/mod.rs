@@ -12,8 +12,8 @@
 //!   (DeleteFunction included) get 409, Invoke still runs;
 //! - IAM propagation: CreateFunction or UpdateFunctionConfiguration naming a role created less than
 //!   a while ago gets 400 InvalidParameterValueException "The role defined for the function cannot
-//!   be assumed by Lambda.";
-//! - every IAM, Lambda and CloudWatch Logs list answered one item per page;
+//!   be assumed by Lambda."; EventBridge Scheduler refuses such a role too ([`scheduler`]);
+//! - every IAM, Lambda, CloudWatch Logs and Scheduler list answered one item per page;
 //! - a `RevisionId` on every function configuration, changed by each write and again when a
 //!   transition ends (as Lambda does, aws/aws-sdk#377), and 412 PreconditionFailedException for a
 //!   write that carries a stale one;
@@ -27,7 +27,7 @@
 //! this directory, so it depends on nothing else in `tests/common`.
 //!
 //! This file runs the proxy and decides what each request gets; the rest is one concern a file:
-//! [`http`], [`classify`], [`realism`], [`faults`], [`pages`].
+//! [`http`], [`classify`], [`realism`], [`scheduler`], [`faults`], [`pages`].
 #![allow(dead_code)]
 
 pub mod classify;
@@ -35,6 +35,7 @@ pub mod faults;
 pub mod http;
 pub mod pages;
 pub mod realism;
+pub mod scheduler;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -50,6 +51,7 @@ use http::*;
 use pages::*;
 use realism::*;
 pub use realism::{Realism, Reason};
+use scheduler::*;
 
 #[derive(Default)]
 struct State {
@@ -575,6 +577,10 @@ fn handle(request: &Request, shared: &Arc<Shared>) -> Option<Response> {
     if let Some(refusal) = refuse(request, shared) {
         return Some(refusal);
     }
+    if let Some(refusal) = refuse_young_role(request, shared) {
+        return Some(refusal);
+    }
+    replace_event_invoke_config(request, shared.upstream_port);
     let realism = shared.state.lock().unwrap().realism.clone();
     if realism.one_item_pages {
         if let Some(list) = list_kind(&request.info) {

@@ -1,4 +1,5 @@
-//! One-item pages for every IAM, Lambda and CloudWatch Logs list, as real AWS may answer.
+//! One-item pages for every IAM, Lambda, CloudWatch Logs and Scheduler list, as real AWS may
+//! answer.
 
 use super::*;
 
@@ -11,6 +12,8 @@ pub(super) enum ListKind {
     Lambda(&'static str),
     /// CloudWatch Logs JSON: items under this key, `nextToken` in and out.
     Logs(&'static str),
+    /// Scheduler REST JSON: items under this key, `NextToken` in (query) and out.
+    Scheduler(&'static str),
 }
 
 pub(super) fn list_kind(info: &RequestInfo) -> Option<ListKind> {
@@ -28,6 +31,7 @@ pub(super) fn list_kind(info: &RequestInfo) -> Option<ListKind> {
         ("logs", "DescribeLogGroups") => ListKind::Logs("logGroups"),
         ("logs", "DescribeLogStreams") => ListKind::Logs("logStreams"),
         ("logs", "FilterLogEvents") => ListKind::Logs("events"),
+        ("scheduler", "ListSchedules") => ListKind::Scheduler("Schedules"),
         _ => return None,
     })
 }
@@ -59,17 +63,21 @@ pub(super) fn paginate(request: &Request, upstream_port: u16, kind: ListKind) ->
             kept.push(b"MaxItems=1000".to_vec());
             full.body = kept.join(&b'&');
         }
-        ListKind::Lambda(_) => {
+        ListKind::Lambda(_) | ListKind::Scheduler(_) => {
+            let (marker_in, size_in) = match kind {
+                ListKind::Lambda(_) => ("Marker=", "MaxItems="),
+                _ => ("NextToken=", "MaxResults="),
+            };
             let mut marker = None;
             let kept: Vec<&str> = request
                 .query
                 .split('&')
                 .filter(|p| {
-                    if let Some(m) = p.strip_prefix("Marker=") {
+                    if let Some(m) = p.strip_prefix(marker_in) {
                         marker = Some(m.to_string());
                         false
                     } else {
-                        !p.starts_with("MaxItems=") && !p.is_empty()
+                        !p.starts_with(size_in) && !p.is_empty()
                     }
                 })
                 .collect();
@@ -104,17 +112,17 @@ pub(super) fn paginate(request: &Request, upstream_port: u16, kind: ListKind) ->
                 response.body = paged.into_bytes();
             }
         }
-        ListKind::Lambda(key) | ListKind::Logs(key) => {
+        ListKind::Lambda(key) | ListKind::Logs(key) | ListKind::Scheduler(key) => {
             let Some(mut value) = response.json() else {
                 return Some(response);
             };
             let items = value[key].as_array().cloned().unwrap_or_default();
             let more = index + 1 < items.len();
             value[key] = serde_json::Value::Array(items.into_iter().skip(index).take(1).collect());
-            let marker_key = if matches!(kind, ListKind::Lambda(_)) {
-                "NextMarker"
-            } else {
-                "nextToken"
+            let marker_key = match kind {
+                ListKind::Lambda(_) => "NextMarker",
+                ListKind::Scheduler(_) => "NextToken",
+                _ => "nextToken",
             };
             if more {
                 value[marker_key] = next.into();
