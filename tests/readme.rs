@@ -67,7 +67,7 @@ fn setup_for(heading: &str) -> Setup {
         "Pointing it at a local AWS emulator" | "Testing" => Setup::Project,
         "Local execution" => Setup::Empty,
         "Day two: logs, status, versions" => Setup::DeployedWithAws,
-        "Web functions" => Setup::EmptyWithAws,
+        "Web functions" | "A nightly job" => Setup::EmptyWithAws,
         other => panic!(
             "README.md has a ```sh block under `{other}` that tests/readme.rs does not know: add \
              its section to `setup_for` (or its lines to NOT_RUN, with the reason)"
@@ -88,8 +88,12 @@ fn sh_blocks() -> Vec<Block> {
     let mut blocks = Vec::new();
     let mut heading = String::new();
     let mut current: Option<Block> = None;
+    // Inside another fenced block (```toml, ...), where `#` starts a comment, not a heading.
+    let mut in_other_block = false;
     for (index, line) in readme.lines().enumerate() {
-        if let Some(block) = current.as_mut() {
+        if in_other_block {
+            in_other_block = !line.starts_with("```");
+        } else if let Some(block) = current.as_mut() {
             if line.starts_with("```") {
                 blocks.push(current.take().unwrap());
             } else {
@@ -101,6 +105,8 @@ fn sh_blocks() -> Vec<Block> {
                 line: index + 1,
                 lines: Vec::new(),
             });
+        } else if line.starts_with("```") {
+            in_other_block = true;
         } else if let Some(title) = line.strip_prefix('#') {
             heading = title.trim_start_matches('#').trim().to_string();
         }
@@ -484,6 +490,14 @@ fn serve_commands_run() {
 fn web_function_commands_run() {
     require_runtime_tools();
     for block in blocks_under("Web functions") {
+        run_block(&block);
+    }
+}
+
+#[test]
+fn nightly_job_commands_run() {
+    require_runtime_tools();
+    for block in blocks_under("A nightly job") {
         run_block(&block);
     }
 }

@@ -101,6 +101,13 @@ async fn a_nightly_schedule_in_berlin_is_made_kept_changed_and_torn_down() {
     });
     let env = aws.env();
     let project = Project::new().with("lambda-rt.toml", &settings("cron(0 3 * * ? *)"));
+    // A dry run says what it would make and writes nothing.
+    aws.start_counting();
+    let dry = lambda_rt(project.path(), &env, &["create", "--dry-run"]);
+    assert_exit(&dry, 0);
+    assert_stderr_has(&dry, "job-nightly");
+    assert_stderr_has(&dry, "job-scheduler");
+    assert_eq!(aws.counted().writes(), Vec::<String>::new());
     assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
 
     let function_arn = aws
@@ -184,7 +191,7 @@ async fn a_nightly_schedule_in_berlin_is_made_kept_changed_and_torn_down() {
             "job-nightly cron(0 4 * * ? *) (Europe/Berlin), next run ",
             " 04:00 CE",
             "job-report rate(1 day) (UTC), not lambda-rt's",
-            "1 retries, events kept 3600 s, destination none",
+            "retries 1, events kept 3600 s, destination none",
         ],
     );
     let json_status = json(&lambda_rt(

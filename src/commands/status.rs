@@ -305,7 +305,7 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
             row(
                 "on failure",
                 format!(
-                    "{} retries, events kept {} s, destination {}",
+                    "retries {}, events kept {} s, destination {}",
                     settings.max_retry_attempts.unwrap_or(2),
                     settings.max_event_age_seconds.unwrap_or(21_600),
                     settings.on_failure.as_deref().unwrap_or("none")
