@@ -127,6 +127,21 @@ async fn a_nightly_schedule_in_berlin_is_made_kept_changed_and_torn_down() {
             PAYLOAD.into()
         ))
     );
+    // The function carries the mark that lambda-rt made schedules for it.
+    let tags = aws
+        .lambda()
+        .await
+        .list_tags()
+        .resource(&function_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        tags.tags()
+            .and_then(|t| t.get("lambda-rt:schedules"))
+            .map(String::as_str),
+        Some("yes")
+    );
     // Scheduler refused the new role until IAM had propagated it, and lambda-rt waited it out.
     assert!(
         aws.proxy
@@ -242,11 +257,18 @@ async fn a_nightly_schedule_in_berlin_is_made_kept_changed_and_torn_down() {
         [
             "iam:DeleteRole",
             "iam:DeleteRolePolicy",
+            "lambda:UntagResource",
             "scheduler:DeleteSchedule"
         ]
     );
     assert_eq!(schedule(&aws, "job-nightly").await, None);
     assert_eq!(role_document(&aws, "job-scheduler").await, None);
+    // Without the mark, a project without schedules asks Scheduler nothing at all.
+    aws.start_counting();
+    assert_exit(&lambda_rt(project.path(), &env, &["update"]), 0);
+    let counts = aws.counted();
+    assert_eq!(counts.of_service("scheduler"), 0, "{counts:?}");
+    assert_eq!(counts.writes(), Vec::<String>::new());
 
     // Back, then `delete`: nothing of lambda-rt's is left; someone else's schedules stay.
     project.write("lambda-rt.toml", &settings("cron(0 3 * * ? *)"));

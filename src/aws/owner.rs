@@ -3,7 +3,11 @@
 //! - a role of lambda-rt's also carries one tag `lambda-rt:function:<name>` per function that uses
 //!   it, so that `delete` removes the role only with the last of them;
 //! - layer versions say "published by lambda-rt" in their description (layers have no tags);
-//! - staged S3 objects carry the metadata `managed-by: lambda-rt`.
+//! - staged S3 objects carry the metadata `managed-by: lambda-rt`;
+//! - schedules (which cannot be tagged) say "managed by lambda-rt" in their description, and the
+//!   function they run carries `lambda-rt:schedules=yes` from before lambda-rt makes the first of
+//!   them until after it deleted the last, so that a project without schedules needs no read to
+//!   know it has none left in AWS.
 //!
 //! Anything without the mark is someone else's: lambda-rt refuses to change or delete it unless
 //! the user says `--adopt` (functions) or leaves it alone (roles, layers, objects).
@@ -14,6 +18,10 @@ pub const OWNER_TAG_KEY: &str = "managed-by";
 pub const OWNER_TAG_VALUE: &str = "lambda-rt";
 /// Prefix of the role tags that name the functions using a lambda-rt role.
 pub const ROLE_USER_PREFIX: &str = "lambda-rt:function:";
+
+/// On a function lambda-rt may have made schedules (and a scheduler role) for.
+pub const SCHEDULES_TAG_KEY: &str = "lambda-rt:schedules";
+pub const SCHEDULES_TAG_VALUE: &str = "yes";
 
 /// On a function adopted with `--adopt` while its project named no role: it keeps the role it came
 /// with, which lambda-rt does not manage (`<function>-role` was never made for it).

@@ -102,10 +102,17 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
     let ((remote, found), log_group, jobs_state) = tokio::try_join!(
         function_and_role,
         log_group::read(&clients.logs, name),
-        jobs::read(clients, settings)
+        jobs::read_early(clients, settings)
     )?;
+    let remote_tags = remote.as_ref().map(|r| &r.tags);
+    let jobs_state = jobs::read_late(clients, settings, jobs_state, remote_tags).await?;
     // Someone else's schedule or scheduler role of the project's name stops the run here.
     jobs::refuse_foreign(settings, &jobs_state)?;
+    // A new function with schedules is made with the mark that it has them.
+    let marked = match &remote {
+        Some(remote) => jobs::marked(&remote.tags),
+        None => !settings.schedules.is_empty(),
+    };
 
     // The project's policies can go on the role and exist, before anything is written.
     let wanted_policies = execution_role::wanted_policies(
@@ -302,6 +309,12 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
             let spec = FunctionSpec::new(settings, role.role_arn.clone());
             let mut tags = owner::owner_tags();
             tags.extend(settings.tags.clone().unwrap_or_default());
+            if marked {
+                tags.insert(
+                    owner::SCHEDULES_TAG_KEY.into(),
+                    owner::SCHEDULES_TAG_VALUE.into(),
+                );
+            }
             let made = format!("function `{name}` was created");
             let create = create_function(ctx, &lambda, spec, &upload, role, &tags);
             let arn = with_policy_attached(ctx, clients, &attach_policy, &made, create).await?;
@@ -375,7 +388,7 @@ pub async fn create(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         resources.push(report);
     }
     // 7. Its schedules and what happens when a run fails (commands/jobs.rs).
-    let jobs = jobs::converge(ctx, &jobs_state, function_arn.as_deref(), dry_run).await?;
+    let jobs = jobs::converge(ctx, &jobs_state, function_arn.as_deref(), marked, dry_run).await?;
     resources.extend(jobs);
     resources.extend(staged_reports(stager.as_ref()));
     Ok(Report {

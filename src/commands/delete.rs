@@ -68,12 +68,9 @@ pub async fn delete(ctx: &Context, args: &DeleteArgs) -> Result<Report> {
             layers.versions(&settings.layer_name).await
         }
     };
-    let (remote, (role, dependents), versions, leftovers) = tokio::try_join!(
-        lambda.get(name),
-        read_role,
-        read_layers,
-        jobs::read_leftovers(clients, name)
-    )?;
+    let (remote, (role, dependents), versions) =
+        tokio::try_join!(lambda.get(name), read_role, read_layers)?;
+    let leftovers = jobs::read_leftovers(clients, name, remote.as_ref().map(|r| &r.tags)).await?;
 
     // Someone else's function: nothing at all is deleted.
     let ownership = match &remote {

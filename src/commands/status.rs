@@ -71,7 +71,7 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
             settings.policy_document.as_ref(),
         ),
         log_group::read(&clients.logs, name),
-        jobs::read(clients, settings),
+        jobs::read_early(clients, settings),
     )?;
     let mut drift = diff(config, &spec, &identity, false).changes;
     drift.extend(role_drift);
@@ -93,8 +93,15 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
                 )
             }),
     );
+    let jobs_state = jobs::read_late(clients, settings, jobs_state, Some(&remote.tags)).await?;
     let function_arn = config.function_arn().unwrap_or_default();
-    drift.extend(jobs::drift_changes(settings, &jobs_state, function_arn));
+    let marked = jobs::marked(&remote.tags);
+    drift.extend(jobs::drift_changes(
+        settings,
+        &jobs_state,
+        function_arn,
+        marked,
+    ));
     let schedules = jobs::views(&jobs_state, name, jiff::Timestamp::now());
     if stale.is_some() {
         drift.push(Change::new(

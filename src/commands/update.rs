@@ -46,7 +46,7 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         lambda.get(name),
         read_managed_role(clients, role_name),
         log_group::read(&clients.logs, name),
-        jobs::read(clients, settings)
+        jobs::read_early(clients, settings)
     );
     let (remote, role_state, log_group) = (remote?, role_state?, log_group?);
     let Some(remote) = remote else {
@@ -71,7 +71,7 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         .await?;
     }
     // Someone else's schedule or scheduler role of the project's name stops the run here.
-    let jobs_state = jobs_state?;
+    let jobs_state = jobs::read_late(clients, settings, jobs_state?, Some(&remote.tags)).await?;
     jobs::refuse_foreign(settings, &jobs_state)?;
     let remote_role = remote.config.role().unwrap_or_default();
     // An adopted function keeps the role it has unless the project names one: `<function>-role`
@@ -199,7 +199,8 @@ pub async fn update(ctx: &Context, code: &FunctionCode, options: DeployOptions) 
         ui.resource(&report, options.dry_run);
         resources.push(report);
     }
-    let jobs = jobs::converge(ctx, &jobs_state, remote.arn(), options.dry_run).await?;
+    let marked = jobs::marked(&remote.tags);
+    let jobs = jobs::converge(ctx, &jobs_state, remote.arn(), marked, options.dry_run).await?;
     resources.extend(jobs);
     resources.extend(staged_reports(stager.as_ref()));
     Ok(Report {
