@@ -46,6 +46,8 @@ fn require_public_choice(args: &PublishLayerArgs) -> Result<()> {
     Ok(())
 }
 
+/// How often attaching is planned again after the function changed under it.
+const MAX_REPLANS: u32 = 2;
 pub async fn run(ctx: &Context, args: &PublishLayerArgs) -> Result<i32> {
     let settings = &ctx.settings;
     settings.require_named_function("publish-layer")?;
@@ -320,21 +322,23 @@ pub async fn publish(
             version: current.as_ref(),
             dry_run,
         };
-        let changes = match attach.apply(remote).await {
-            Err(error) if error.is::<StaleRevision>() => {
-                // Changed since it was read (by someone else, or by an attempt of ours whose
-                // answer was lost): read it again and attach from what is there now.
-                ui.info(&format!(
-                    "function `{function_name}` changed since lambda-rt read it: reading it again \
-                     and re-planning"
-                ));
-                let fresh = lambda.get(function_name).await?.ok_or_else(|| {
-                    anyhow!("function `{function_name}` was deleted while lambda-rt was attaching")
-                })?;
-                attach.apply(&fresh.config).await?
-            }
-            result => result?,
-        };
+        // Changed since it was read (by someone else, or by an attempt of ours whose answer was
+        // lost): read it again and attach from what is there now. Another run attaching at the
+        // same time makes two writes (layers, then code), so two re-plans see it through.
+        let mut result = attach.apply(remote).await;
+        let mut replans = 0;
+        while replans < MAX_REPLANS && result.as_ref().is_err_and(|e| e.is::<StaleRevision>()) {
+            replans += 1;
+            ui.info(&format!(
+                "function `{function_name}` changed since lambda-rt read it: reading it again \
+                 and re-planning"
+            ));
+            let fresh = lambda.get(function_name).await?.ok_or_else(|| {
+                anyhow!("function `{function_name}` was deleted while lambda-rt was attaching")
+            })?;
+            result = attach.apply(&fresh.config).await;
+        }
+        let changes = result?;
         let mut report = function_report(function_name, remote.function_arn(), &changes);
         if let Some(note) = claimed {
             report = report.note(note);
