@@ -402,3 +402,99 @@ fn the_job_template_runs_here_with_its_schedules_payload() {
         "--schedule weekly: no [schedules.weekly] in lambda-rt.toml; the project's schedules are nightly",
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scheduler_role_and_the_failure_settings_stay_as_the_project_says() {
+    let aws = Aws::start();
+    let env = aws.env();
+    let project = Project::new().with("lambda-rt.toml", &settings("rate(1 hour)"));
+    assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
+
+    // A wider permission put on the scheduler role by hand is drift, and `update` narrows it.
+    let wider = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:*","Resource":"*"}]}"#;
+    aws.iam()
+        .await
+        .put_role_policy()
+        .role_name("job-scheduler")
+        .policy_name("lambda-rt-invoke-function")
+        .policy_document(wider)
+        .send()
+        .await
+        .unwrap();
+    assert_drift(
+        project.path(),
+        &env,
+        &["scheduler role job-scheduler: inline policy lambda-rt-invoke-function"],
+    );
+    assert_eq!(
+        aws.writes_of(project.path(), &["update"]),
+        ["iam:PutRolePolicy"]
+    );
+    let (_, invoke) = role_document(&aws, "job-scheduler").await.unwrap();
+    assert_eq!(invoke["Statement"][0]["Action"], "lambda:InvokeFunction");
+
+    // A failure destination, then none: each a change of the whole configuration.
+    let queue = "arn:aws:sqs:us-east-1:123456789012:nightly-failures";
+    let with_queue = settings("rate(1 hour)").replacen(
+        "[schedules.nightly]",
+        &format!("on-failure = \"{queue}\"\n[schedules.nightly]"),
+        1,
+    );
+    project.write("lambda-rt.toml", &with_queue);
+    assert_eq!(
+        aws.writes_of(project.path(), &["update"]),
+        ["lambda:PutFunctionEventInvokeConfig"]
+    );
+    let status = lambda_rt(project.path(), &env, &["status"]);
+    assert_exit(&status, 0);
+    assert_stdout_has(
+        &status,
+        &[&format!(
+            "retries 1, events kept 3600 s, destination {queue}"
+        )],
+    );
+    project.write("lambda-rt.toml", &settings("rate(1 hour)"));
+    assert_eq!(
+        aws.writes_of(project.path(), &["update"]),
+        ["lambda:PutFunctionEventInvokeConfig"]
+    );
+    let config = aws
+        .lambda()
+        .await
+        .get_function_event_invoke_config()
+        .function_name(FUNCTION)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        config.destination_config().and_then(|d| d.on_failure()),
+        None
+    );
+
+    // A disabled schedule is kept, and runs no more.
+    project.write(
+        "lambda-rt.toml",
+        &format!("{}enabled = false\n", settings("rate(1 hour)")),
+    );
+    assert_eq!(
+        aws.writes_of(project.path(), &["update"]),
+        ["scheduler:UpdateSchedule"]
+    );
+    let state = scheduler(&aws)
+        .await
+        .get_schedule()
+        .name("job-nightly")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        state.state(),
+        Some(&aws_sdk_scheduler::types::ScheduleState::Disabled)
+    );
+    let status = lambda_rt(project.path(), &env, &["status"]);
+    assert_stdout_has(
+        &status,
+        &["job-nightly rate(1 hour) (Europe/Berlin), next run none (disabled)"],
+    );
+    assert_exit(&lambda_rt(project.path(), &env, &["delete"]), 0);
+}
