@@ -9,7 +9,9 @@
 //! It takes three rounds of calls: every read at once — the role's policy and instance-profile
 //! lists included, read before it is known whether the role goes, because DeleteRole needs them
 //! emptied first and waiting for GetRole before listing would cost a round trip; then every delete
-//! at once, the role's policies detached beside them; then DeleteRole.
+//! at once, the role's policies detached beside them; then DeleteRole. A function that carries the
+//! schedules mark (`lambda-rt:schedules`), or one already gone, adds one round of reads after the
+//! first: its schedules and scheduler role (commands/jobs.rs).
 
 use anyhow::Result;
 use futures_util::future::{join_all, try_join_all};

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::context::Context;
 use super::{deploy, jobs, ownership};
+use crate::aws::async_invoke;
 use crate::aws::clients::{partition, Clients};
 use crate::aws::concurrency;
 use crate::aws::execution_role;
@@ -313,8 +314,12 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
                 "on failure",
                 format!(
                     "retries {}, events kept {} s, destination {}",
-                    settings.max_retry_attempts.unwrap_or(2),
-                    settings.max_event_age_seconds.unwrap_or(21_600),
+                    settings
+                        .max_retry_attempts
+                        .unwrap_or(async_invoke::DEFAULT_RETRIES),
+                    settings
+                        .max_event_age_seconds
+                        .unwrap_or(async_invoke::DEFAULT_MAX_AGE_SECONDS),
                     settings.on_failure.as_deref().unwrap_or("none")
                 ),
             );
