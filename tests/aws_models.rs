@@ -15,6 +15,12 @@ async fn requests_aws_would_refuse_are_found_and_valid_ones_pass() {
         .send()
         .await;
     let _ = iam.get_role().role_name("r".repeat(65)).send().await;
+    let scheduler = aws_sdk_scheduler::Client::new(&aws.sdk_config().await);
+    let _ = scheduler
+        .get_schedule()
+        .name("not/a schedule name")
+        .send()
+        .await;
     let report = aws.model_report();
     let found: Vec<String> = report
         .violations
@@ -31,6 +37,12 @@ async fn requests_aws_would_refuse_are_found_and_valid_ones_pass() {
         found
             .iter()
             .any(|v| v.starts_with("\"iam:GetRole\" \"RoleName\" \"length 65")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|v| v.starts_with("\"scheduler:GetSchedule\" \"Name\" \"pattern")),
         "{found:?}"
     );
 
