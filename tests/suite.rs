@@ -78,6 +78,8 @@ mod security;
 mod serve;
 #[path = "serve_bounds.rs"]
 mod serve_bounds;
+#[path = "throttling.rs"]
+mod throttling;
 #[path = "tools.rs"]
 mod tools;
 #[path = "web.rs"]

@@ -14,6 +14,7 @@
 //!   a while ago gets 400 InvalidParameterValueException "The role defined for the function cannot
 //!   be assumed by Lambda."; EventBridge Scheduler refuses such a role too ([`scheduler`]);
 //! - every IAM, Lambda, CloudWatch Logs and Scheduler list answered one item per page;
+//! - Lambda writes over a rate answered 429 TooManyRequestsException ([`throttle`]);
 //! - a `RevisionId` on every function configuration, changed by each write and again when a
 //!   transition ends (as Lambda does, aws/aws-sdk#377), and 412 PreconditionFailedException for a
 //!   write that carries a stale one;
@@ -27,7 +28,7 @@
 //! this directory, so it depends on nothing else in `tests/common`.
 //!
 //! This file runs the proxy and decides what each request gets; the rest is one concern a file:
-//! [`http`], [`classify`], [`realism`], [`scheduler`], [`faults`], [`pages`].
+//! [`http`], [`classify`], [`realism`], [`scheduler`], [`throttle`], [`faults`], [`pages`].
 #![allow(dead_code)]
 
 pub mod classify;
@@ -36,6 +37,7 @@ pub mod http;
 pub mod pages;
 pub mod realism;
 pub mod scheduler;
+pub mod throttle;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -52,6 +54,7 @@ use pages::*;
 use realism::*;
 pub use realism::{Realism, Reason};
 use scheduler::*;
+use throttle::*;
 
 #[derive(Default)]
 struct State {
@@ -74,6 +77,8 @@ struct State {
     held: bool,
     released: bool,
     behind: Option<BehindChange>,
+    /// Lambda writes allowed now ([`Realism::lambda_writes_per_second`]).
+    write_bucket: Option<Bucket>,
     /// Run once, right after the first request of that operation is answered ([`AwsProxy::after_answer`]).
     hooks: Vec<(&'static str, Hook)>,
 }
@@ -574,6 +579,9 @@ fn record(request: &Request) -> serde_json::Value {
 }
 
 fn handle(request: &Request, shared: &Arc<Shared>) -> Option<Response> {
+    if let Some(throttled) = throttle(request, shared) {
+        return Some(throttled);
+    }
     if let Some(refusal) = refuse(request, shared) {
         return Some(refusal);
     }
