@@ -24,6 +24,11 @@ fn settings(expression: &str) -> String {
     )
 }
 
+async fn function_arn(aws: &Aws) -> String {
+    let config = aws.function_configuration(FUNCTION).await;
+    config.function_arn().unwrap().to_string()
+}
+
 async fn scheduler(aws: &Aws) -> aws_sdk_scheduler::Client {
     aws_sdk_scheduler::Client::new(&aws.sdk_config().await)
 }
@@ -110,12 +115,7 @@ async fn a_nightly_schedule_in_berlin_is_made_kept_changed_and_torn_down() {
     assert_eq!(aws.counted().writes(), Vec::<String>::new());
     assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
 
-    let function_arn = aws
-        .function_configuration(FUNCTION)
-        .await
-        .function_arn()
-        .unwrap()
-        .to_string();
+    let function_arn = function_arn(&aws).await;
     let role_arn = "arn:aws:iam::123456789012:role/job-scheduler";
     assert_eq!(
         schedule(&aws, "job-nightly").await,
@@ -290,12 +290,7 @@ async fn a_schedule_name_someone_else_holds_is_refused_before_any_write() {
         &format!("function-name = \"{FUNCTION}\"\n"),
     );
     assert_exit(&lambda_rt(project.path(), &env, &["create"]), 0);
-    let function_arn = aws
-        .function_configuration(FUNCTION)
-        .await
-        .function_arn()
-        .unwrap()
-        .to_string();
+    let function_arn = function_arn(&aws).await;
     foreign_schedule(&aws, "job-nightly", &function_arn).await;
     project.write("lambda-rt.toml", &settings("cron(0 3 * * ? *)"));
     aws.start_counting();

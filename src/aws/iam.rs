@@ -220,16 +220,29 @@ fn tag(key: &str, value: &str) -> Tag {
         .expect("key and value are set")
 }
 
-/// Creates the role, tagged as lambda-rt's and as used by `function`. Returns its ARN.
+/// Creates the execution role, tagged as lambda-rt's and as used by `function`. Returns its ARN.
+pub async fn create_role(iam: &Client, name: &str, function: &str) -> Result<String> {
+    let description = "Execution role of a Lambda function, created by lambda-rt";
+    create_role_trusting(iam, name, function, TRUST_POLICY, description).await
+}
+
+/// Creates a role with this trust policy, tagged as lambda-rt's and as used by `function`.
+/// Returns its ARN.
 ///
 /// The SDK may retry a CreateRole whose first answer was lost: EntityAlreadyExists then means the
 /// role is there, and it is ours only if it carries our tag (CreateRole sets tags atomically).
-pub async fn create_role(iam: &Client, name: &str, function: &str) -> Result<String> {
+pub async fn create_role_trusting(
+    iam: &Client,
+    name: &str,
+    function: &str,
+    trust: &str,
+    description: &str,
+) -> Result<String> {
     let created = iam
         .create_role()
         .role_name(name)
-        .assume_role_policy_document(TRUST_POLICY)
-        .description("Execution role of a Lambda function, created by lambda-rt")
+        .assume_role_policy_document(trust)
+        .description(description)
         .tags(tag(OWNER_TAG_KEY, OWNER_TAG_VALUE))
         .tags(tag(&owner::role_user_tag(function), ""))
         .send()

@@ -6,13 +6,12 @@
 //! without it is someone else's and is neither used nor changed.
 
 use anyhow::Result;
-use aws_sdk_iam::types::Tag;
 use aws_sdk_iam::Client;
 use serde_json::json;
 
 use super::errors::{is_not_found, sdk_failure};
 use super::iam;
-use super::owner::{self, OWNER_TAG_KEY, OWNER_TAG_VALUE};
+use super::owner;
 use crate::error::ForeignResource;
 use crate::output::{Action, Change, ResourceReport};
 
@@ -190,7 +189,11 @@ pub async fn apply(
     for fix in fixes {
         match fix {
             Fix::Create => {
-                arn = create(iam_client, name, function, &trust).await?;
+                let description = format!(
+                    "Runs the schedules of Lambda function {function}; created by lambda-rt"
+                );
+                arn = iam::create_role_trusting(iam_client, name, function, &trust, &description)
+                    .await?;
                 put_invoke(iam_client, name, &invoke).await?;
             }
             Fix::Trust => {
@@ -216,42 +219,6 @@ pub async fn apply(
         }
     }
     Ok(arn)
-}
-
-fn tag(key: &str, value: &str) -> Tag {
-    Tag::builder()
-        .key(key)
-        .value(value)
-        .build()
-        .expect("key and value are set")
-}
-
-/// CreateRole, tagged; a lost answer that the SDK retried finds the role there (ours by its tag).
-async fn create(iam_client: &Client, name: &str, function: &str, trust: &str) -> Result<String> {
-    let created = iam_client
-        .create_role()
-        .role_name(name)
-        .assume_role_policy_document(trust)
-        .description(format!(
-            "Runs the schedules of Lambda function {function}; created by lambda-rt"
-        ))
-        .tags(tag(OWNER_TAG_KEY, OWNER_TAG_VALUE))
-        .tags(tag(&owner::role_user_tag(function), ""))
-        .send()
-        .await;
-    match created {
-        Ok(created) => Ok(created.role.map(|r| r.arn).unwrap_or_default()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_entity_already_exists_exception()) =>
-        {
-            match read(iam_client, name).await? {
-                Some(role) if role.owned => Ok(role.arn),
-                _ => Err(sdk_failure(format_args!("create role `{name}`"), &e)),
-            }
-        }
-        Err(e) => Err(sdk_failure(format_args!("create role `{name}`"), &e)),
-    }
 }
 
 async fn put_invoke(iam_client: &Client, name: &str, document: &str) -> Result<()> {

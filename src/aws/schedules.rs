@@ -335,6 +335,22 @@ fn exact_time() -> FlexibleTimeWindow {
 
 type WriteResult<E> = Result<(), aws_sdk_scheduler::error::SdkError<E, HttpResponse>>;
 
+/// The whole schedule on a CreateSchedule or UpdateSchedule request (UpdateSchedule replaces the
+/// schedule, so every field is sent again).
+macro_rules! whole_schedule {
+    ($request:expr, $function:expr, $schedule:expr, $function_arn:expr, $role_arn:expr) => {
+        $request
+            .name($schedule.aws_name($function))
+            .group_name("default")
+            .description(description($function, &$schedule.name))
+            .schedule_expression(&$schedule.expression)
+            .schedule_expression_timezone(&$schedule.timezone)
+            .state(state($schedule))
+            .flexible_time_window(exact_time())
+            .target(target($schedule, $function_arn, $role_arn))
+    };
+}
+
 async fn create(
     scheduler: &Client,
     function: &str,
@@ -342,22 +358,13 @@ async fn create(
     function_arn: &str,
     role_arn: &str,
 ) -> WriteResult<aws_sdk_scheduler::operation::create_schedule::CreateScheduleError> {
-    scheduler
-        .create_schedule()
-        .name(schedule.aws_name(function))
-        .group_name("default")
-        .description(description(function, &schedule.name))
-        .schedule_expression(&schedule.expression)
-        .schedule_expression_timezone(&schedule.timezone)
-        .state(state(schedule))
-        .flexible_time_window(exact_time())
-        .target(target(schedule, function_arn, role_arn))
+    let request = scheduler.create_schedule();
+    whole_schedule!(request, function, schedule, function_arn, role_arn)
         .send()
         .await
         .map(drop)
 }
 
-/// UpdateSchedule replaces the whole schedule, so every field is sent again.
 async fn update(
     scheduler: &Client,
     function: &str,
@@ -365,16 +372,8 @@ async fn update(
     function_arn: &str,
     role_arn: &str,
 ) -> WriteResult<aws_sdk_scheduler::operation::update_schedule::UpdateScheduleError> {
-    scheduler
-        .update_schedule()
-        .name(schedule.aws_name(function))
-        .group_name("default")
-        .description(description(function, &schedule.name))
-        .schedule_expression(&schedule.expression)
-        .schedule_expression_timezone(&schedule.timezone)
-        .state(state(schedule))
-        .flexible_time_window(exact_time())
-        .target(target(schedule, function_arn, role_arn))
+    let request = scheduler.update_schedule();
+    whole_schedule!(request, function, schedule, function_arn, role_arn)
         .send()
         .await
         .map(drop)

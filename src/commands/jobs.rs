@@ -295,18 +295,14 @@ pub async fn converge(
     let deleting_role = role_fixes.contains(&scheduler_role::Fix::Delete);
     let mut role_arn = role_arn_of(future_role_arn(function_arn, &role_name), state);
     let role_is_new = role_fixes.contains(&scheduler_role::Fix::Create);
+    let fix_role = |found| {
+        let (iam, role_name, fixes) = (&clients.iam, &role_name, &role_fixes);
+        scheduler_role::apply(iam, role_name, name, function_arn, found, fixes)
+    };
     if !deleting_role && !role_fixes.is_empty() {
         if !dry_run {
             let found = state.role.as_ref().map(|r| r.arn.as_str());
-            role_arn = scheduler_role::apply(
-                &clients.iam,
-                &role_name,
-                name,
-                function_arn,
-                found,
-                &role_fixes,
-            )
-            .await?;
+            role_arn = fix_role(found).await?;
         }
         if let Some(report) = scheduler_role::report(&role_name, &role_fixes) {
             say(report.arn(Some(&role_arn)));
@@ -345,15 +341,7 @@ pub async fn converge(
     // 3. The role, once no schedule uses it.
     if deleting_role {
         if !dry_run {
-            scheduler_role::apply(
-                &clients.iam,
-                &role_name,
-                name,
-                function_arn,
-                None,
-                &role_fixes,
-            )
-            .await?;
+            fix_role(None).await?;
         }
         if let Some(report) = scheduler_role::report(&role_name, &role_fixes) {
             say(report);
