@@ -28,7 +28,6 @@ use anyhow::Result;
 use crate::cli::{Cli, Command};
 use crate::commands::context::Context;
 use crate::output::Ui;
-use crate::settings::Settings;
 use crate::signals::stop_on_signal;
 
 /// Runs one parsed command line and returns the process exit code: the settings are resolved once
@@ -44,10 +43,23 @@ pub async fn run(cli: Cli) -> Result<i32> {
         },
         Command::Completions(args) => return commands::completions::run(args),
         Command::Man => return commands::man::run(),
-        command => Context::new(
-            Settings::resolve(&command.settings_input(&cli.from_env))?,
-            ui,
-        ),
+        command => {
+            let input = command.settings_input(&cli.from_env);
+            let mut all = settings::functions::resolve_project(&input)?;
+            match all.len() {
+                0 => {
+                    return Err(crate::error::UsageError(
+                        "no function to act on: --only picked none".into(),
+                    )
+                    .into())
+                }
+                1 => Context::new(all.remove(0), ui),
+                _ if commands::many::runs_over_many(command) => {
+                    return stop_on_signal(commands::many::run(command, all, ui)).await
+                }
+                _ => return Err(commands::many::one_function_only(command, &all)),
+            }
+        }
     };
     let ctx = &ctx;
     match &cli.command {

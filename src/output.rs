@@ -268,6 +268,10 @@ pub struct Ui {
     /// The one spinner line on a terminal, shared by waits that overlap (an upload that also
     /// waits for IAM, parallel deletes): it shows the newest wait still in progress.
     spinner: Arc<Mutex<Spinner>>,
+    /// In a project of several functions: the function every line is about (`[name] ` before
+    /// it), and where its JSON document goes (into one document for the whole run).
+    function: Option<Arc<str>>,
+    collected: Option<Arc<Mutex<Vec<serde_json::Value>>>>,
 }
 
 #[derive(Debug, Default)]
@@ -285,6 +289,50 @@ impl Ui {
             quiet,
             stderr_is_terminal: std::io::stderr().is_terminal(),
             spinner: Arc::default(),
+            function: None,
+            collected: None,
+        }
+    }
+
+    /// This output for one function of a run over several: its lines start with `[name] `, and
+    /// its JSON document goes into `collected` instead of stdout.
+    pub fn for_function(&self, name: &str, collected: Arc<Mutex<Vec<serde_json::Value>>>) -> Ui {
+        Ui {
+            function: Some(name.into()),
+            collected: Some(collected),
+            ..self.clone()
+        }
+    }
+
+    /// `[name] ` in a run over several functions, else nothing.
+    pub fn prefix(&self) -> String {
+        self.function
+            .as_deref()
+            .map(|name| format!("[{name}] "))
+            .unwrap_or_default()
+    }
+
+    /// The JSON document kept for this function's run, if any.
+    pub fn take_document(&self) -> Option<serde_json::Value> {
+        let collected = self.collected.as_ref()?;
+        let mut documents = collected
+            .lock()
+            .expect("the collector lock is never poisoned");
+        (!documents.is_empty()).then(|| documents.remove(0))
+    }
+
+    /// A JSON document on stdout, or — for one function of a run over several — kept for the
+    /// run's one document.
+    pub fn print_document(&self, document: &serde_json::Value) -> anyhow::Result<()> {
+        match &self.collected {
+            Some(collected) => {
+                collected
+                    .lock()
+                    .expect("the collector lock is never poisoned")
+                    .push(document.clone());
+                Ok(())
+            }
+            None => print_json(document),
         }
     }
 
@@ -306,13 +354,13 @@ impl Ui {
         if let Some(note) = &report.note {
             line.push_str(&format!(" - {note}"));
         }
-        eprintln!("{line}");
+        eprintln!("{}{line}", self.prefix());
     }
 
     /// Prints a free-form progress line on stderr (text output, not quiet).
     pub fn info(&self, message: &str) {
         if !self.quiet && self.format == OutputFormat::Text {
-            eprintln!("{message}");
+            eprintln!("{}{message}", self.prefix());
         }
     }
 
@@ -320,7 +368,7 @@ impl Ui {
     /// with --quiet).
     pub fn notice(&self, message: &str) {
         if !self.quiet {
-            eprintln!("{message}");
+            eprintln!("{}{message}", self.prefix());
         }
     }
 
@@ -328,14 +376,14 @@ impl Ui {
     /// with --quiet).
     pub fn warn(&self, message: &str) {
         if !self.quiet {
-            eprintln!("warning: {message}");
+            eprintln!("{}warning: {message}", self.prefix());
         }
     }
 
     /// Prints the final report: JSON on stdout, or nothing more in text mode (lines went out live).
     pub fn finish(&self, report: &Report) -> anyhow::Result<()> {
         if self.format == OutputFormat::Json {
-            print_json(&report.to_json())?;
+            self.print_document(&report.to_json())?;
         }
         Ok(())
     }

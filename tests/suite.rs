@@ -54,6 +54,8 @@ mod layers;
 mod local_runtime;
 #[path = "log_group.rs"]
 mod log_group;
+#[path = "many_functions.rs"]
+mod many_functions;
 #[path = "ownership.rs"]
 mod ownership;
 #[path = "pages.rs"]

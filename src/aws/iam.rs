@@ -229,8 +229,9 @@ pub async fn create_role(iam: &Client, name: &str, function: &str) -> Result<Str
 /// Creates a role with this trust policy, tagged as lambda-rt's and as used by `function`.
 /// Returns its ARN.
 ///
-/// The SDK may retry a CreateRole whose first answer was lost: EntityAlreadyExists then means the
-/// role is there, and it is ours only if it carries our tag (CreateRole sets tags atomically).
+/// The SDK may retry a CreateRole whose first answer was lost, and another run may make the same
+/// role at the same time: EntityAlreadyExists then means the role is there, and it is ours only if
+/// it carries our tag (CreateRole sets tags atomically).
 pub async fn create_role_trusting(
     iam: &Client,
     name: &str,
@@ -253,8 +254,15 @@ pub async fn create_role_trusting(
             if e.as_service_error()
                 .is_some_and(|s| s.is_entity_already_exists_exception()) =>
         {
+            // Or another run made it first (functions of one project sharing a role, created
+            // at once): this function is recorded as a user of it all the same.
             match get_role(iam, name).await? {
-                Some(role) if role.is_owned() => Ok(role.arn),
+                Some(role) if role.is_owned() => {
+                    if !role.users().iter().any(|user| user == function) {
+                        add_user(iam, name, function).await?;
+                    }
+                    Ok(role.arn)
+                }
                 _ => Err(sdk_failure(format_args!("create role `{name}`"), &e)),
             }
         }

@@ -44,6 +44,11 @@ pub struct ProjectArgs {
     /// Function name [default: `function-name` in lambda-rt.toml, else bash-runtime]
     #[arg(long, env = "LAMBDA_RT_FUNCTION_NAME", value_name = "NAME")]
     pub function_name: Option<String>,
+
+    /// In a project of several functions ([functions.NAME] in lambda-rt.toml): act on this one
+    /// only (repeatable) [default: every function]
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
 }
 
 /// The execution role.

@@ -37,6 +37,16 @@ impl Context {
         }
     }
 
+    /// The context of one function in a run over several: the run's AWS clients, shared.
+    pub fn with_clients(settings: Settings, ui: Ui, clients: Clients) -> Self {
+        Context {
+            settings,
+            ui,
+            timing: Timing::default(),
+            clients: OnceCell::new_with(Some(clients)),
+        }
+    }
+
     /// Stops a command that reads a function's history (versions, aliases, logs) when the
     /// function was never created, saying so instead of a raw "not found" from a later read.
     pub async fn require_function_exists(&self) -> Result<()> {

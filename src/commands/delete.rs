@@ -46,6 +46,10 @@ pub async fn delete(ctx: &Context, args: &DeleteArgs) -> Result<Report> {
     let layers = ctx.layers(clients);
     let name = &settings.function_name;
 
+    // The runtime layer of a project of several functions goes with the last of them.
+    let shared_with = &settings.layer_shared_with;
+    let keep_layer = args.keep_layer || !shared_with.is_empty();
+
     // Round 1: every read at once.
     let read_role = async {
         match &settings.role {
@@ -64,7 +68,7 @@ pub async fn delete(ctx: &Context, args: &DeleteArgs) -> Result<Report> {
         }
     };
     let read_layers = async {
-        if args.keep_layer {
+        if keep_layer {
             Ok(Vec::new())
         } else {
             layers.versions(&settings.layer_name).await
@@ -91,8 +95,8 @@ pub async fn delete(ctx: &Context, args: &DeleteArgs) -> Result<Report> {
     // Round 2: every delete at once.
     let function = delete_function(&lambda, name, remote.as_ref(), dry_run);
     let log_group = delete_log_group(clients, name, remote.is_some(), args.keep_logs, dry_run);
-    let layer = delete_layer(&layers, settings, versions, args.keep_layer, dry_run);
-    let staged = delete_staged(ctx, clients, args.keep_layer, dry_run);
+    let layer = delete_layer(&layers, settings, versions, keep_layer, dry_run);
+    let staged = delete_staged(ctx, clients, keep_layer, dry_run);
     let role = apply_role(&lambda, clients, settings, role_plan, &dependents, dry_run);
     let jobs = jobs::remove(clients, leftovers, dry_run);
     let (function, log_group, layer, staged, role, jobs) =
@@ -187,12 +191,16 @@ async fn delete_layer(
     dry_run: bool,
 ) -> Result<Vec<ResourceReport>> {
     if keep {
+        let note = match settings.layer_shared_with.as_slice() {
+            [] => "--keep-layer".to_string(),
+            others => format!("the project's {} still use it", others.join(", ")),
+        };
         return Ok(vec![ResourceReport::new(
             "layer",
             &settings.layer_name,
             Action::Kept,
         )
-        .note("--keep-layer")]);
+        .note(note)]);
     }
     layers
         .delete_all(&settings.layer_name, versions, dry_run)

@@ -37,6 +37,7 @@ pub async fn run(args: &InitArgs, function: &str, ui: Ui) -> Result<i32> {
         project: ProjectArgs {
             project_dir: Some(dir.clone()),
             function_name: Some(function.to_string()),
+            only: Vec::new(),
         },
         aws: args.aws.clone(),
         ..Default::default()
@@ -96,6 +97,7 @@ pub async fn run(args: &InitArgs, function: &str, ui: Ui) -> Result<i32> {
         project: ProjectArgs {
             project_dir: Some(dir.clone()),
             function_name: None,
+            only: Vec::new(),
         },
         ..Default::default()
     })?;

@@ -14,6 +14,7 @@ pub mod invoke;
 pub mod jobs;
 pub mod logs;
 pub mod man;
+pub mod many;
 pub mod ownership;
 pub mod publish_layer;
 pub mod serve;

@@ -20,7 +20,7 @@ use crate::aws::log_group;
 use crate::aws::owner::Ownership;
 use crate::cli::status::StatusArgs;
 use crate::cli::OutputFormat;
-use crate::output::{exact_size, Change};
+use crate::output::{exact_size, Change, Ui};
 use crate::package::FunctionCode;
 use crate::project;
 use crate::settings::RoleChoice;
@@ -36,9 +36,12 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
     let Some(remote) = lambda.get(name).await? else {
         if ui.format == OutputFormat::Json {
             let drift = [Change::new("function", None, Some(name.clone()))];
-            print_status(name, &drift, json!({ "exists": false }))?;
+            print_status(ui, name, &drift, json!({ "exists": false }))?;
         } else {
-            println!("function `{name}` does not exist: `lambda-rt create` deploys the project");
+            println!(
+                "{}function `{name}` does not exist: `lambda-rt create` deploys the project",
+                ui.prefix()
+            );
         }
         return Ok(crate::error::exit_code::DRIFTED);
     };
@@ -129,6 +132,7 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
 
     if ui.format == OutputFormat::Json {
         print_status(
+            ui,
             name,
             &drift,
             json!({
@@ -173,9 +177,10 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
     } else {
         // `-q` (for CI): nothing when in sync, only the drift otherwise; the exit code says which.
         let quiet = ui.quiet;
+        let prefix = ui.prefix();
         let row = |label: &str, value: String| {
             if !quiet {
-                println!("{label:<14}{value}")
+                println!("{prefix}{label:<14}{value}")
             }
         };
         row(
@@ -344,12 +349,12 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
         );
         if drift.is_empty() {
             if !quiet {
-                println!("in sync with the project");
+                println!("{prefix}in sync with the project");
             }
         } else {
-            println!("drifted from the project (`lambda-rt update` would change):");
+            println!("{prefix}drifted from the project (`lambda-rt update` would change):");
             for change in &drift {
-                println!("  {change}");
+                println!("{prefix}  {change}");
             }
         }
     }
@@ -361,14 +366,14 @@ pub async fn run(ctx: &Context, _args: &StatusArgs) -> Result<i32> {
 }
 
 /// `status --output json`: the function, whether it is in sync and how it drifted, then `fields`.
-fn print_status(name: &str, drift: &[Change], fields: serde_json::Value) -> Result<()> {
+fn print_status(ui: &Ui, name: &str, drift: &[Change], fields: serde_json::Value) -> Result<()> {
     let mut document = json!({
         "function_name": name,
         "in_sync": drift.is_empty(),
         "drift": drift,
     });
     crate::output::add_fields(&mut document, fields);
-    crate::output::print_json(&crate::output::document("status", document))
+    ui.print_document(&crate::output::document("status", document))
 }
 
 /// How lambda-rt's role differs from what the project wants (see `aws/execution_role.rs`): each

@@ -17,7 +17,7 @@ use crate::cli::common::SettingsInput;
 use crate::cli::deploy::UpdateArgs;
 use crate::error::{exit_code, InterruptedRemote, UsageError};
 use crate::output::{Action, Report, Ui};
-use crate::settings::Settings;
+use crate::settings::functions;
 use crate::signals::Signals;
 use crate::watch::{ProjectWatcher, DEBOUNCE};
 
@@ -71,7 +71,11 @@ async fn deploy_change(
     input: &SettingsInput,
     changed: &[PathBuf],
 ) -> Result<Vec<String>> {
-    let settings = Settings::resolve(input)?;
+    // The one function watched (`--only NAME` in a project of several).
+    let settings = functions::resolve_project(input)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("the watched function is gone from lambda-rt.toml"))?;
     // Quiet: the watch prints one line per deploy.
     let ctx = Context::new(settings, Ui::new(ui.format, true));
     let prepared = deploy::prepare(&ctx, &args.deploy, "update")?;

@@ -60,7 +60,8 @@ pub fn locate(explicit: Option<&Path>) -> Result<Located> {
     for ancestor in cwd.ancestors().skip(1) {
         relative.push("..");
         if ancestor.join(CONFIG_FILE).is_file()
-            || (ancestor.join("runtime").is_dir() && ancestor.join("function").is_dir())
+            || (ancestor.join("runtime").is_dir()
+                && (ancestor.join("function").is_dir() || ancestor.join("functions").is_dir()))
         {
             return Ok(Located {
                 dir: relative,
@@ -76,7 +77,10 @@ pub fn locate(explicit: Option<&Path>) -> Result<Located> {
 
 /// The rule for the current directory (and for `--project-dir`): any one of the three.
 pub fn looks_like_a_project(dir: &Path) -> bool {
-    dir.join(CONFIG_FILE).is_file() || dir.join("runtime").is_dir() || dir.join("function").is_dir()
+    dir.join(CONFIG_FILE).is_file()
+        || dir.join("runtime").is_dir()
+        || dir.join("function").is_dir()
+        || dir.join("functions").is_dir()
 }
 
 #[cfg(test)]

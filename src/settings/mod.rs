@@ -5,6 +5,7 @@
 //! (every flag has an `env`), so this module lays the file ([`sources`]) and the defaults underneath
 //! and checks every value ([`validate`]), naming where a bad value came from.
 
+pub mod functions;
 pub mod jobs;
 pub mod location;
 pub mod sources;
@@ -124,6 +125,12 @@ pub enum Logging {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub project_dir: PathBuf,
+    /// Where the function's code is, relative to the project: `function`, or `functions/<name>`
+    /// in a project of several functions.
+    pub code_dir: PathBuf,
+    /// The project's other functions that this run leaves alone (`--only`): they share the
+    /// runtime layer, so `delete` keeps it.
+    pub layer_shared_with: Vec<String>,
     /// Whether `project_dir` looks like a project: it has lambda-rt.toml, runtime/ or function/.
     pub in_project: bool,
     /// The project is a directory above the current one ([`location::locate`]).
@@ -172,6 +179,14 @@ impl Settings {
     pub fn resolve(input: &SettingsInput) -> Result<Self> {
         let located = location::locate(input.project.project_dir.as_deref())?;
         let file = ConfigFile::load(&located.dir)?;
+        if file.settings.functions.is_some() {
+            return Err(UsageError(
+                "this project has several functions ([functions.*] in lambda-rt.toml): name one \
+                 with --only NAME"
+                    .into(),
+            )
+            .into());
+        }
         let mut settings = Self::merge(input, &file, located.dir)?;
         settings.project_found_above = located.above;
         Ok(settings)
@@ -485,6 +500,8 @@ impl Settings {
 
         Ok(Settings {
             project_dir,
+            code_dir: PathBuf::from("function"),
+            layer_shared_with: Vec::new(),
             project_found_above: false,
             in_project,
             bootstrap_override: None,
@@ -535,9 +552,9 @@ impl Settings {
         self.project_dir.join("runtime")
     }
 
-    /// `function/` of the project.
+    /// `function/` of the project (`functions/<name>/` in a project of several functions).
     pub fn function_dir(&self) -> PathBuf {
-        self.project_dir.join("function")
+        self.project_dir.join(&self.code_dir)
     }
 }
 

@@ -53,7 +53,7 @@ impl fmt::Display for Origin {
 }
 
 /// The optional `lambda-rt.toml`; every key is optional and unknown keys are an error.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct FileSettings {
     pub function_name: Option<Spanned<String>>,
@@ -93,10 +93,13 @@ pub struct FileSettings {
     pub max_retry_attempts: Option<Spanned<i64>>,
     pub max_event_age: Option<Spanned<i64>>,
     pub on_failure: Option<Spanned<String>>,
+    /// `[functions.<name>]`: a project of several functions, each table over the top level's
+    /// settings (settings/functions.rs).
+    pub functions: Option<Spanned<BTreeMap<String, FileSettings>>>,
 }
 
 /// One `[schedules.<name>]` table as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ScheduleTable {
     pub expression: Spanned<String>,
@@ -106,7 +109,7 @@ pub struct ScheduleTable {
 }
 
 /// `lambda-rt.toml` as read from a project (or an empty one when there is none).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ConfigFile {
     pub settings: FileSettings,
     /// Whether the file exists.
@@ -159,6 +162,15 @@ impl ConfigFile {
                 let position = e.span().map(|span| line_column(&text, span.start));
                 Err((plain_message(e.message().trim()), position))
             }
+        }
+    }
+
+    /// The same file with other settings (a function's table over the top level).
+    pub fn with_settings(&self, settings: FileSettings) -> ConfigFile {
+        ConfigFile {
+            settings,
+            exists: self.exists,
+            text: self.text.clone(),
         }
     }
 
