@@ -167,6 +167,7 @@ impl Lambda<'_> {
         let deadline = role.map(|r| r.deadline).unwrap_or_else(Instant::now);
         let result = poll(self.timing.iam_propagation, deadline, false, |_| async {
             let mut conflicts = 0;
+            let mut sent_again_ready = false;
             loop {
                 let last = latest.borrow().clone();
                 let ready = match self.wait_ready(name, &last, false).await {
@@ -211,7 +212,13 @@ impl Lambda<'_> {
                     let taken = service.conflict_means_taken();
                     match self.read_status(name).await {
                         Ok(status) if status.is_busy() => *latest.borrow_mut() = status,
-                        // Ready, so the conflict is with what exists: the caller reads it.
+                        // Ready, so the conflict is with what exists (the caller reads it) —
+                        // unless the transition that caused it ended between the answer and
+                        // this read: sent once more to tell the two apart.
+                        Ok(status) if taken && !sent_again_ready => {
+                            sent_again_ready = true;
+                            *latest.borrow_mut() = status;
+                        }
                         Ok(_) if taken => return Attempt::Fail(WriteFailure::Sdk(Box::new(error))),
                         // Ready again already (the conflicting update ended in between).
                         Ok(status) => {
