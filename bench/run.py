@@ -22,6 +22,7 @@ import urllib.request
 from pathlib import Path
 
 import edit_loop  # noqa: E402  (bench/ is on sys.path when this script runs)
+import many_functions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -152,12 +153,13 @@ class Proxy:
     Pending and InProgress, IAM propagation)."""
 
     def __init__(self, bin_dir, moto, latency_ms=0, pending_ms=0, in_progress_ms=0,
-                 iam_propagation_ms=0):
+                 iam_propagation_ms=0, writes_per_second=None):
         program = Path(bin_dir) / "examples" / "realism-proxy"
+        rate = ["--writes-per-second", str(writes_per_second)] if writes_per_second else []
         self.process = subprocess.Popen(
             [str(program), "--upstream", str(moto.port), "--latency-ms", str(latency_ms),
              "--pending-ms", str(pending_ms), "--in-progress-ms", str(in_progress_ms),
-             "--iam-propagation-ms", str(iam_propagation_ms)],
+             "--iam-propagation-ms", str(iam_propagation_ms), *rate],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.url = self.process.stdout.readline().decode().strip()
         if not self.url.startswith("http://"):
@@ -176,6 +178,10 @@ class Proxy:
         writes = sum(n for key, n in counts.items() if is_write(key))
         names = [f"{key}×{n}" if n > 1 else key for key, n in sorted(counts.items())]
         return reads, writes, names
+
+    def counts(self):
+        """Requests by operation since reset()."""
+        return json.loads(urllib.request.urlopen(f"{self.url}/__proxy/counts", timeout=10).read())
 
     def stop(self):
         self.process.kill()
@@ -872,6 +878,8 @@ def write_report(path, args, data):
                "`subprocess`, whose own fork/exec cost is included).\n")
 
     out.extend(edit_loop.report(data["edit_loop"], fmt_ms, statistics.median, verdict))
+    out.extend(many_functions.report(data["many"], fmt_ms, statistics.median, verdict,
+                                     data["timings"]))
     if "official" in data:
         official = data["official"]
         out.append("## 7. Official runtime clients under the emulator\n")
@@ -928,6 +936,11 @@ def main():
             data["timings"] = SMOKE_TIMINGS if args.smoke else REAL_TIMINGS
             data["latency"] = latency(binary, args.bin_dir, moto, args.runs, workdir,
                                       data["timings"])
+            print("+ several functions", file=sys.stderr)
+            data["many"] = many_functions.measure(
+                binary, Proxy, args.bin_dir, moto, 1 if args.smoke else min(args.runs, 3),
+                workdir, data["timings"], ROOT, is_write,
+                sizes=(1, 3) if args.smoke else many_functions.SIZES)
         finally:
             moto.stop()
         print("4/6 packaging", file=sys.stderr)

@@ -117,7 +117,7 @@ async fn three_functions_are_made_share_one_layer_and_are_torn_down() {
         .collect();
     assert_eq!(listed, NAMES);
     assert!(functions.iter().all(|f| f["result"]["in_sync"] == true));
-    assert_fit_the_schema(&[document.clone()]);
+    assert_fit_the_schema(std::slice::from_ref(&document));
 
     // A command for one function: --only.
     let invoked = lambda_rt(
@@ -188,7 +188,7 @@ async fn one_functions_failure_does_not_stop_the_others_and_sets_the_exit_code()
     assert_eq!(functions[0]["error"]["code"], "not_ours");
     assert_eq!(functions[1]["exit_code"], 0);
     assert_eq!(functions[2]["exit_code"], 0);
-    assert_fit_the_schema(&[document.clone()]);
+    assert_fit_the_schema(std::slice::from_ref(&document));
 }
 
 #[tokio::test(flavor = "multi_thread")]
