@@ -183,6 +183,11 @@ class Proxy:
         """Requests by operation since reset()."""
         return json.loads(urllib.request.urlopen(f"{self.url}/__proxy/counts", timeout=10).read())
 
+    def refusals(self):
+        """What the realism refused since reset(), by kind (e.g. "429 rate exceeded")."""
+        return json.loads(urllib.request.urlopen(f"{self.url}/__proxy/refusals",
+                                                 timeout=10).read())
+
     def stop(self):
         self.process.kill()
         self.process.wait()

@@ -495,11 +495,14 @@ fn serve_connection(stream: TcpStream, shared: &Arc<Shared>) {
     }
 }
 
-/// `GET /__proxy/counts` (JSON object of counts), `POST /__proxy/reset` (forget counts).
+/// `GET /__proxy/counts` (JSON object of counts), `GET /__proxy/refusals` (what the realism
+/// refused, by kind), `POST /__proxy/reset` (forget both).
 fn control(request: &Request, shared: &Arc<Shared>) -> Response {
     let mut state = shared.state.lock().unwrap();
     let body = match (request.info.method.as_str(), request.info.path.as_str()) {
         ("GET", "/__proxy/counts") => serde_json::to_vec(&state.counts).unwrap(),
+        // What the realism refused since the last reset (429s, 409s, 400s of young roles).
+        ("GET", "/__proxy/refusals") => serde_json::to_vec(&state.refusals).unwrap(),
         ("POST", "/__proxy/reset") => {
             state.counts.clear();
             state.refusals.clear();
