@@ -368,3 +368,56 @@ fn completions_are_valid_scripts_that_know_the_commands_and_flags() {
         assert!(stdout(&out).contains("rollback"), "{shell}");
     }
 }
+
+/// A failed read is not an absence and a failed write is not a concurrent change: the URL that
+/// cannot be read is not reported as "none", and an alias move that fails is said as it failed,
+/// not as "someone else is moving it" (both found by the seed-33 mutation sample).
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_reads_and_writes_are_said_as_they_failed() {
+    let aws = Aws::start();
+    let project = Project::new();
+    let env = aws.env();
+    assert_exit(
+        &lambda_rt(
+            project.path(),
+            &env,
+            &["create", "--publish", "--alias", "live"],
+        ),
+        0,
+    );
+    use crate::common::proxy::Fault;
+    aws.proxy
+        .always(Fault::ServerError, |r| r.action == "GetFunctionUrlConfig");
+    let status = lambda_rt(project.path(), &env, &["status", "--max-attempts", "1"]);
+    assert_exit(&status, 1);
+    assert_stderr_has(&status, "failed to read the URL of `bash-runtime`");
+    assert_stdout_lacks_url_none(&status);
+
+    aws.proxy
+        .always(Fault::ServerError, |r| r.action == "UpdateAlias");
+    project.write("function/function.sh", "handler () { echo v2; }\n");
+    let moved = lambda_rt(
+        project.path(),
+        &env,
+        &[
+            "update",
+            "--publish",
+            "--alias",
+            "live",
+            "--max-attempts",
+            "1",
+        ],
+    );
+    assert_exit(&moved, 1);
+    assert_stderr_has(&moved, "move alias `live` of function");
+    assert_stderr_has(&moved, "ServiceException");
+    assert_stderr_lacks(&moved, "kept changing");
+}
+
+fn assert_stdout_lacks_url_none(output: &std::process::Output) {
+    assert!(
+        !stdout(output).contains("url           none"),
+        "a URL that could not be read was reported as none:\n{}",
+        stdout(output)
+    );
+}

@@ -235,6 +235,20 @@ mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
 
+    #[test]
+    fn scaling_down_divides_every_duration_and_keeps_the_jitter() {
+        let scaled = Poll::STATE.scaled_down(10);
+        assert_eq!(scaled.interval, Poll::STATE.interval / 10);
+        assert_eq!(scaled.max_total, Poll::STATE.max_total / 10);
+        assert_eq!(scaled.jitter, Poll::STATE.jitter);
+        let timing = Timing::scaled_down(4);
+        assert_eq!(
+            timing.iam_propagation.interval,
+            Poll::IAM_PROPAGATION.interval / 4
+        );
+        assert_eq!(timing.old_role_grace, Timing::default().old_role_grace / 4);
+    }
+
     const POLICY: Poll = Poll {
         interval: Duration::from_millis(200),
         jitter: 0.2,
