@@ -421,3 +421,64 @@ fn assert_stdout_lacks_url_none(output: &std::process::Output) {
         stdout(output)
     );
 }
+
+/// Someone moves the alias right after lambda-rt read it: Lambda refuses lambda-rt's move (412,
+/// a stale RevisionId); lambda-rt reads the alias again and moves it from there.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alias_moved_by_someone_else_meanwhile_is_read_again_and_moved() {
+    let aws = Aws::start();
+    let project = Project::new();
+    let env = aws.env();
+    assert_exit(
+        &lambda_rt(
+            project.path(),
+            &env,
+            &["create", "--publish", "--alias", "live"],
+        ),
+        0,
+    );
+    // The run reads the alias twice (what it points at, then the move's own read): the other
+    // writer moves it right after the second.
+    let proxy = aws.proxy.url.clone();
+    aws.proxy.after_answer("GetAlias", || {});
+    aws.proxy.after_answer("GetAlias", move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let lambda = aws_sdk_lambda::Client::new(&sdk_config_for(&proxy).await);
+            lambda
+                .update_alias()
+                .function_name("bash-runtime")
+                .name("live")
+                .description("moved by someone else")
+                .send()
+                .await
+                .unwrap();
+        });
+    });
+    project.write("function/function.sh", "handler () { echo v2; }\n");
+    let moved = lambda_rt(
+        project.path(),
+        &env,
+        &["update", "--publish", "--alias", "live"],
+    );
+    assert_exit(&moved, 0);
+    assert_eq!(
+        aws.proxy.refusals().get("412 stale alias RevisionId"),
+        Some(&1),
+        "{:?}",
+        aws.proxy.refusals()
+    );
+    let alias = aws
+        .lambda()
+        .await
+        .get_alias()
+        .function_name("bash-runtime")
+        .name("live")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alias.function_version(), Some("2"));
+}

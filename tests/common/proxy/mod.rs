@@ -17,7 +17,7 @@
 //! - Lambda writes over a rate answered 429 TooManyRequestsException ([`throttle`]);
 //! - a `RevisionId` on every function configuration, changed by each write and again when a
 //!   transition ends (as Lambda does, aws/aws-sdk#377), and 412 PreconditionFailedException for a
-//!   write that carries a stale one;
+//!   write that carries a stale one; the same for an alias's own RevisionId ([`alias`]);
 //! - on request: Failed states, an Inactive function that a first Invoke wakes, a slow Invoke, and
 //!   a concurrent writer that changes a function right after lambda-rt read it.
 //!
@@ -31,6 +31,7 @@
 //! [`http`], [`classify`], [`realism`], [`scheduler`], [`throttle`], [`faults`], [`pages`].
 #![allow(dead_code)]
 
+pub mod alias;
 pub mod classify;
 pub mod faults;
 pub mod http;
@@ -46,6 +47,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use alias::{refuse_stale_alias, rewrite_alias_answer};
 pub use classify::RequestInfo;
 pub use faults::Fault;
 use faults::{error_response, FaultPlan};
@@ -77,6 +79,8 @@ struct State {
     held: bool,
     released: bool,
     behind: Option<BehindChange>,
+    /// Writes of each alias (`function/alias`), which make its RevisionId ([`alias`]).
+    alias_revisions: HashMap<String, u64>,
     /// Lambda writes allowed now ([`Realism::lambda_writes_per_second`]).
     write_bucket: Option<Bucket>,
     /// Run once, right after the first request of that operation is answered ([`AwsProxy::after_answer`]).
@@ -591,6 +595,9 @@ fn handle(request: &Request, shared: &Arc<Shared>) -> Option<Response> {
     if let Some(refusal) = refuse_young_role(request, shared) {
         return Some(refusal);
     }
+    if let Some(refusal) = refuse_stale_alias(request, shared) {
+        return Some(refusal);
+    }
     replace_event_invoke_config(request, shared.upstream_port);
     let realism = shared.state.lock().unwrap().realism.clone();
     if realism.one_item_pages {
@@ -607,6 +614,7 @@ fn handle(request: &Request, shared: &Arc<Shared>) -> Option<Response> {
         return Some(conflict);
     }
     let mut response = forward(request, shared.upstream_port)?;
+    rewrite_alias_answer(request, &mut response, shared);
     after_forward(request, &mut response, shared);
     if request.info.action == "Invoke" && !realism.invoke_delay.is_zero() {
         std::thread::sleep(realism.invoke_delay);
