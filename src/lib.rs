@@ -46,13 +46,17 @@ pub async fn run(cli: Cli) -> Result<i32> {
         command => {
             let input = command.settings_input(&cli.from_env);
             let mut all = settings::functions::resolve_project(&input)?;
+            if all.is_empty() {
+                return Err(crate::error::UsageError(
+                    "no function to act on: --only picked none".into(),
+                )
+                .into());
+            }
+            // One server runs every function of the project, each invoked by its name.
+            if let Command::Serve(args) = command {
+                return commands::serve::run(all, &ui, args).await;
+            }
             match all.len() {
-                0 => {
-                    return Err(crate::error::UsageError(
-                        "no function to act on: --only picked none".into(),
-                    )
-                    .into())
-                }
                 1 => Context::new(all.remove(0), ui),
                 _ if commands::many::runs_over_many(command) => {
                     return stop_on_signal(commands::many::run(command, all, ui)).await
@@ -77,7 +81,6 @@ pub async fn run(cli: Cli) -> Result<i32> {
             stop_on_signal(commands::publish_layer::run(ctx, args)).await
         }
         Command::Delete(args) => stop_on_signal(commands::delete::run(ctx, args)).await,
-        Command::Serve(args) => commands::serve::run(ctx, args).await,
         Command::Check(args) => commands::check::run(ctx, args).await,
         Command::Logs(args) => commands::logs::run(ctx, args).await,
         Command::Status(args) => stop_on_signal(commands::status::run(ctx, args)).await,
@@ -87,7 +90,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Rollback(args) => {
             stop_on_signal(commands::versions::run_rollback(ctx, args)).await
         }
-        Command::Init(_) | Command::Completions(_) | Command::Man => {
+        Command::Init(_) | Command::Completions(_) | Command::Man | Command::Serve(_) => {
             unreachable!("handled above")
         }
     }

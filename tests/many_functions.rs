@@ -265,3 +265,58 @@ async fn a_shared_role_is_made_once_and_goes_with_the_last_function() {
     assert_exit(&lambda_rt(project.path(), &env, &["delete"]), 0);
     assert!(iam.get_role().role_name("jobs-role").send().await.is_err());
 }
+
+/// `lambda-rt serve --port 0` with `extra` flags in `project`: the server and its URL.
+fn serve(project: &Project, extra: &[&str]) -> (Spawned, String) {
+    require_runtime_tools();
+    let mut args = vec!["serve", "--port", "0"];
+    args.extend(extra);
+    let mut child = lambda_rt_command(project.path(), &[], &args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = listening_url(&mut child);
+    (Spawned::new(child), url)
+}
+
+/// Stops a server as Ctrl-C would, so that it stops its runtimes.
+fn stop(mut server: Spawned) {
+    server.signal(nix::sys::signal::Signal::SIGINT);
+    let stopped = server.wait_for_exit(std::time::Duration::from_secs(20));
+    assert!(stopped.is_some(), "serve did not stop on SIGINT");
+}
+
+#[test]
+fn serve_runs_every_function_and_the_name_picks_one() {
+    let project = project();
+    let (server, url) = serve(&project, &[]);
+    for name in NAMES {
+        let (status, _, body) = invoke_api(&url, name, "{}", &[]);
+        assert_eq!((status, body), (200, format!("{{\"job\":\"{name}\"}}")));
+    }
+    // An ARN names a function as well as its name does.
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function:report";
+    assert_eq!(invoke_api(&url, arn, "{}", &[]).2, r#"{"job":"report"}"#);
+    let (status, headers, body) = invoke_api(&url, "nightly", "{}", &[]);
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(
+        header(&headers, "x-amzn-errortype"),
+        Some("ResourceNotFoundException")
+    );
+    assert!(body.contains("`compact`, `import`, `report`"), "{body}");
+    stop(server);
+
+    // --only narrows it to one; --http serves one function, so several are refused up front.
+    let (server, url) = serve(&project, &["--only", "import"]);
+    assert_eq!(invoke_api(&url, "import", "{}", &[]).0, 200);
+    assert_eq!(invoke_api(&url, "report", "{}", &[]).0, 404);
+    stop(server);
+    let refused = lambda_rt(
+        project.path(),
+        &[],
+        &["serve", "--port", "0", "--http", "0"],
+    );
+    assert_exit(&refused, 2);
+    assert_stderr_has(&refused, "name it with --only NAME");
+}

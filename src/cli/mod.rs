@@ -237,7 +237,8 @@ pub enum Command {
     /// Serve the Lambda Invoke API on 127.0.0.1 with warm runtimes, for the AWS CLI and SDKs
     #[command(after_help = "Examples:
   lambda-rt serve --watch              # then: aws lambda invoke --endpoint-url http://127.0.0.1:9001 ...
-  lambda-rt serve --port 0 --concurrency 4")]
+  lambda-rt serve --port 0 --concurrency 4
+  lambda-rt serve --only report        # in a project of several: one of them (default: all)")]
     Serve(ServeArgs),
     /// Test the runtime against the Lambda Runtime API contract, here, before it ships
     #[command(after_help = "Examples:

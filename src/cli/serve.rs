@@ -17,15 +17,16 @@ pub struct ServeArgs {
     pub port: u16,
 
     /// Also serve the function as a Function URL would, on this port: any HTTP request becomes
-    /// the Function URL event, and the result the HTTP response (0 picks a free port)
+    /// the Function URL event, and the result the HTTP response (0 picks a free port; one
+    /// function, so a project of several names it with --only)
     #[arg(long, value_name = "PORT")]
     pub http: Option<u16>,
 
-    /// Most runtime processes running at once, each serving one event at a time
+    /// Most runtime processes running at once (per function), each serving one event at a time
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub concurrency: usize,
 
-    /// Most invocations waiting for a runtime; beyond them a request gets 429
+    /// Most invocations waiting for a runtime (per function); beyond them a request gets 429
     /// TooManyRequestsException, as Lambda throttles (0: refuse whenever every runtime is busy)
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub max_queue: usize,

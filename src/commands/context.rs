@@ -24,11 +24,7 @@ impl Context {
     /// The context of one run. A project found above the current directory is named first, so
     /// nobody wonders which project `cd function && lambda-rt update` acted on.
     pub fn new(settings: Settings, ui: Ui) -> Self {
-        if settings.project_found_above {
-            let dir = settings.project_dir.canonicalize();
-            let dir = dir.as_deref().unwrap_or(&settings.project_dir);
-            ui.info(&format!("project: {}", dir.display()));
-        }
+        name_project_found_above(&settings, &ui);
         Context {
             settings,
             ui,
@@ -97,4 +93,14 @@ impl Context {
 /// The `staged zip` lines for the command's JSON report (text output printed them already).
 pub fn staged_reports(stager: Option<&Stager<'_>>) -> Vec<ResourceReport> {
     stager.map(Stager::take_reports).unwrap_or_default()
+}
+
+/// Names the project when it was found above the current directory, so nobody wonders which
+/// project `cd function && lambda-rt update` acted on.
+pub fn name_project_found_above(settings: &Settings, ui: &Ui) {
+    if settings.project_found_above {
+        let dir = settings.project_dir.canonicalize();
+        let dir = dir.as_deref().unwrap_or(&settings.project_dir);
+        ui.info(&format!("project: {}", dir.display()));
+    }
 }

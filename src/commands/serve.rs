@@ -1,8 +1,11 @@
 //! `lambda-rt serve`: a long-running local endpoint speaking the Lambda Invoke API
-//! (`POST /2015-03-31/functions/{name}/invocations`), so the AWS CLI and SDKs can invoke the function
-//! locally with `--endpoint-url`. Runtimes stay warm between invocations; up to `--concurrency`
-//! runtime processes each serve one event at a time, as in Lambda; a runtime that crashed or timed
-//! out is replaced; `--watch` rebuilds the environment when `runtime/` or `function/` change.
+//! (`POST /2015-03-31/functions/{name}/invocations`), so the AWS CLI and SDKs can invoke the
+//! project's functions locally with `--endpoint-url`; in a project of several, every function is
+//! served and `--function-name` picks one (`--only NAME` narrows them). Runtimes stay warm between
+//! invocations; up to `--concurrency` runtime processes per function each serve one event at a
+//! time, as in Lambda; a runtime that crashed or timed out is replaced; `--watch` rebuilds a
+//! function's environment when the runtime or its code change. `--http` serves one function as its
+//! Function URL, so a project of several names it with `--only`.
 //! This file starts and stops the servers; the parts are the emulator's: the warm pool
 //! ([`crate::emulator::pool`]), the Invoke API ([`crate::emulator::invoke_api`]), the Function
 //! URL front ([`crate::emulator::url_front`]), the request guard and the watcher.
@@ -12,22 +15,48 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, Result};
 
-use super::context::Context;
 use crate::cli::serve::ServeArgs;
 use crate::emulator::guard::Guard;
+use crate::emulator::invoke_api::Functions;
 use crate::emulator::pool::Pool;
 use crate::emulator::server::{self, Limits};
 use crate::emulator::{invoke_api, url_front, watch};
+use crate::error::UsageError;
+use crate::output::Ui;
 use crate::project;
+use crate::settings::Settings;
 
-pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
-    let (settings, ui) = (ctx.settings.clone(), &ctx.ui);
-    project::check_project_files(&settings)?;
-    project::check_runs_here(&settings)?;
+/// Serves `all`, the project's functions (`--only` applied), until a signal stops it.
+pub async fn run(all: Vec<Settings>, ui: &Ui, args: &ServeArgs) -> Result<i32> {
+    super::context::name_project_found_above(&all[0], ui);
     if args.concurrency == 0 {
-        return Err(crate::error::UsageError("--concurrency must be at least 1".into()).into());
+        return Err(UsageError("--concurrency must be at least 1".into()).into());
     }
-    let pool = Arc::new(Pool::new(settings, args.concurrency, args.max_queue)?);
+    let names: Vec<String> = all.iter().map(|s| s.function_name.clone()).collect();
+    if args.http.is_some() && all.len() > 1 {
+        return Err(UsageError(format!(
+            "--http serves one function as its Function URL and this project has {}: {}; name \
+             it with --only NAME",
+            names.len(),
+            names.join(", ")
+        ))
+        .into());
+    }
+    for settings in &all {
+        project::check_project_files(settings)?;
+        project::check_runs_here(settings)?;
+    }
+    let mut pools = Vec::new();
+    for settings in all {
+        match Pool::new(settings, args.concurrency, args.max_queue) {
+            Ok(pool) => pools.push(Arc::new(pool)),
+            Err(error) => {
+                stop_all(&pools).await;
+                return Err(error);
+            }
+        }
+    }
+    let functions: Functions = pools.into();
     let limits = Limits {
         max_connections: args.max_connections,
         header_timeout: args.header_timeout,
@@ -43,7 +72,7 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
     let (listener, http_listener) = match listeners.await {
         Ok(listeners) => listeners,
         Err(error) => {
-            pool.stop_all().await;
+            stop_all(&functions).await;
             return Err(error);
         }
     };
@@ -52,8 +81,8 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
         // Anyone who can reach this address runs the function, with its environment's secrets,
         // and (with --http) any web page a browser here opens may try to.
         ui.warn(&format!(
-            "serving on {} (--host {}): every machine that can reach it can invoke the function \
-             and read what it answers; use the default 127.0.0.1 to keep it to this machine",
+            "serving on {} (--host {}): every machine that can reach it can invoke the functions \
+             and read what they answer; use the default 127.0.0.1 to keep it to this machine",
             addr.ip(),
             args.host
         ));
@@ -62,9 +91,18 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
         Some(listener) => Some(listener.local_addr()?),
         None => None,
     };
+    let served = match names.as_slice() {
+        [one] => format!("function `{one}`"),
+        many => format!("{} functions ({})", many.len(), many.join(", ")),
+    };
+    let concurrency = match names.len() {
+        1 => format!("concurrency {}", args.concurrency),
+        _ => format!("concurrency {} each", args.concurrency),
+    };
     ui.info(&format!(
-        "serving function `{}` on http://{addr} (concurrency {}); invoke it with\n  aws lambda invoke --endpoint-url http://{addr} --function-name {} out.json\nCtrl-C stops",
-        pool.settings.function_name, args.concurrency, pool.settings.function_name
+        "serving {served} on http://{addr} ({concurrency}); invoke {} with\n  aws lambda invoke --endpoint-url http://{addr} --function-name {} out.json\nCtrl-C stops",
+        if names.len() == 1 { "it" } else { "one" },
+        names[0]
     ));
     let mut signals = crate::signals::Signals::install();
     // Machine-readable line for scripts and tests, on stdout: text, or one JSON document per line.
@@ -73,7 +111,8 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
             "event": "listening",
             "url": format!("http://{addr}"),
             "function_url": http_addr.map(|a| format!("http://{a}")),
-            "function_name": pool.settings.function_name,
+            "function_name": names[0],
+            "functions": names,
         }));
     } else {
         println!("listening on http://{addr}");
@@ -82,11 +121,21 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
         }
     }
 
-    let watcher = args.watch.then(|| tokio::spawn(watch::watch(pool.clone())));
-    let router =
-        invoke_api::router(pool.clone(), Guard::for_server(addr, &args.allow_origin)).layer(
-            axum::middleware::from_fn_with_state(addr, crate::emulator::peer::same_user_only),
-        );
+    let watchers: Vec<_> = match args.watch {
+        true => functions
+            .iter()
+            .map(|pool| tokio::spawn(watch::watch(pool.clone())))
+            .collect(),
+        false => Vec::new(),
+    };
+    let router = invoke_api::router(
+        functions.clone(),
+        Guard::for_server(addr, &args.allow_origin),
+    )
+    .layer(axum::middleware::from_fn_with_state(
+        addr,
+        crate::emulator::peer::same_user_only,
+    ));
     let signal = Arc::new(Mutex::new(None));
     let seen = signal.clone();
     // One signal stops both servers.
@@ -100,8 +149,9 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
         let _ = stopped.wait_for(|s| *s).await;
     };
     let http_server = http_listener.zip(http_addr).map(|(listener, http_addr)| {
+        // --http comes with one function (refused above otherwise).
         let router = url_front::router(
-            pool.clone(),
+            functions[0].clone(),
             Guard::for_server(http_addr, &args.allow_origin),
         )
         .layer(axum::middleware::from_fn_with_state(
@@ -120,11 +170,11 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
     if let Some(server) = http_server {
         server.await.context("the HTTP server stopped abnormally")?;
     }
-    if let Some(watcher) = watcher {
+    for watcher in watchers {
         watcher.abort();
         let _ = watcher.await;
     }
-    pool.stop_all().await;
+    stop_all(&functions).await;
     let name = signal.lock().unwrap().unwrap_or("shutdown");
     ui.info(&format!(
         "stopped by {name}; every runtime process has been stopped and its files removed"
@@ -136,13 +186,20 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<i32> {
     Ok(crate::error::exit_code::INTERRUPTED)
 }
 
-/// A listener on `host:port`; a port in use says how to pick another (`flag` is the option that
-/// gave the port).
+/// Stops every runtime process of every function and removes its files.
+async fn stop_all(pools: &[Arc<Pool>]) {
+    for pool in pools {
+        pool.stop_all().await;
+    }
+}
+
 /// One JSON line on stdout for `--output json`.
 fn print_event(event: serde_json::Value) {
     println!("{}", crate::output::document("serve", event));
 }
 
+/// A listener on `host:port`; a port in use says how to pick another (`flag` is the option that
+/// gave the port).
 async fn listen(host: &str, port: u16, flag: &str) -> Result<tokio::net::TcpListener> {
     match tokio::net::TcpListener::bind((host, port)).await {
         Ok(listener) => Ok(listener),

@@ -1,6 +1,7 @@
 //! `serve`'s Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`), so that the AWS
-//! CLI and SDKs invoke the project's function with `--endpoint-url`: RequestResponse, Event and
-//! DryRun invocations, log tails, client context, and errors in the shape the SDKs parse.
+//! CLI and SDKs invoke the project's functions with `--endpoint-url`: the name in the path (or an
+//! ARN) picks the function, as in Lambda; RequestResponse, Event and DryRun invocations, log
+//! tails, client context, and errors in the shape the SDKs parse.
 
 use std::sync::Arc;
 
@@ -19,8 +20,11 @@ use super::pool::{run_one, Pool};
 /// Lambda returns at most the last 4 KB of the log with `LogType: Tail`.
 const LOG_TAIL_BYTES: usize = 4096;
 
-/// The Invoke API's routes, behind `guard`.
-pub fn router(pool: Arc<Pool>, guard: Guard) -> Router {
+/// The functions a server runs, each with its own warm runtimes (one per function of the project).
+pub type Functions = Arc<[Arc<Pool>]>;
+
+/// The Invoke API's routes for `functions`, behind `guard`.
+pub fn router(functions: Functions, guard: Guard) -> Router {
     Router::new()
         .route("/2015-03-31/functions/{name}/invocations", post(invoke))
         .fallback(|| async {
@@ -30,7 +34,7 @@ pub fn router(pool: Arc<Pool>, guard: Guard) -> Router {
                 "only Invoke is served",
             )
         })
-        .with_state(pool)
+        .with_state(functions)
         .layer(axum::middleware::from_fn_with_state(guard, guard::check))
 }
 
@@ -79,21 +83,28 @@ fn names_this_function(requested: &str, name: &str) -> bool {
 }
 
 async fn invoke(
-    State(pool): State<Arc<Pool>>,
+    State(functions): State<Functions>,
     UrlPath(requested): UrlPath<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if !names_this_function(&requested, &pool.settings.function_name) {
+    let named = functions
+        .iter()
+        .find(|pool| names_this_function(&requested, &pool.settings.function_name));
+    let Some(pool) = named.cloned() else {
+        let served: Vec<String> = functions
+            .iter()
+            .map(|pool| format!("`{}`", pool.settings.function_name))
+            .collect();
         return aws_error(
             StatusCode::NOT_FOUND,
             "ResourceNotFoundException",
             &format!(
-                "Function not found: {requested} (this server runs `{}`)",
-                pool.settings.function_name
+                "Function not found: {requested} (this server runs {})",
+                served.join(", ")
             ),
         );
-    }
+    };
     // Admitted before the body is read, so that refused requests never hold their event.
     let Some(admitted) = pool.admit() else {
         super::server::discard_body(body, MAX_EVENT_BYTES).await;
