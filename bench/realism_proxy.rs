@@ -1,7 +1,7 @@
 //! The realism proxy of the test suite (`tests/common/proxy/`) as a standalone program, for the
 //! latency benchmark and for trying lambda-rt by hand: `realism-proxy --upstream PORT [--port PORT]
 //! [--latency-ms 40] [--pending-ms 2000] [--in-progress-ms 1500] [--iam-propagation-ms 4000]
-//! [--one-item-pages] [--writes-per-second N]`. Prints its URL on the first line of stdout and serves until killed;
+//! [--one-item-pages] [--lambda-rate N]`. Prints its URL on the first line of stdout and serves until killed;
 //! `GET /__proxy/counts` gives the request counts.
 
 #[path = "../tests/common/proxy/mod.rs"]
@@ -38,7 +38,7 @@ fn main() {
             "--iam-propagation-ms" => realism.iam_propagation = millis(),
             "--invoke-delay-ms" => realism.invoke_delay = millis(),
             "--one-item-pages" => realism.one_item_pages = true,
-            "--writes-per-second" => realism.lambda_writes_per_second = Some(number() as f64),
+            "--lambda-rate" => realism.lambda_requests_per_second = Some(number() as f64),
             other => usage(&format!("unknown flag {other}")),
         }
     }
@@ -55,7 +55,7 @@ fn usage(problem: &str) -> ! {
     eprintln!(
         "usage: realism-proxy --upstream PORT [--port PORT] [--latency-ms N] [--pending-ms N] \
          [--in-progress-ms N] [--iam-propagation-ms N] [--invoke-delay-ms N] [--one-item-pages] \
-         [--writes-per-second N]"
+         [--lambda-rate N]"
     );
     std::process::exit(2)
 }

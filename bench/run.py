@@ -153,9 +153,9 @@ class Proxy:
     Pending and InProgress, IAM propagation)."""
 
     def __init__(self, bin_dir, moto, latency_ms=0, pending_ms=0, in_progress_ms=0,
-                 iam_propagation_ms=0, writes_per_second=None):
+                 iam_propagation_ms=0, lambda_rate=None):
         program = Path(bin_dir) / "examples" / "realism-proxy"
-        rate = ["--writes-per-second", str(writes_per_second)] if writes_per_second else []
+        rate = ["--lambda-rate", str(lambda_rate)] if lambda_rate else []
         self.process = subprocess.Popen(
             [str(program), "--upstream", str(moto.port), "--latency-ms", str(latency_ms),
              "--pending-ms", str(pending_ms), "--in-progress-ms", str(in_progress_ms),
@@ -944,7 +944,7 @@ def main():
             print("+ several functions", file=sys.stderr)
             data["many"] = many_functions.measure(
                 binary, Proxy, args.bin_dir, moto, 1 if args.smoke else min(args.runs, 3),
-                workdir, data["timings"], ROOT, is_write,
+                workdir, data["timings"], ROOT,
                 sizes=(1, 3) if args.smoke else many_functions.SIZES)
         finally:
             moto.stop()

@@ -100,7 +100,7 @@ impl Plan {
                 iam_propagation: Duration::from_millis(1000),
                 one_item_pages: true,
                 invoke_delay: Duration::ZERO,
-                lambda_writes_per_second: None,
+                lambda_requests_per_second: None,
             }
         } else {
             Realism::short()

@@ -1,6 +1,8 @@
-//! Lambda's control-plane rate limit (issue 31's groundwork): writes beyond the rate are answered
-//! 429 TooManyRequestsException by the realism proxy, as Lambda does, and every command waits them
-//! out (the SDK's retries, with backoff and jitter, said with `-v`) and converges: nothing is lost,
+//! Lambda's control-plane quota (issue 31): requests beyond the rate are answered 429
+//! TooManyRequestsException by the realism proxy, as Lambda does. lambda-rt paces its Lambda
+//! requests at the documented 15 a second, so that many functions deployed at once are not
+//! refused; and where an account allows less (a lower rate here), every command waits the 429s out
+//! (the SDK's retries, with backoff and jitter, said with `-v`) and converges: nothing is lost,
 //! nothing panics, and a re-run writes nothing.
 
 use crate::common::proxy::Realism;
@@ -12,7 +14,7 @@ const FUNCTION: &str = "bash-runtime";
 async fn throttled_writes_are_waited_out_and_nothing_is_lost() {
     // Two writes a second: a command that writes three times in a second is throttled.
     let aws = Aws::with(Realism {
-        lambda_writes_per_second: Some(2.0),
+        lambda_requests_per_second: Some(2.0),
         ..Realism::short()
     });
     let env = aws.env();
@@ -34,6 +36,8 @@ async fn throttled_writes_are_waited_out_and_nothing_is_lost() {
     assert!(refused.unwrap_or(0) > 0, "{:?}", aws.proxy.refusals());
     let said = format!("{}{}", stderr(&layer), stderr(&update));
     assert!(said.contains("retrying Lambda"), "{said}");
+    // The quota would count the test's own reads below too.
+    aws.proxy.set_realism(Realism::short());
 
     // Everything arrived.
     let config = aws.function_configuration(FUNCTION).await;
@@ -76,4 +80,44 @@ async fn throttled_writes_are_waited_out_and_nothing_is_lost() {
         .send()
         .await
         .is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn functions_created_at_once_stay_within_lambdas_quota() {
+    // Twenty functions at once, each retrying its CreateFunction while IAM propagates its new
+    // role: unpaced, that is hundreds of requests a second.
+    let aws = Aws::with(Realism {
+        lambda_requests_per_second: Some(15.0),
+        ..Realism::short()
+    });
+    let names: Vec<String> = (1..=20).map(|n| format!("paced{n:02}")).collect();
+    let tables: String = names.iter().map(|n| format!("[functions.{n}]\n")).collect();
+    let tables = format!("layer-name = \"paced-runtime\"\n{tables}");
+    let project = Project::new().with("lambda-rt.toml", &tables);
+    std::fs::remove_dir_all(project.path().join("function")).unwrap();
+    for name in &names {
+        project.write(
+            &format!("functions/{name}/function.sh"),
+            "handler () { echo ok; }\n",
+        );
+    }
+    let made = lambda_rt(project.path(), &aws.env(), &["create"]);
+    assert_exit(&made, 0);
+    let counted = aws
+        .proxy
+        .counts()
+        .into_iter()
+        .filter(|(key, _)| key.starts_with("lambda:") && key != "lambda:GetFunction")
+        .map(|(_, n)| n)
+        .sum::<u64>();
+    assert!(counted >= 20, "the quota's requests: {counted}");
+    let refusals = aws.proxy.refusals();
+    assert_eq!(refusals.get("429 rate exceeded"), None, "{refusals:?}");
+    for name in &names {
+        assert!(aws
+            .function_configuration(name)
+            .await
+            .function_arn()
+            .is_some());
+    }
 }

@@ -1,6 +1,8 @@
 //! The AWS clients every remote command shares, built once from the standard AWS configuration
-//! (profiles, environment, SSO, `AWS_ENDPOINT_URL`) with lambda-rt's timeouts and retries on top.
+//! (profiles, environment, SSO, `AWS_ENDPOINT_URL`) with lambda-rt's timeouts and retries on top,
+//! and Lambda's requests paced within its control-plane quota ([`pace`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -10,7 +12,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_runtime::env_config::file::EnvConfigFiles;
 
-use super::{calls, errors, http};
+use super::{calls, errors, http, pace};
 use crate::error::UsageError;
 use crate::settings::AwsSettings;
 
@@ -80,10 +82,16 @@ impl Clients {
             .endpoint_url
             .clone()
             .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
-        if let Some(client) = http::for_endpoint(endpoint_url.as_deref())? {
-            loader = loader.http_client(client);
+        let plain_http = http::for_endpoint(endpoint_url.as_deref())?;
+        if let Some(client) = &plain_http {
+            loader = loader.http_client(client.clone());
         }
         let config = loader.load().await;
+        // Every Lambda request of the run, whichever function it is for, in one pace.
+        let lambda_http = pace::paced(
+            plain_http.unwrap_or_else(http::for_aws),
+            Arc::new(pace::Pace::lambda_control_plane()),
+        );
         let Some(region) = config.region().map(|r| r.to_string()) else {
             return Err(UsageError(
                 "no AWS region is configured: pass --region, set AWS_REGION, or set `region` in \
@@ -109,6 +117,7 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             lambda: aws_sdk_lambda::Client::from_conf(
                 aws_sdk_lambda::config::Builder::from(&config)
+                    .http_client(lambda_http)
                     .interceptor(log)
                     .build(),
             ),

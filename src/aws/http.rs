@@ -6,7 +6,8 @@
 //! the benchmark machine). This client sends `http://` requests without any TLS set-up, and builds
 //! a TLS connector with the system's certificates only if a request is for `https://` (e.g. SSO or
 //! STS credentials while the service endpoint is local). For AWS itself (no endpoint, or an
-//! `https://` one), lambda-rt keeps the SDK's default client, which also honours proxy variables.
+//! `https://` one), lambda-rt keeps the SDK's default client, which also honours proxy variables
+//! ([`for_aws`] makes the same for the Lambda client, which lambda-rt wraps).
 
 use std::sync::OnceLock;
 
@@ -38,6 +39,23 @@ pub fn for_endpoint(endpoint_url: Option<&str>) -> Result<Option<SharedHttpClien
         .tls_provider(rustls)
         .build_https();
     Ok(Some(SharedHttpClient::new(PlainFirst { plain, https })))
+}
+
+/// The SDK's default client for AWS itself, made here because lambda-rt wraps the Lambda client's
+/// ([`super::pace`]): rustls with aws-lc and the system's certificates, loaded when first used,
+/// and the proxy variables (`HTTPS_PROXY`, `NO_PROXY`, ...) honoured, as the SDK's own does.
+pub fn for_aws() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = aws_smithy_http_client::ConnectorBuilder::default().tls_provider(
+            tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc),
+        );
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(aws_smithy_http_client::proxy::ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 #[derive(Debug)]

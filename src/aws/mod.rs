@@ -2,7 +2,7 @@
 //! `invoke.rs` for functions, `iam.rs` and `execution_role.rs` for roles, `layer.rs`, `url.rs`,
 //! `versions.rs`, `logs.rs` and `log_group.rs`, `s3.rs`, `schedules.rs` and `scheduler_role.rs`,
 //! `async_invoke.rs`), the clients built once (`clients.rs`), how lambda-rt waits
-//! and retries (`poll.rs`), what an error means (`errors.rs`), and what lambda-rt owns
+//! and retries (`poll.rs`), keeps within Lambda's request rate (`pace.rs`), what an error means (`errors.rs`), and what lambda-rt owns
 //! (`owner.rs`).
 
 pub mod async_invoke;
@@ -23,6 +23,7 @@ pub mod layer;
 pub mod log_group;
 pub mod logs;
 pub mod owner;
+pub mod pace;
 pub mod pages;
 pub mod poll;
 pub mod resource_policy;

@@ -14,7 +14,8 @@
 //!   a while ago gets 400 InvalidParameterValueException "The role defined for the function cannot
 //!   be assumed by Lambda."; EventBridge Scheduler refuses such a role too ([`scheduler`]);
 //! - every IAM, Lambda, CloudWatch Logs and Scheduler list answered one item per page;
-//! - Lambda writes over a rate answered 429 TooManyRequestsException ([`throttle`]);
+//! - Lambda requests over its control-plane quota answered 429 TooManyRequestsException
+//!   ([`throttle`]);
 //! - a `RevisionId` on every function configuration, changed by each write and again when a
 //!   transition ends (as Lambda does, aws/aws-sdk#377), and 412 PreconditionFailedException for a
 //!   write that carries a stale one; the same for an alias's own RevisionId ([`alias`]);
@@ -81,8 +82,8 @@ struct State {
     behind: Option<BehindChange>,
     /// Writes of each alias (`function/alias`), which make its RevisionId ([`alias`]).
     alias_revisions: HashMap<String, u64>,
-    /// Lambda writes allowed now ([`Realism::lambda_writes_per_second`]).
-    write_bucket: Option<Bucket>,
+    /// Lambda requests allowed now ([`Realism::lambda_requests_per_second`]).
+    quota_bucket: Option<Bucket>,
     /// Run once, right after the first request of that operation is answered ([`AwsProxy::after_answer`]).
     hooks: Vec<(&'static str, Hook)>,
 }

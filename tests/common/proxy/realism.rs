@@ -19,9 +19,9 @@ pub struct Realism {
     pub one_item_pages: bool,
     /// How long Lambda takes to answer an Invoke (the function's run time).
     pub invoke_delay: Duration,
-    /// Lambda's control-plane rate limit: writes beyond this many a second get 429 (`None`: no
-    /// limit).
-    pub lambda_writes_per_second: Option<f64>,
+    /// Lambda's control-plane quota: requests (but Invoke, GetFunction and GetPolicy) beyond
+    /// this many a second get 429 (`None`: no limit).
+    pub lambda_requests_per_second: Option<f64>,
 }
 
 impl Realism {
@@ -35,7 +35,7 @@ impl Realism {
             iam_propagation: Duration::from_millis(4000),
             one_item_pages: false,
             invoke_delay: Duration::ZERO,
-            lambda_writes_per_second: None,
+            lambda_requests_per_second: None,
         }
     }
 
@@ -48,7 +48,7 @@ impl Realism {
             iam_propagation: Duration::from_millis(400),
             one_item_pages: true,
             invoke_delay: Duration::ZERO,
-            lambda_writes_per_second: None,
+            lambda_requests_per_second: None,
         }
     }
 }

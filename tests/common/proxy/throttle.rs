@@ -1,7 +1,8 @@
-//! Lambda's control-plane rate limit: writes beyond a rate are answered 429
+//! Lambda's control-plane quota: requests beyond a rate are answered 429
 //! TooManyRequestsException ("Rate exceeded"), as Lambda does when an account sends its API
-//! requests faster than its quota allows. A token bucket holding one second of writes, refilled
-//! continuously; reads and Invoke are not limited here (their quotas are separate and far higher).
+//! requests faster than its quota allows. The quota counts every Lambda request but Invoke,
+//! GetFunction and GetPolicy (theirs are separate and higher; Lambda's quotas page, "API
+//! requests"). A token bucket holding one second of requests, refilled continuously.
 
 use super::*;
 
@@ -12,16 +13,22 @@ pub(super) struct Bucket {
     refilled: Instant,
 }
 
-/// A 429 for a Lambda write over `realism.lambda_writes_per_second`, `None` otherwise.
+/// A 429 for a Lambda request over `realism.lambda_requests_per_second`, `None` otherwise.
 pub(super) fn throttle(request: &Request, shared: &Arc<Shared>) -> Option<Response> {
     let info = &request.info;
-    if info.service != "lambda" || !info.is_write() {
+    let own_quota = [
+        "Invoke",
+        "InvokeWithResponseStream",
+        "GetFunction",
+        "GetPolicy",
+    ];
+    if info.service != "lambda" || own_quota.contains(&info.action.as_str()) {
         return None;
     }
     let mut state = shared.state.lock().unwrap();
-    let rate = state.realism.lambda_writes_per_second?;
+    let rate = state.realism.lambda_requests_per_second?;
     let now = Instant::now();
-    let bucket = state.write_bucket.get_or_insert(Bucket {
+    let bucket = state.quota_bucket.get_or_insert(Bucket {
         tokens: rate,
         refilled: now,
     });
