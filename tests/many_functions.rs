@@ -119,6 +119,19 @@ async fn three_functions_are_made_share_one_layer_and_are_torn_down() {
     assert!(functions.iter().all(|f| f["result"]["in_sync"] == true));
     assert_fit_the_schema(std::slice::from_ref(&document));
 
+    // `versions` reads every function's, in one document.
+    let versions = lambda_rt(project.path(), &env, &["versions", "--output", "json"]);
+    assert_exit(&versions, 0);
+    let document: serde_json::Value = serde_json::from_str(&stdout(&versions)).unwrap();
+    let listed: Vec<&str> = document["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["result"]["function_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, NAMES);
+    assert_fit_the_schema(std::slice::from_ref(&document));
+
     // A command for one function: --only.
     let invoked = lambda_rt(
         project.path(),
@@ -319,4 +332,32 @@ fn serve_runs_every_function_and_the_name_picks_one() {
     );
     assert_exit(&refused, 2);
     assert_stderr_has(&refused, "name it with --only NAME");
+}
+
+#[test]
+fn check_runs_the_runtime_contract_for_every_function() {
+    require_runtime_tools();
+    let project = project();
+    let checked = lambda_rt(project.path(), &[], &["check"]);
+    assert_exit(&checked, 0);
+    let out = stdout(&checked);
+    for name in NAMES {
+        let summary = out
+            .lines()
+            .find(|line| line.starts_with(&format!("[{name}] ")) && line.contains(" passed, "));
+        assert!(
+            summary.is_some_and(|l| l.contains(" 0 failed")),
+            "{name}: {out}"
+        );
+    }
+    let checked = lambda_rt(project.path(), &[], &["check", "--output", "json"]);
+    assert_exit(&checked, 0);
+    let document: serde_json::Value = serde_json::from_str(&stdout(&checked)).unwrap();
+    assert_eq!(document["functions"].as_array().unwrap().len(), 3);
+    assert!(document["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["result"]["passed"] == true));
+    assert_fit_the_schema(std::slice::from_ref(&document));
 }

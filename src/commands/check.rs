@@ -95,7 +95,7 @@ fn print(report: &CheckReport, ui: &Ui) -> Result<()> {
         document["schema"] = crate::output::SCHEMA_VERSION.into();
         document["command"] = "check".into();
         document["passed"] = (report.count(Verdict::Fail) == 0).into();
-        return crate::output::print_json(&document);
+        return ui.print_document(&document);
     }
     for case in &report.cases {
         let label = match case.verdict {
@@ -104,11 +104,12 @@ fn print(report: &CheckReport, ui: &Ui) -> Result<()> {
             Verdict::Warn => "warn",
             Verdict::Skip => "skip",
         };
-        println!("{label:>6}  {}: {}", case.name, case.detail);
+        let prefix = ui.prefix();
+        println!("{prefix}{label:>6}  {}: {}", case.name, case.detail);
         if let Some(hint) = &case.hint {
-            println!("        hint: {hint}");
+            println!("{prefix}        hint: {hint}");
         }
     }
-    println!("{summary}");
+    println!("{}{summary}", ui.prefix());
     Ok(())
 }

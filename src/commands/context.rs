@@ -33,13 +33,14 @@ impl Context {
         }
     }
 
-    /// The context of one function in a run over several: the run's AWS clients, shared.
-    pub fn with_clients(settings: Settings, ui: Ui, clients: Clients) -> Self {
+    /// The context of one function in a run over several: the run's AWS clients, shared (`None`
+    /// for a command that makes no AWS call).
+    pub fn with_clients(settings: Settings, ui: Ui, clients: Option<Clients>) -> Self {
         Context {
             settings,
             ui,
             timing: Timing::default(),
-            clients: OnceCell::new_with(Some(clients)),
+            clients: OnceCell::new_with(clients),
         }
     }
 

@@ -5,7 +5,10 @@
 //! others: each failure is printed (`[name] error: ...`) and the exit code is the worst result —
 //! the first failure's code in name order, else 6 if any function drifted (`status`), else 0.
 //! `publish-layer` publishes the shared runtime layer with the first function, then attaches it
-//! to the others; `status` runs one function at a time so that its rows stay together.
+//! to the others; `status`, `versions` and `check` run one function at a time so that each
+//! function's rows stay together. `invoke`, `logs`, `rollback` and `update --watch` act on one
+//! function: running every job of a project, or interleaving their logs, is not what a bare
+//! command should do.
 
 use std::sync::{Arc, Mutex};
 
@@ -14,7 +17,7 @@ use futures_util::stream::{self, StreamExt};
 use serde_json::json;
 
 use super::context::Context;
-use super::{create, delete, publish_layer, status, update};
+use super::{check, create, delete, publish_layer, status, update, versions};
 use crate::aws::clients::Clients;
 use crate::cli::{Command, OutputFormat};
 use crate::error::{exit_code, failure_kind, UsageError};
@@ -32,9 +35,12 @@ pub const PARALLEL: usize = 25;
 /// Whether `command` runs over several functions; the others act on one (`--only NAME`).
 pub fn runs_over_many(command: &Command) -> bool {
     match command {
-        Command::Create(_) | Command::Delete(_) | Command::Status(_) | Command::PublishLayer(_) => {
-            true
-        }
+        Command::Create(_)
+        | Command::Delete(_)
+        | Command::Status(_)
+        | Command::PublishLayer(_)
+        | Command::Versions(_)
+        | Command::Check(_) => true,
         Command::Update(args) => !args.watch,
         _ => false,
     }
@@ -62,11 +68,17 @@ struct Outcome {
 
 /// Runs `command` over `all` (at least two functions) and returns the run's exit code.
 pub async fn run(command: &Command, all: Vec<Settings>, ui: Ui) -> Result<i32> {
-    let chosen = &all[0].aws.chosen_by_project_file;
-    if !chosen.is_empty() {
-        ui.notice(&format!("from lambda-rt.toml: {}", chosen.join(", ")));
-    }
-    let clients = Clients::load(&all[0].aws).await?;
+    // `check` runs here and needs no AWS configuration; the others share one set of clients.
+    let clients = match command {
+        Command::Check(_) => None,
+        _ => {
+            let chosen = &all[0].aws.chosen_by_project_file;
+            if !chosen.is_empty() {
+                ui.notice(&format!("from lambda-rt.toml: {}", chosen.join(", ")));
+            }
+            Some(Clients::load(&all[0].aws).await?)
+        }
+    };
     let contexts: Vec<Context> = all
         .into_iter()
         .map(|settings| {
@@ -77,7 +89,9 @@ pub async fn run(command: &Command, all: Vec<Settings>, ui: Ui) -> Result<i32> {
         .collect();
     let mut outcomes = match command {
         // One at a time: each function's rows stay together.
-        Command::Status(_) => over(command, contexts, 1).await,
+        Command::Status(_) | Command::Versions(_) | Command::Check(_) => {
+            over(command, contexts, 1).await
+        }
         // The first publishes the layer; the others find it and attach it.
         Command::PublishLayer(_) => {
             let mut rest = contexts;
@@ -116,6 +130,8 @@ async fn one(command: &Command, ctx: &Context) -> Result<i32> {
         Command::Delete(args) => delete::run(ctx, args).await,
         Command::Status(args) => status::run(ctx, args).await,
         Command::PublishLayer(args) => publish_layer::run(ctx, args).await,
+        Command::Versions(args) => versions::run_versions(ctx, args).await,
+        Command::Check(args) => check::run(ctx, args).await,
         other => Err(anyhow::anyhow!(
             "`lambda-rt {}` does not run over several functions",
             other.name()

@@ -182,7 +182,7 @@ pub async fn run_versions(ctx: &Context, _args: &VersionsArgs) -> Result<i32> {
     ctx.require_function_exists().await?;
     let versions = lambda.versions_with_aliases(name).await?;
     if ui.format == OutputFormat::Json {
-        crate::output::print_json(&crate::output::document(
+        ui.print_document(&crate::output::document(
             "versions",
             serde_json::json!({
                 "function_name": name,
@@ -216,13 +216,14 @@ pub async fn run_versions(ctx: &Context, _args: &VersionsArgs) -> Result<i32> {
     print_table(
         ["VERSION", "CODE", "MODIFIED", "ALIASES", "DESCRIPTION"],
         &rows,
+        &ui.prefix(),
     );
     Ok(crate::error::exit_code::SUCCESS)
 }
 
 /// Columns as wide as their widest cell (aliases and timestamps vary in length), two spaces
-/// apart; the first right-aligned (numbers), the last not padded.
-fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
+/// apart; the first right-aligned (numbers), the last not padded; each line after `prefix`.
+fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]], prefix: &str) {
     let mut widths = header.map(|h| h.chars().count());
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -242,7 +243,7 @@ fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
                 text.push_str("  ");
             }
         }
-        println!("{}", text.trim_end());
+        println!("{prefix}{}", text.trim_end());
     };
     line(header);
     for row in rows {
