@@ -11,6 +11,14 @@ use crate::common::*;
 const NAME: &str = "made-by-hand";
 const HANDLER: &str = "handler () { printf 'imported: %s' \"$1\"; }\n";
 
+/// A lookup table the job reads: stored, its zip is larger than 256 KB, so a download cut short
+/// (a limit of kilobytes where megabytes were meant) would show.
+fn lookup_table() -> String {
+    (0..20_000)
+        .map(|n| format!("{n:05},region-{}\n", n % 17))
+        .collect()
+}
+
 /// A zip as `zip(1)` would make it for the AWS CLI: timestamps of now, stored entries, so its
 /// bytes differ from lambda-rt's zip of the same files.
 fn zip_by_another_tool(bootstrap: &str) -> Vec<u8> {
@@ -25,6 +33,8 @@ fn zip_by_another_tool(bootstrap: &str) -> Vec<u8> {
     zip.write_all(bootstrap.as_bytes()).unwrap();
     zip.start_file("function.sh", options(0o644)).unwrap();
     zip.write_all(HANDLER.as_bytes()).unwrap();
+    zip.start_file("data/lookup.csv", options(0o644)).unwrap();
+    zip.write_all(lookup_table().as_bytes()).unwrap();
     zip.finish().unwrap().into_inner()
 }
 
@@ -104,6 +114,8 @@ async fn a_function_made_by_hand_becomes_a_project_that_update_leaves_alone() {
         std::fs::read_to_string(project.join("function/function.sh")).unwrap(),
         HANDLER
     );
+    let lookup = std::fs::read_to_string(project.join("function/data/lookup.csv")).unwrap();
+    assert!(lookup.len() > 256 * 1024 && lookup == lookup_table());
     let toml = std::fs::read_to_string(project.join("lambda-rt.toml")).unwrap();
     for line in [
         "function-name = \"made-by-hand\"",
