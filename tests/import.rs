@@ -98,7 +98,24 @@ async fn a_function_made_by_hand_becomes_a_project_that_update_leaves_alone() {
     make_by_hand(&aws, aws_sdk_lambda::types::Runtime::Providedal2023).await;
     let parent = tempfile::tempdir().unwrap();
     let env = aws.env();
-    let out = import(parent.path(), &env, NAME);
+    // Where to look may come from flags as well as from the environment.
+    let no_region: Vec<(String, String)> = env
+        .iter()
+        .filter(|(key, _)| key != "AWS_REGION")
+        .cloned()
+        .collect();
+    let out = lambda_rt(
+        parent.path(),
+        &no_region,
+        &[
+            "init",
+            "imported",
+            "--from-function",
+            NAME,
+            "--region",
+            REGION,
+        ],
+    );
     assert_exit(&out, 0);
     let project = parent.path().join("imported");
     let mode = |path: &str| {
