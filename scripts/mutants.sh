@@ -34,8 +34,8 @@ declare -A AREAS=(
   [package]="package:: binaries:: edit_loop:: ownership:: security:: tools:: layers:: s3_staging:: deploy:: import::"
   [settings]="settings:: help:: configuration:: permissions:: every_setting:: second_look:: first_hour:: round_trip::"
   [emulator]="emulator:: invocation:: check:: serve:: serve_bounds:: emulator_fidelity:: web:: local:: security::"
-  [aws]="aws:: aws_realism:: converge:: deploy:: faults:: layers:: permissions:: configuration:: log_group:: round_trip:: invoke_faults:: pages:: ownership:: every_setting:: day_two:: import:: s3_staging:: edit_loop:: web::"
-  [commands]="commands:: aws_realism:: converge:: deploy:: faults:: layers:: permissions:: configuration:: log_group:: round_trip:: invoke_faults:: pages:: ownership:: every_setting:: day_two:: import:: s3_staging:: edit_loop:: first_hour:: check:: web::"
+  [aws]="aws:: aws_realism:: converge:: deploy:: faults:: layers:: permissions:: configuration:: log_group:: round_trip:: invoke_faults:: pages:: ownership:: every_setting:: day_two:: import:: s3_staging:: edit_loop:: web:: many_functions:: schedules:: throttling::"
+  [commands]="commands:: aws_realism:: converge:: deploy:: faults:: layers:: permissions:: configuration:: log_group:: round_trip:: invoke_faults:: pages:: ownership:: every_setting:: day_two:: import:: s3_staging:: edit_loop:: first_hour:: check:: web:: init:: serve:: many_functions:: schedules:: throttling::"
 )
 COMMON=(--baseline=skip --timeout 900 --build-timeout 900 --no-shuffle)
 
