@@ -404,12 +404,7 @@ async fn every_json_document_fits_the_schema_and_failures_print_one_too() {
         .spawn()
         .unwrap(),
     );
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(serve.child.stdout.as_mut().unwrap()),
-        &mut line,
-    )
-    .unwrap();
+    let line = first_line(&mut serve.child, "serve printed no line within 30 s");
     let listening: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(listening["event"], "listening");
     documents.push(listening);

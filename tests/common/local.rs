@@ -11,21 +11,30 @@ use super::process::*;
 /// The URL a `lambda-rt serve` child (stdout piped) reports on its first line,
 /// `listening on http://HOST:PORT`; waits at most 30 s.
 pub fn listening_url(child: &mut Child) -> String {
-    use std::io::{BufRead, BufReader};
-    let stdout = child.stdout.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = sender.send(line);
-    });
-    let line = receiver
-        .recv_timeout(Duration::from_secs(30))
-        .expect("serve did not report its address within 30 s");
-    line.trim()
+    first_line(child, "serve did not report its address within 30 s")
+        .trim()
         .strip_prefix("listening on ")
         .expect("address line")
         .to_string()
+}
+
+/// The first line `child` writes on stdout, waiting at most 30 s (failing with `missing`). The
+/// rest of stdout is read and dropped until the child closes it, so that its later lines do not
+/// meet a closed pipe.
+pub fn first_line(child: &mut Child, missing: &str) -> String {
+    use std::io::{BufRead, BufReader, Read};
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = sender.send(line);
+        let _ = std::io::copy(&mut reader.by_ref(), &mut std::io::sink());
+    });
+    receiver
+        .recv_timeout(Duration::from_secs(30))
+        .expect(missing)
 }
 
 /// One request to the Lambda Invoke API of a `serve` at `url`: status, headers, body.
