@@ -253,10 +253,21 @@ async fn publish_alias_rollback_and_prune() {
     assert!(kinds.contains(&("version", "created")), "{report:#}");
     assert!(kinds.contains(&("alias", "created")), "{report:#}");
 
-    // A repeated no-op publishes nothing and moves nothing.
+    // A repeated no-op publishes nothing and moves nothing, and says the alias is unchanged.
     aws.start_counting();
-    assert_exit(&run(&["update", "--publish", "--alias", "live"]), 0);
+    let again = run(&["update", "--publish", "--alias", "live", "--output", "json"]);
+    assert_exit(&again, 0);
     assert_eq!(aws.counted().writes(), Vec::<String>::new());
+    let report = json(&again);
+    let alias = report["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "alias")
+        .unwrap();
+    assert_eq!(alias["action"], "unchanged", "{report:#}");
+    let changes = alias["changes"].as_array().map_or(0, Vec::len);
+    assert_eq!(changes, 0, "{report:#}");
 
     project.write(
         "function/function.sh",
@@ -276,6 +287,17 @@ async fn publish_alias_rollback_and_prune() {
     assert_fit_the_schema(&[json(&out)]);
     let listed = listed_versions(&out);
     assert_eq!(listed, vec![(1, vec![]), (2, vec!["live".to_string()])]);
+    // The table's columns line up under their headers.
+    let table = stdout(&run(&["versions"]));
+    let lines: Vec<&str> = table.lines().collect();
+    let column = lines[0].find("MODIFIED").unwrap();
+    assert_eq!(lines.len(), 3, "{table}");
+    for row in &lines[1..] {
+        assert!(
+            row[..column].ends_with("  ") && row[column..].starts_with("20"),
+            "{table}"
+        );
+    }
 
     // Roll back: live points at 1 again, and invoking the alias reaches it.
     let out = run(&["rollback", "--alias", "live"]);
