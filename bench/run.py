@@ -907,6 +907,7 @@ def write_report(path, args, data):
 
 def main():
     args = parse_args()
+    args.bin_dir = str(Path(args.bin_dir).resolve())  # commands run in project directories
     binary = str(Path(args.bin_dir) / "lambda-rt")
     for needed in [binary] + [str(Path(args.bin_dir) / "examples" / name)
                               for name in ("bench-runtime", "bench-package", "bench-load",
