@@ -396,17 +396,7 @@ fn completions_are_valid_scripts_that_know_the_commands_and_flags() {
 /// not as "someone else is moving it" (both found by the seed-33 mutation sample).
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_reads_and_writes_are_said_as_they_failed() {
-    let aws = Aws::start();
-    let project = Project::new();
-    let env = aws.env();
-    assert_exit(
-        &lambda_rt(
-            project.path(),
-            &env,
-            &["create", "--publish", "--alias", "live"],
-        ),
-        0,
-    );
+    let (aws, project, env) = published_with_alias_live();
     use crate::common::proxy::Fault;
     aws.proxy
         .always(Fault::ServerError, |r| r.action == "GetFunctionUrlConfig");
@@ -436,6 +426,20 @@ async fn failed_reads_and_writes_are_said_as_they_failed() {
     assert_stderr_lacks(&moved, "kept changing");
 }
 
+/// A function created with version 1 published and the alias `live` on it.
+fn published_with_alias_live() -> (Aws, Project, Vec<(String, String)>) {
+    let aws = Aws::start();
+    let project = Project::new();
+    let env = aws.env();
+    let created = lambda_rt(
+        project.path(),
+        &env,
+        &["create", "--publish", "--alias", "live"],
+    );
+    assert_exit(&created, 0);
+    (aws, project, env)
+}
+
 fn assert_stdout_lacks_url_none(output: &std::process::Output) {
     assert!(
         !stdout(output).contains("url           none"),
@@ -448,17 +452,7 @@ fn assert_stdout_lacks_url_none(output: &std::process::Output) {
 /// a stale RevisionId); lambda-rt reads the alias again and moves it from there.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_alias_moved_by_someone_else_meanwhile_is_read_again_and_moved() {
-    let aws = Aws::start();
-    let project = Project::new();
-    let env = aws.env();
-    assert_exit(
-        &lambda_rt(
-            project.path(),
-            &env,
-            &["create", "--publish", "--alias", "live"],
-        ),
-        0,
-    );
+    let (aws, project, env) = published_with_alias_live();
     // The run reads the alias twice (what it points at, then the move's own read): the other
     // writer moves it right after the second.
     let proxy = aws.proxy.url.clone();
